@@ -1,0 +1,137 @@
+package dispatch
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Incident states.
+const (
+	StateAwaiting   = "awaiting_confirmation" // P3/P4: recommended, waiting for a dispatcher
+	StateDispatched = "dispatched"            // units assigned
+	StateManual     = "manual"                // cannot be decided automatically (no usable location)
+	StateLinked     = "linked"                // a duplicate call linked to another open incident
+	StateClosed     = "closed"                // every unit cleared
+	StateCancelled  = "cancelled"             // cancelled by a dispatcher
+)
+
+// UnitPick is one recommended or assigned unit with the reasons for it.
+type UnitPick struct {
+	UnitID       string   `json:"unit_id"`
+	Team         string   `json:"team"`
+	Requirement  string   `json:"requirement"` // capability asked for by the plan
+	Capability   string   `json:"capability"`  // capability the unit brings (differs when substituted)
+	Substitute   bool     `json:"substitute,omitempty"`
+	Reserve      bool     `json:"reserve,omitempty"`
+	EtaS         float64  `json:"eta_s"`
+	DistanceM    float64  `json:"distance_m"`
+	CoverageCost float64  `json:"coverage_cost_s,omitempty"`
+	Cost         float64  `json:"cost_s"` // EtaS + CoverageCost: the ranking key
+	Town         string   `json:"town,omitempty"`
+	Reasons      []string `json:"reasons,omitempty"`
+}
+
+// MaterialPick is a quantity of one item drawn from one depot.
+type MaterialPick struct {
+	Item    string  `json:"item"`
+	DepotID string  `json:"depot_id"`
+	Qty     int     `json:"qty"`
+	EtaS    float64 `json:"eta_s"`
+}
+
+// Shortfall is what the plan asked for and could not be covered.
+type Shortfall struct {
+	Kind    string `json:"kind"` // "unit" or "material"
+	What    string `json:"what"` // capability or item code
+	Missing int    `json:"missing"`
+	Reason  string `json:"reason"`
+}
+
+// Recommendation is the ranker's answer for one incident.
+type Recommendation struct {
+	Units []UnitPick `json:"units"`
+	// Alternates are the next candidates per requirement capability, best first,
+	// for a dispatcher who swaps or adds a unit.
+	Alternates map[string][]UnitPick `json:"alternates,omitempty"`
+	Materials  []MaterialPick        `json:"materials,omitempty"`
+	Shortfalls []Shortfall           `json:"shortfalls,omitempty"`
+}
+
+// IncidentRecord is an incident with its current state and decision.
+type IncidentRecord struct {
+	Incident
+	State     string          `json:"state"`
+	TypeKnown bool            `json:"type_known"`
+	Town      string          `json:"town,omitempty"`
+	Cell      string          `json:"cell,omitempty"`
+	LinkedTo  string          `json:"linked_to,omitempty"`
+	Linked    []string        `json:"linked,omitempty"` // duplicate calls linked to this one
+	Rec       *Recommendation `json:"recommendation,omitempty"`
+	Assigned  []string        `json:"assigned,omitempty"` // unit ids currently assigned
+	Flags     []string        `json:"flags,omitempty"`    // "unknown_type", "no_location", ...
+	Version   int             `json:"version"`            // bumped on every change
+	DecidedAt time.Time       `json:"decided_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// UnitChange is the event value a unit mutation returns: the ranker,
+// the store and console filtering are pure functions of it.
+type UnitChange struct {
+	UnitID    string    `json:"unit_id"`
+	Team      string    `json:"team"`
+	OldStatus string    `json:"old_status"`
+	NewStatus string    `json:"new_status"`
+	OldCell   string    `json:"old_cell,omitempty"`
+	NewCell   string    `json:"new_cell,omitempty"`
+	Lat       float64   `json:"lat"`
+	Lng       float64   `json:"lng"`
+	Town      string    `json:"town,omitempty"`
+	Incident  string    `json:"incident,omitempty"` // assignment after the change ("" = none)
+	At        time.Time `json:"at"`
+}
+
+// StockChange is one reservation movement.
+type StockChange struct {
+	Reservation string `json:"reservation"` // incident id + item + depot
+	Incident    string `json:"incident"`
+	Depot       string `json:"depot"`
+	Item        string `json:"item"`
+	Qty         int    `json:"qty"`
+	Op          string `json:"op"` // "reserve", "consume", "release"
+}
+
+// Event is one entry of the console event log. Seq is assigned by the
+// store, strictly increasing over the whole log; consoles resume by it.
+type Event struct {
+	Seq      int64           `json:"seq"`
+	At       time.Time       `json:"at"`
+	Kind     string          `json:"kind"`
+	Drill    string          `json:"drill,omitempty"`
+	Town     string          `json:"town,omitempty"`
+	Teams    []string        `json:"teams,omitempty"` // teams concerned: a team leader sees only these
+	Incident string          `json:"incident,omitempty"`
+	Unit     string          `json:"unit,omitempty"`
+	Data     json.RawMessage `json:"data,omitempty"`
+}
+
+// OutboxRecord is a record to publish on the assignments topic, written in
+// the same transaction as the decision and relayed afterwards.
+type OutboxRecord struct {
+	ID    int64  `json:"id"` // assigned by the store
+	Key   string `json:"key"`
+	Value []byte `json:"value"`
+}
+
+// Outcome is everything one engine step changed: Store.Apply writes it in
+// one transaction together with the other outcomes of a batch.
+type Outcome struct {
+	Drill    string
+	Incident *IncidentRecord // nil when no incident changed
+	// NewIncident marks the first decision on Incident.ID: the store enforces
+	// that it is decided only once.
+	NewIncident bool
+	Units       []UnitChange
+	Stock       []StockChange
+	Events      []Event
+	Outbox      []OutboxRecord
+}

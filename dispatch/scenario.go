@@ -1,0 +1,56 @@
+package dispatch
+
+import (
+	"github.com/zs110/dispatch/geo"
+	"github.com/zs110/dispatch/resources"
+	"github.com/zs110/dispatch/teams"
+)
+
+// Scenario is the city as data: towns, teams, stations, units, depots,
+// materials, the ETA model and the incident-type catalogue. The embedded
+// default is Zhongshan (see DefaultScenario).
+type Scenario struct {
+	Name        string            `json:"name" yaml:"name"`
+	Description string            `json:"description,omitempty" yaml:"description,omitempty"`
+	Towns       []geo.Town        `json:"towns" yaml:"towns"`
+	Teams       []teams.Team      `json:"teams" yaml:"teams"`
+	Stations    []teams.Station   `json:"stations" yaml:"stations"`
+	Units       []teams.Unit      `json:"units" yaml:"units"`
+	Items       []resources.Item  `json:"items" yaml:"items"`
+	Depots      []resources.Depot `json:"depots" yaml:"depots"`
+	ETA         geo.ETAConfig     `json:"eta" yaml:"eta"`
+	Types       []IncidentType    `json:"incident_types" yaml:"incident_types"`
+	// Fallback is the code of the incident type whose plan is used for an
+	// unknown type; such incidents are flagged for the dispatcher to classify.
+	Fallback string `json:"fallback_type" yaml:"fallback_type"`
+	// Targets are response-time targets in seconds by priority (index 0 = P1).
+	Targets [4]float64 `json:"targets_s" yaml:"targets_s"`
+}
+
+// IncidentType is one entry of the incident-type catalogue.
+type IncidentType struct {
+	Code   string `json:"code" yaml:"code"`     // "fire.building"
+	Family string `json:"family" yaml:"family"` // "fire": duplicate calls link within a family
+	NameZH string `json:"name_zh" yaml:"name_zh"`
+	NameEN string `json:"name_en" yaml:"name_en"`
+	// Priority is the default priority, 1 (life at risk) to 4.
+	Priority int `json:"priority" yaml:"priority"`
+	// ServiceS is the mean time on scene in seconds (drills draw around it).
+	ServiceS float64 `json:"service_s" yaml:"service_s"`
+	Plan     Plan    `json:"plan" yaml:"plan"`
+}
+
+// Plan is a response plan: units by capability and materials by item.
+type Plan struct {
+	Units     []Requirement  `json:"units" yaml:"units"`
+	Materials map[string]int `json:"materials,omitempty" yaml:"materials,omitempty"`
+}
+
+// Requirement asks for Count units with Capability; Substitutes are
+// acceptable in its place, in order of preference, when not enough units
+// with Capability are available.
+type Requirement struct {
+	Capability  string   `json:"capability" yaml:"capability"`
+	Count       int      `json:"count" yaml:"count"`
+	Substitutes []string `json:"substitutes,omitempty" yaml:"substitutes,omitempty"`
+}

@@ -1,0 +1,76 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store errors.
+var (
+	// ErrConflict: the store refused an outcome because another writer got
+	// there first (an incident already decided, a unit already claimed, stock
+	// already reserved). The engine reloads its state and decides again.
+	ErrConflict = errors.New("conflict")
+	// ErrNotFound: no such record.
+	ErrNotFound = errors.New("not found")
+)
+
+// UnitState is the durable state of one unit.
+type UnitState struct {
+	ID       string    `json:"id"`
+	Status   string    `json:"status"`
+	Lat      float64   `json:"lat"`
+	Lng      float64   `json:"lng"`
+	Incident string    `json:"incident,omitempty"`
+	Since    time.Time `json:"since"`
+}
+
+// StockLevel is the durable stock of one item in one depot.
+type StockLevel struct {
+	Depot    string `json:"depot"`
+	Item     string `json:"item"`
+	OnHand   int    `json:"on_hand"`  // physically in the depot, reserved included
+	Reserved int    `json:"reserved"` // held for open incidents
+}
+
+// Snapshot is the durable state an engine is rebuilt from at start.
+type Snapshot struct {
+	Units []UnitState
+	Stock []StockLevel
+	// Reservations active now.
+	Reservations []StockChange
+	// Open incidents (not closed, cancelled).
+	Open    []IncidentRecord
+	LastSeq int64
+}
+
+// Store is the durable truth of one engine. Both dispatch/pgstore and
+// dispatch/memstore implement it; dispatch/storetest is their conformance
+// suite. Every method is safe for concurrent use.
+type Store interface {
+	// Load returns the state of the given drill ("" = live). A drill or a
+	// store never written returns an empty snapshot (units at their stations,
+	// stock from the scenario are then the engine's defaults).
+	Load(ctx context.Context, drill string) (*Snapshot, error)
+	// Apply writes the outcomes in one transaction and sets the Seq of their
+	// events and the ID of their outbox records in place. It fails with
+	// ErrConflict (and writes nothing) when an outcome with NewIncident names
+	// an incident already decided in its drill, when a unit would get two
+	// active assignments, or when stock would go negative.
+	Apply(ctx context.Context, outs []*Outcome) error
+	// Decided reports which of ids are already decided in the drill.
+	Decided(ctx context.Context, drill string, ids []string) (map[string]bool, error)
+	// Incident returns an incident of a drill, open or closed.
+	Incident(ctx context.Context, drill, id string) (*IncidentRecord, error)
+	// EventsAfter returns up to limit events with Seq > after, in Seq order.
+	EventsAfter(ctx context.Context, after int64, limit int) ([]Event, error)
+	// PendingOutbox returns up to limit unsent outbox records, oldest first.
+	PendingOutbox(ctx context.Context, limit int) ([]OutboxRecord, error)
+	// MarkSent removes sent outbox records.
+	MarkSent(ctx context.Context, ids []int64) error
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close()
+}
