@@ -69,6 +69,12 @@ type Store interface {
 	PendingOutbox(ctx context.Context, limit int) ([]OutboxRecord, error)
 	// MarkSent removes sent outbox records.
 	MarkSent(ctx context.Context, ids []int64) error
+	// SeedUnits inserts the state of units the store has never seen (first
+	// start of a drill or of the live engine) and keeps existing rows.
+	SeedUnits(ctx context.Context, drill string, units []UnitState) error
+	// SeedStock inserts stock levels the store has never seen and keeps
+	// existing rows.
+	SeedStock(ctx context.Context, drill string, levels []StockLevel) error
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
