@@ -1,0 +1,41 @@
+# dispatchd: emergency response dispatch engine for the Zhongshan 110 centre.
+# CGO must stay enabled: geo uses H3 through cgo.
+export CGO_ENABLED := 1
+GO ?= go
+GOLANGCI_VERSION ?= v2.15.0
+BENCH_COUNT ?= 5
+
+.PHONY: run test bench lint fuzz soak build clean
+
+## run: start the engine with embedded defaults (in-process Kafka on 127.0.0.1:9092, in-memory state)
+run:
+	$(GO) run ./cmd/dispatchd serve
+
+build:
+	$(GO) build -o bin/dispatchd ./cmd/dispatchd
+
+## test: every test (PostgreSQL at 127.0.0.1:5432 is used where available; CI=true makes it mandatory)
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+## bench: every benchmark figure quoted in docs/benchmarks.md
+bench:
+	$(GO) test -run '^$$' -bench 'BenchmarkRank' -benchtime 2000x -count $(BENCH_COUNT) ./dispatch/ | tee bench-rank.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkRankPostGIS' -benchtime 200x -count 3 ./dispatch/pgstore/ || true
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./dispatch/kafkaio/ ./dispatch/pgstore/ ./resources/ ./cmd/dispatchd/
+
+## fuzz: each fuzz target for a short fixed time (FUZZTIME, default 10s)
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIncident$$' -fuzztime $(FUZZTIME) ./dispatch/kafkaio/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUnitEvent$$' -fuzztime $(FUZZTIME) ./dispatch/kafkaio/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientMessage$$' -fuzztime $(FUZZTIME) ./web/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseScenario$$' -fuzztime $(FUZZTIME) ./dispatch/
+
+## lint: pinned golangci-lint v2 (gosec, errcheck, staticcheck)
+lint:
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION) run ./...
+
+clean:
+	rm -rf bin bench-*.txt

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the whole of dispatchd's configuration: every field has a flag
+// and a DISPATCH_* environment variable (the flag wins). See
+// docs/operations.md for the table.
+type config struct {
+	HTTPAddr       string
+	Brokers        []string // empty: start the embedded broker
+	EmbeddedKafka  string
+	DatabaseURL    string // empty: in-memory state
+	Scenario       string // empty: the embedded Zhongshan scenario
+	TokensFile     string // empty: fresh tokens printed at start
+	GroupID        string
+	TopicIncidents string
+	TopicUnits     string
+	TopicAssign    string
+	TopicDLQ       string
+	Partitions     int
+	ConfirmFrom    int
+	CoverageW      float64
+	LinkRadiusM    float64
+	LinkWindow     time.Duration
+	AckTimeout     time.Duration
+	Origins        []string
+	LogLevel       string
+}
+
+type envFlag struct {
+	name, env, def, help string
+	set                  func(string) error
+}
+
+// parseConfig reads flags (args) over environment (getenv) over defaults.
+func parseConfig(name string, args []string, getenv func(string) string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	list := func(s string) []string {
+		var out []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	defs := []envFlag{
+		{"http", "DISPATCH_HTTP_ADDR", "127.0.0.1:8080", "HTTP listen address (consoles, API, /ws, /metrics)", func(s string) error { c.HTTPAddr = s; return nil }},
+		{"brokers", "DISPATCH_KAFKA_BROKERS", "", "Kafka brokers, comma separated; empty starts the embedded broker", func(s string) error { c.Brokers = list(s); return nil }},
+		{"embedded-kafka", "DISPATCH_EMBEDDED_KAFKA_ADDR", "127.0.0.1:9092", "listen address of the embedded Kafka-protocol broker", func(s string) error { c.EmbeddedKafka = s; return nil }},
+		{"database", "DISPATCH_DATABASE_URL", "", "PostgreSQL URL; empty keeps state in memory (not persistent)", func(s string) error { c.DatabaseURL = s; return nil }},
+		{"scenario", "DISPATCH_SCENARIO", "", "scenario file (JSON or YAML); empty uses the embedded Zhongshan scenario", func(s string) error { c.Scenario = s; return nil }},
+		{"tokens", "DISPATCH_TOKENS_FILE", "", "console token file (hashed tokens); empty makes fresh tokens and prints them", func(s string) error { c.TokensFile = s; return nil }},
+		{"group", "DISPATCH_GROUP_ID", "dispatchd", "Kafka consumer group", func(s string) error { c.GroupID = s; return nil }},
+		{"topic-incidents", "DISPATCH_TOPIC_INCIDENTS", "incidents", "incidents topic (in)", func(s string) error { c.TopicIncidents = s; return nil }},
+		{"topic-unit-events", "DISPATCH_TOPIC_UNIT_EVENTS", "unit-events", "unit events topic (in)", func(s string) error { c.TopicUnits = s; return nil }},
+		{"topic-assignments", "DISPATCH_TOPIC_ASSIGNMENTS", "assignments", "assignments topic (out)", func(s string) error { c.TopicAssign = s; return nil }},
+		{"topic-dlq", "DISPATCH_TOPIC_DLQ", "incidents.dlq", "dead-letter topic (out)", func(s string) error { c.TopicDLQ = s; return nil }},
+		{"partitions", "DISPATCH_PARTITIONS", "4", "partitions of topics the engine creates", func(s string) (err error) { c.Partitions, err = strconv.Atoi(s); return }},
+		{"confirm-from", "DISPATCH_CONFIRM_FROM", "3", "first priority that waits for a dispatcher's confirmation (5 = none)", func(s string) (err error) { c.ConfirmFrom, err = strconv.Atoi(s); return }},
+		{"coverage-weight", "DISPATCH_COVERAGE_WEIGHT_S", "0", "seconds of cost for leaving a town without a capability (0 = closest ETA)", func(s string) (err error) { c.CoverageW, err = strconv.ParseFloat(s, 64); return }},
+		{"link-radius", "DISPATCH_LINK_RADIUS_M", "150", "duplicate-call radius in metres (negative disables)", func(s string) (err error) { c.LinkRadiusM, err = strconv.ParseFloat(s, 64); return }},
+		{"link-window", "DISPATCH_LINK_WINDOW", "10m", "duplicate-call time window", func(s string) (err error) { c.LinkWindow, err = time.ParseDuration(s); return }},
+		{"ack-timeout", "DISPATCH_ACK_TIMEOUT", "2m", "an assignment not accepted within this is escalated to dispatchers", func(s string) (err error) { c.AckTimeout, err = time.ParseDuration(s); return }},
+		{"origins", "DISPATCH_ALLOWED_ORIGINS", "", "extra allowed Origins for /ws, comma separated (the server's own host is always allowed)", func(s string) error { c.Origins = list(s); return nil }},
+		{"log-level", "DISPATCH_LOG_LEVEL", "info", "debug, info, warn or error", func(s string) error { c.LogLevel = s; return nil }},
+	}
+	vals := make([]*string, len(defs))
+	for i, d := range defs {
+		def := d.def
+		if v := getenv(d.env); v != "" {
+			def = v
+		}
+		vals[i] = fs.String(d.name, def, d.help+" ($"+d.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	var errs []error
+	for i, d := range defs {
+		if err := d.set(*vals[i]); err != nil {
+			errs = append(errs, fmt.Errorf("-%s / %s: %w", d.name, d.env, err))
+		}
+	}
+	if c.Partitions < 1 {
+		errs = append(errs, errors.New("-partitions must be at least 1"))
+	}
+	return c, errors.Join(errs...)
+}
+
+func osEnv(k string) string { return os.Getenv(k) }

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/kafkaio"
+	"github.com/zs110/dispatch/web"
+)
+
+// pollUntil polls cond every few milliseconds until it holds or the timeout passes.
+func pollUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for an effect
+	}
+}
+
+// testDB creates a fresh PostgreSQL database and drops it at cleanup. It
+// skips when PostgreSQL is unreachable, except under CI where it fails.
+func testDB(t testing.TB) string {
+	t.Helper()
+	admin := "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL unreachable under CI: %v", err)
+		}
+		t.Skipf("PostgreSQL unreachable: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := fmt.Sprintf("dispatchd_e2e_%x", b)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Errorf("drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	return "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// harness is a running dispatchd (serve) against a broker and a store.
+type harness struct {
+	t       testing.TB
+	cfg     *config
+	brokers []string
+	tokens  map[string]string // role label -> plain token
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// startBroker starts an in-process Kafka-protocol broker on a random loopback port.
+func startBroker(t testing.TB) []string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	emb, err := kafkaio.StartEmbedded(ctx, "127.0.0.1:0", []string{"incidents", "unit-events", "assignments", "incidents.dlq"}, 4)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emb.Close(); cancel() })
+	return []string{emb.Addr()}
+}
+
+// writeTokens writes a token file with a dispatcher and a team leader per
+// team, returning the plain tokens by name.
+func writeTokens(t testing.TB, sc *dispatch.Scenario) (string, map[string]string) {
+	t.Helper()
+	plain := map[string]string{}
+	var entries []web.TokenEntry
+	add := func(name, role, team string, towns []string) {
+		p, e, err := web.GenerateToken(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Name, e.Role, e.Team, e.Towns = name, role, team, towns
+		entries = append(entries, e)
+		plain[name] = p
+	}
+	add("dispatcher", web.RoleDispatcher, "", nil)
+	add("dispatcher-shiqi", web.RoleDispatcher, "", []string{"shiqi"})
+	for _, tm := range sc.Teams {
+		add("leader-"+tm.ID, web.RoleTeamLeader, tm.ID, nil)
+	}
+	b, err := json.Marshal(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, plain
+}
+
+func startEngine(t testing.TB, brokers []string, dbURL string, mod func(*config)) *harness {
+	t.Helper()
+	sc, err := dispatch.DefaultScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokPath, plain := writeTokens(t, sc)
+	cfg, err := parseConfig("test", nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Brokers = brokers
+	cfg.DatabaseURL = dbURL
+	cfg.HTTPAddr = freeAddr(t)
+	cfg.TokensFile = tokPath
+	cfg.GroupID = "e2e"
+	if mod != nil {
+		mod(cfg)
+	}
+	h := &harness{t: t, cfg: cfg, brokers: brokers, tokens: plain}
+	h.start()
+	return h
+}
+
+func (h *harness) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	h.done = make(chan error, 1)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() { h.done <- serve(ctx, h.cfg, log, io.Discard) }()
+	pollUntil(h.t, 30*time.Second, "dispatchd ready", func() bool {
+		select {
+		case err := <-h.done:
+			h.t.Fatalf("serve stopped: %v", err)
+		default:
+		}
+		resp, err := http.Get("http://" + h.cfg.HTTPAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+func (h *harness) stop() {
+	h.cancel()
+	select {
+	case err := <-h.done:
+		if err != nil {
+			h.t.Errorf("serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		h.t.Fatal("serve did not stop")
+	}
+}
+
+// produce writes incidents to the incidents topic with a kafka-go Writer.
+func produce(t testing.TB, brokers []string, topic string, msgs []kafka.Message) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{},
+		BatchTimeout: 2 * time.Millisecond, BatchSize: 1000, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for i := 0; i < len(msgs); i += 1000 {
+		j := min(i+1000, len(msgs))
+		if err := w.WriteMessages(ctx, msgs[i:j]...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func incidentMsg(id, typ string, lat, lng float64, at time.Time) kafka.Message {
+	v := fmt.Sprintf(`{"id":%q,"reported_at":%q,"type":%q,"lat":%v,"lng":%v,"description":"e2e"}`,
+		id, at.Format(time.RFC3339), typ, lat, lng)
+	return kafka.Message{Key: []byte(id), Value: []byte(v)}
+}
+
+// wsClient is a console: it collects every event it receives, checking
+// that seq increases and prev chains with no gap.
+type wsClient struct {
+	t      testing.TB
+	conn   *websocket.Conn
+	mu     sync.Mutex
+	events []dispatch.Event
+	last   int64
+	got    bool // an event arrived on this connection
+	errs   []string
+	closed chan struct{}
+}
+
+func dialConsole(t testing.TB, addr, token string, after int64) *wsClient {
+	t.Helper()
+	hdr := http.Header{"Authorization": {"Bearer " + token}}
+	conn, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", hdr)
+	if err != nil {
+		code := 0
+		if resp != nil {
+			code = resp.StatusCode
+		}
+		t.Fatalf("dial /ws: %v (HTTP %d)", err, code)
+	}
+	c := &wsClient{t: t, conn: conn, last: max(after, 0), closed: make(chan struct{})}
+	if err := conn.WriteJSON(map[string]any{"type": "hello", "after": after}); err != nil {
+		t.Fatal(err)
+	}
+	go c.read()
+	t.Cleanup(func() { conn.Close(); <-c.closed })
+	return c
+}
+
+func (c *wsClient) read() {
+	defer close(c.closed)
+	for {
+		var m struct {
+			Type  string          `json:"type"`
+			Seq   int64           `json:"seq"`
+			Prev  int64           `json:"prev"`
+			Event dispatch.Event  `json:"event"`
+			Raw   json.RawMessage `json:"-"`
+		}
+		if err := c.conn.ReadJSON(&m); err != nil {
+			return
+		}
+		if m.Type != "event" {
+			continue
+		}
+		c.mu.Lock()
+		if m.Seq <= c.last {
+			c.errs = append(c.errs, fmt.Sprintf("seq %d after %d: duplicate or reordered", m.Seq, c.last))
+		}
+		if c.got && m.Prev != c.last {
+			c.errs = append(c.errs, fmt.Sprintf("gap: prev %d, last seen %d", m.Prev, c.last))
+		}
+		c.got = true
+		c.last = m.Seq
+		c.events = append(c.events, m.Event)
+		c.mu.Unlock()
+	}
+}
+
+// count returns how many distinct incidents got one of the given event kinds.
+func (c *wsClient) count(kinds ...string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[string]bool{}
+	for _, ev := range c.events {
+		for _, k := range kinds {
+			if ev.Kind == k {
+				seen[ev.Incident] = true
+			}
+		}
+	}
+	return len(seen)
+}
+
+func (c *wsClient) problems() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.errs) > 5 {
+		return strings.Join(c.errs[:5], "; ") + fmt.Sprintf(" (+%d)", len(c.errs)-5)
+	}
+	return strings.Join(c.errs, "; ")
+}
+
+// firstDecisionKinds are the event kinds of an incident's first decision.
+var firstDecisionKinds = []string{dispatch.EvIncidentDispatched, dispatch.EvIncidentRecommended, dispatch.EvIncidentManual, dispatch.EvIncidentLinked}
+
+// incident reads an incident through the HTTP API as the dispatcher.
+func (h *harness) incident(t testing.TB, id string) *dispatch.IncidentRecord {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+h.cfg.HTTPAddr+"/api/incidents/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+h.tokens["dispatcher"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET incident %s: HTTP %d", id, resp.StatusCode)
+	}
+	var rec dispatch.IncidentRecord
+	if err := json.NewDecoder(resp.Body).Decode(&rec); err != nil {
+		t.Fatal(err)
+	}
+	return &rec
+}

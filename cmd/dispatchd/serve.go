@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/kafkaio"
+	"github.com/zs110/dispatch/dispatch/memstore"
+	"github.com/zs110/dispatch/dispatch/pgstore"
+	"github.com/zs110/dispatch/web"
+)
+
+// serve runs the engine until ctx is cancelled: intake -> decide -> store -> push.
+func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	sc, err := loadScenario(cfg.Scenario)
+	if err != nil {
+		return err
+	}
+
+	// Kafka: real brokers, or the embedded one.
+	brokers := cfg.Brokers
+	topics := []string{cfg.TopicIncidents, cfg.TopicUnits, cfg.TopicAssign, cfg.TopicDLQ}
+	embedded := len(brokers) == 0
+	if embedded {
+		emb, err := kafkaio.StartEmbedded(ctx, cfg.EmbeddedKafka, topics, cfg.Partitions)
+		if err != nil {
+			return fmt.Errorf("embedded kafka: %w", err)
+		}
+		defer emb.Close()
+		brokers = []string{emb.Addr()}
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err := kafkaio.EnsureTopics(cctx, brokers, topics, cfg.Partitions)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("kafka %v unreachable: %w", brokers, err)
+		}
+	}
+
+	// State: PostgreSQL, or memory.
+	var store dispatch.Store
+	if cfg.DatabaseURL != "" {
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		pg, err := pgstore.New(cctx, pgstore.Config{URL: cfg.DatabaseURL, Logger: log})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("database unreachable: %w", err)
+		}
+		store = pg
+	} else {
+		store = memstore.New()
+	}
+	defer store.Close()
+
+	hub, err := web.NewHub(web.HubConfig{Source: store, Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	relay, err := kafkaio.NewRelay(kafkaio.RelayConfig{Brokers: brokers, Topic: cfg.TopicAssign, Outbox: store, Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	metrics := newEngineMetrics(reg)
+	eng, err := dispatch.NewEngine(dispatch.EngineConfig{
+		Scenario:    sc,
+		Store:       store,
+		Rank:        dispatch.RankConfig{CoverageWeightS: cfg.CoverageW},
+		ConfirmFrom: cfg.ConfirmFrom,
+		LinkRadiusM: cfg.LinkRadiusM,
+		LinkWindow:  cfg.LinkWindow,
+		Logger:      log,
+		OnCommit: func(outs []*dispatch.Outcome) {
+			metrics.observe(outs)
+			hub.Notify()
+			relay.Notify()
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := eng.Start(ctx); err != nil {
+		return fmt.Errorf("load state: %w", err)
+	}
+	consumer, err := kafkaio.NewConsumer(kafkaio.ConsumerConfig{
+		Brokers: brokers, GroupID: cfg.GroupID,
+		IncidentsTopic: cfg.TopicIncidents, UnitEventsTopic: cfg.TopicUnits, DLQTopic: cfg.TopicDLQ,
+		Handler: handler{eng: eng, m: metrics}, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+
+	tokens, printed, err := loadTokens(cfg.TokensFile, sc, rand.Reader)
+	if err != nil {
+		return err
+	}
+	escal, err := dispatch.NewEscalator(dispatch.EscalatorConfig{Engine: eng, After: cfg.AckTimeout, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(web.Config{
+		Addr: cfg.HTTPAddr, Backend: backend{Engine: eng, store: store, consumer: consumer},
+		Hub: hub, Tokens: tokens, Logger: log, Registerer: reg, Gatherer: reg, AllowedOrigins: cfg.Origins,
+	})
+	if err != nil {
+		return err
+	}
+
+	announce(out, cfg, brokers, embedded, printed)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return hub.Run(ctx) })
+	g.Go(func() error { return relay.Run(ctx) })
+	g.Go(func() error { return consumer.Run(ctx) })
+	g.Go(func() error { return escal.Run(ctx) })
+	g.Go(func() error { return srv.Run(ctx) })
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// announce prints where things are: what a person starting `make run` needs.
+func announce(out io.Writer, cfg *config, brokers []string, embedded bool, printed []printedToken) {
+	fmt.Fprintln(out, "dispatchd is running.")
+	if embedded {
+		fmt.Fprintf(out, "  Kafka: embedded broker on %s (topics %s, %s in; %s, %s out)\n", brokers[0], cfg.TopicIncidents, cfg.TopicUnits, cfg.TopicAssign, cfg.TopicDLQ)
+	} else {
+		fmt.Fprintf(out, "  Kafka: %v\n", brokers)
+	}
+	if cfg.DatabaseURL == "" {
+		fmt.Fprintln(out, "  State: IN MEMORY ONLY - NOT PERSISTENT: everything is lost when dispatchd stops (set DISPATCH_DATABASE_URL for PostgreSQL)")
+	} else {
+		fmt.Fprintln(out, "  State: PostgreSQL")
+	}
+	if len(printed) > 0 {
+		fmt.Fprintln(out, "  Consoles (fresh tokens, valid until dispatchd stops):")
+		for _, p := range printed {
+			fmt.Fprintf(out, "    %-28s http://%s/?token=%s\n", p.label, cfg.HTTPAddr, url.QueryEscape(p.token))
+		}
+	}
+	fmt.Fprintf(out, "  Metrics: http://%s/metrics  Health: http://%s/readyz\n", cfg.HTTPAddr, cfg.HTTPAddr)
+}

@@ -1,0 +1,428 @@
+package dispatch
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/zs110/dispatch/geo"
+	"github.com/zs110/dispatch/resources"
+	"github.com/zs110/dispatch/teams"
+)
+
+// act validates a and applies it to w. It returns an error before touching
+// anything when the action is malformed, forbidden or illegal in the
+// incident's state.
+func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
+	now := e.cfg.Clock()
+	rec, ok := w.open[a.Incident]
+	if !ok {
+		return nil, fmt.Errorf("incident %q: %w", a.Incident, ErrNotFound)
+	}
+	dispatcherOnly := map[string]bool{ActConfirm: true, ActSwap: true, ActAdd: true, ActCancel: true, ActClassify: true, ActLocate: true}
+	if a.Team != "" && dispatcherOnly[a.Kind] {
+		return nil, fmt.Errorf("%s is a dispatcher's action: %w", a.Kind, ErrForbidden)
+	}
+	out := &Outcome{Drill: w.drill, Incident: rec}
+	switch a.Kind {
+	case ActConfirm:
+		if rec.State != StateAwaiting {
+			return nil, fmt.Errorf("confirm: incident is %s, not awaiting confirmation: %w", rec.State, ErrBadAction)
+		}
+		e.touch(rec, now)
+		stale := false
+		for _, p := range rec.Rec.Units {
+			if u, ok := w.state.Unit(p.UnitID); !ok || u.Status != string(teams.StatusAvailable) {
+				stale = true
+			}
+		}
+		if stale {
+			typ := e.typeOf(rec)
+			r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: planFor(typ, rec.Materials), Priority: rec.Priority, Now: now})
+			rec.Rec = &r
+		}
+		e.dispatchRec(w, out, rec, now)
+		return []*Outcome{out}, nil
+
+	case ActSwap, ActAdd:
+		nu, ok := w.state.Unit(a.NewUnit)
+		if !ok {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownUnit, a.NewUnit)
+		}
+		if nu.Status != string(teams.StatusAvailable) {
+			return nil, fmt.Errorf("unit %s is %s, not available: %w", nu.ID, nu.Status, ErrBadAction)
+		}
+		if rec.State != StateAwaiting && rec.State != StateDispatched {
+			return nil, fmt.Errorf("%s: incident is %s: %w", a.Kind, rec.State, ErrBadAction)
+		}
+		req := ""
+		idx := -1
+		if a.Kind == ActSwap {
+			idx = slices.IndexFunc(rec.Rec.Units, func(p UnitPick) bool { return p.UnitID == a.Unit })
+			if idx < 0 || (rec.State == StateDispatched && !slices.Contains(rec.Assigned, a.Unit)) {
+				return nil, fmt.Errorf("swap: unit %q is not on incident %s: %w", a.Unit, rec.ID, ErrBadAction)
+			}
+			if rec.State == StateDispatched {
+				if u, _ := w.state.Unit(a.Unit); u.Status == string(teams.StatusOnScene) {
+					return nil, fmt.Errorf("swap: unit %s is already on scene: %w", a.Unit, ErrBadAction)
+				}
+			}
+			req = rec.Rec.Units[idx].Requirement
+		}
+		if slices.ContainsFunc(rec.Rec.Units, func(p UnitPick) bool { return p.UnitID == nu.ID }) {
+			return nil, fmt.Errorf("unit %s is already on incident %s: %w", nu.ID, rec.ID, ErrBadAction)
+		}
+		e.touch(rec, now)
+		pick := e.pickFor(w, nu, rec, req, now)
+		pick.Reasons = append(pick.Reasons, fmt.Sprintf("%s by dispatcher %s", map[string]string{ActSwap: "swapped in", ActAdd: "added"}[a.Kind], a.By))
+		if a.Kind == ActSwap {
+			if rec.State == StateDispatched {
+				e.release(w, out, rec, a.Unit, teams.StatusAvailable, "swapped", now)
+			}
+			rec.Rec.Units[idx] = pick
+		} else {
+			rec.Rec.Units = append(rec.Rec.Units, pick)
+		}
+		if rec.State == StateDispatched {
+			e.assign(w, out, rec, pick, now)
+			out.Outbox = append(out.Outbox, e.assignmentRecord(w, rec, now))
+		}
+		e.addEvent(out, EvIncidentUpdated, rec, teamsOfUnits(w, a.Unit))
+		return []*Outcome{out}, nil
+
+	case ActCancel:
+		e.touch(rec, now)
+		released := slices.Clone(rec.Assigned)
+		for _, id := range released {
+			e.release(w, out, rec, id, teams.StatusAvailable, "cancelled", now)
+		}
+		e.finish(w, out, rec, StateCancelled, now, released)
+		return []*Outcome{out}, nil
+
+	case ActClassify:
+		typ, ok := e.types[a.Type]
+		if !ok {
+			return nil, fmt.Errorf("classify: unknown type %q: %w", a.Type, ErrBadAction)
+		}
+		e.touch(rec, now)
+		rec.Type = typ.Code
+		rec.TypeKnown = true
+		rec.Flags = slices.DeleteFunc(rec.Flags, func(f string) bool { return f == FlagUnknownType })
+		if rec.Incident.Priority == 0 || !slices.Contains([]int{1, 2, 3, 4}, rec.Incident.Priority) {
+			rec.Priority = typ.Priority
+		}
+		e.addEvent(out, EvIncidentUpdated, rec, nil)
+		return []*Outcome{out}, nil
+
+	case ActLocate:
+		if rec.State != StateManual {
+			return nil, fmt.Errorf("locate: incident is %s, not manual: %w", rec.State, ErrBadAction)
+		}
+		if err := pointOf(a.Lat, a.Lng).Validate(); err != nil {
+			return nil, fmt.Errorf("locate: %w: %w", err, ErrBadAction)
+		}
+		inc := rec.Incident
+		inc.Lat, inc.Lng, inc.HasLocation = a.Lat, a.Lng, true
+		delete(w.open, rec.ID)
+		outs := e.decide(w, &inc)
+		// keep it one incident: same id, next version, not a new decision
+		for _, o := range outs {
+			if o.Incident != nil && o.Incident.ID == rec.ID {
+				o.NewIncident = false
+				o.Incident.Version = rec.Version + 1
+				o.Incident.DecidedAt = rec.DecidedAt
+			}
+		}
+		return outs, nil
+	}
+
+	// Team-leader actions on one unit of the incident.
+	u, ok := w.state.Unit(a.Unit)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownUnit, a.Unit)
+	}
+	if a.Team != "" && u.Team != a.Team {
+		return nil, fmt.Errorf("unit %s belongs to team %s: %w", u.ID, u.Team, ErrForbidden)
+	}
+	if !slices.Contains(rec.Assigned, u.ID) {
+		return nil, fmt.Errorf("unit %s is not assigned to incident %s: %w", u.ID, rec.ID, ErrBadAction)
+	}
+	from := teams.Status(u.Status)
+	switch a.Kind {
+	case ActAccept:
+		if slices.Contains(rec.Accepted, u.ID) {
+			return nil, fmt.Errorf("accept: unit %s already accepted: %w", u.ID, ErrBadAction)
+		}
+		e.touch(rec, now)
+		rec.Accepted = append(rec.Accepted, u.ID)
+		e.addEvent(out, EvIncidentUpdated, rec, nil)
+		return []*Outcome{out}, nil
+	case ActDecline:
+		if from != teams.StatusDispatched {
+			return nil, fmt.Errorf("decline: unit %s is %s: %w", u.ID, from, ErrBadAction)
+		}
+		e.touch(rec, now)
+		e.decline(w, out, rec, u.ID, a.Reason, now)
+		return []*Outcome{out}, nil
+	case ActEnRoute, ActOnScene, ActClear:
+		to := map[string]teams.Status{ActEnRoute: teams.StatusEnRoute, ActOnScene: teams.StatusOnScene, ActClear: teams.StatusAvailable}[a.Kind]
+		if err := teams.Transition(from, to); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", a.Kind, err, ErrBadAction)
+		}
+		if a.Kind == ActClear && from != teams.StatusOnScene {
+			return nil, fmt.Errorf("clear: unit %s is %s, not on scene: %w", u.ID, from, ErrBadAction)
+		}
+		e.touch(rec, now)
+		e.progress(w, out, rec, u.ID, to, now)
+		return []*Outcome{out}, nil
+	}
+	return nil, fmt.Errorf("unknown action %q: %w", a.Kind, ErrBadAction)
+}
+
+// unitStatus applies a status a vehicle terminal reported over unit-events
+// (already checked against the state machine).
+func (e *Engine) unitStatus(w *world, unitID string, to teams.Status, at time.Time, by string) ([]*Outcome, error) {
+	u, _ := w.state.Unit(unitID)
+	rec := w.open[u.Incident]
+	out := &Outcome{Drill: w.drill}
+	if rec == nil {
+		// Not on an incident: a plain status change (out of service, back in service).
+		if to.Active() {
+			return nil, fmt.Errorf("%w: unit %s reported %s with no incident", ErrIllegalStatus, unitID, to)
+		}
+		ch, err := w.state.SetStatus(unitID, to, "", at)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrIllegalStatus, err)
+		}
+		out.Units = append(out.Units, ch)
+		e.addUnitEvent(w, out, ch)
+		return []*Outcome{out}, nil
+	}
+	out.Incident = rec
+	e.touch(rec, at)
+	from := teams.Status(u.Status)
+	switch {
+	case to == teams.StatusEnRoute || to == teams.StatusOnScene:
+		e.progress(w, out, rec, unitID, to, at)
+	case from == teams.StatusOnScene || from == teams.StatusReturning:
+		e.progress(w, out, rec, unitID, to, at) // cleared (available or returning)
+	default:
+		// dispatched/en route and now available or out of service: the unit
+		// cannot go; offer the incident to the next unit.
+		e.decline(w, out, rec, unitID, "terminal reported "+string(to), at)
+		if to != teams.StatusAvailable {
+			ch, err := w.state.SetStatus(unitID, to, "", at)
+			if err == nil {
+				out.Units = append(out.Units, ch)
+			}
+		}
+	}
+	return []*Outcome{out}, nil
+}
+
+// progress moves an assigned unit along en route -> on scene -> cleared.
+func (e *Engine) progress(w *world, out *Outcome, rec *IncidentRecord, unitID string, to teams.Status, now time.Time) {
+	switch to {
+	case teams.StatusEnRoute, teams.StatusOnScene:
+		if to == teams.StatusOnScene && rec.HasLocation {
+			if ch, err := w.state.SetPosition(unitID, pointOf(rec.Lat, rec.Lng), now); err == nil {
+				out.Units = append(out.Units, ch)
+			}
+			if rec.FirstOnSceneAt.IsZero() {
+				rec.FirstOnSceneAt = now
+			}
+		}
+		ch, err := w.state.SetStatus(unitID, to, rec.ID, now)
+		if err != nil {
+			e.log.Error("progress", "unit", unitID, "err", err)
+			return
+		}
+		out.Units = append(out.Units, ch)
+		e.addUnitEvent(w, out, ch)
+		e.addEvent(out, EvIncidentUpdated, rec, nil)
+	default: // available or returning: cleared
+		e.release(w, out, rec, unitID, to, "cleared", now)
+		if len(rec.Assigned) == 0 {
+			e.finish(w, out, rec, StateClosed, now, []string{unitID})
+		} else {
+			e.addEvent(out, EvIncidentUpdated, rec, teamsOfUnits(w, unitID))
+		}
+	}
+}
+
+// decline releases a unit that will not go and offers its place to the next
+// best unit for the same requirement.
+func (e *Engine) decline(w *world, out *Outcome, rec *IncidentRecord, unitID, reason string, now time.Time) {
+	idx := slices.IndexFunc(rec.Rec.Units, func(p UnitPick) bool { return p.UnitID == unitID })
+	e.release(w, out, rec, unitID, teams.StatusAvailable, "declined", now)
+	rec.Declined = append(rec.Declined, unitID)
+	if idx >= 0 {
+		old := rec.Rec.Units[idx]
+		req := Requirement{Capability: old.Requirement, Count: 1}
+		for _, r := range e.typeOf(rec).Plan.Units {
+			if r.Capability == old.Requirement {
+				req.Substitutes = r.Substitutes
+			}
+		}
+		ex := map[string]bool{}
+		for _, id := range rec.Declined {
+			ex[id] = true
+		}
+		for _, p := range rec.Rec.Units {
+			ex[p.UnitID] = true
+		}
+		r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: Plan{Units: []Requirement{req}}, Priority: rec.Priority, Now: now, Exclude: ex})
+		rec.Rec.Units = slices.Delete(rec.Rec.Units, idx, idx+1)
+		for _, p := range r.Units {
+			p.Reasons = append(p.Reasons, fmt.Sprintf("replaces %s (declined: %s)", unitID, reason))
+			rec.Rec.Units = append(rec.Rec.Units, p)
+			e.assign(w, out, rec, p, now)
+		}
+		rec.Rec.Shortfalls = append(rec.Rec.Shortfalls, r.Shortfalls...)
+	}
+	out.Outbox = append(out.Outbox, e.assignmentRecord(w, rec, now))
+	e.addEvent(out, EvIncidentUpdated, rec, teamsOfUnits(w, unitID))
+}
+
+// release takes a unit off an incident: it goes to status to.
+func (e *Engine) release(w *world, out *Outcome, rec *IncidentRecord, unitID string, to teams.Status, how string, now time.Time) {
+	ch, err := w.state.SetStatus(unitID, to, "", now)
+	if err != nil {
+		e.log.Error("release", "unit", unitID, "to", to, "err", err)
+		return
+	}
+	out.Units = append(out.Units, ch)
+	rec.Assigned = slices.DeleteFunc(rec.Assigned, func(s string) bool { return s == unitID })
+	rec.Accepted = slices.DeleteFunc(rec.Accepted, func(s string) bool { return s == unitID })
+	rec.Escalated = slices.DeleteFunc(rec.Escalated, func(s string) bool { return s == unitID })
+	if how == "cleared" {
+		rec.Cleared = append(rec.Cleared, unitID)
+	} else {
+		out.Events = append(out.Events, Event{At: now, Kind: EvAssignmentCancelled, Drill: w.drill, Town: rec.Town,
+			Teams: []string{ch.Team}, Incident: rec.ID, Unit: unitID, Data: mustJSON(map[string]string{"reason": how})})
+	}
+	e.addUnitEvent(w, out, ch)
+}
+
+// finish closes or cancels an incident: reservations are consumed (closed:
+// the materials were used) or released (cancelled).
+func (e *Engine) finish(w *world, out *Outcome, rec *IncidentRecord, state string, now time.Time, lastUnits []string) {
+	rec.State = state
+	inv := w.state.Inventory()
+	if rec.Rec != nil && !rec.DispatchedAt.IsZero() {
+		for _, m := range rec.Rec.Materials {
+			id := reservationID(rec.ID, m.Item, m.DepotID)
+			op := "consume"
+			var err error
+			if state == StateCancelled {
+				op = "release"
+				err = inv.Release(id)
+			} else {
+				err = inv.Consume(id)
+			}
+			if err != nil {
+				e.log.Error("finish reservation", "reservation", id, "err", err)
+				continue
+			}
+			out.Stock = append(out.Stock, StockChange{Reservation: id, Incident: rec.ID, Depot: m.DepotID, Item: m.Item, Qty: m.Qty, Op: op})
+		}
+	}
+	delete(w.open, rec.ID)
+	w.links.remove(rec.ID, rec)
+	for _, id := range rec.Linked {
+		if l, ok := w.open[id]; ok {
+			delete(w.open, id)
+			l.State = state
+			e.touch(l, now)
+			// linked calls close with their incident
+			lo := &Outcome{Drill: w.drill, Incident: l}
+			lo.Events = append(lo.Events, Event{At: now, Kind: map[string]string{StateClosed: EvIncidentClosed, StateCancelled: EvIncidentCancelled}[state],
+				Drill: w.drill, Town: l.Town, Incident: l.ID, Data: mustJSON(l)})
+			w.extra = append(w.extra, lo)
+		}
+	}
+	kind := EvIncidentClosed
+	if state == StateCancelled {
+		kind = EvIncidentCancelled
+	}
+	e.addEvent(out, kind, rec, teamsOfUnits(w, lastUnits...))
+	if !rec.DispatchedAt.IsZero() {
+		out.Outbox = append(out.Outbox, e.assignmentRecord(w, rec, now))
+	}
+}
+
+// pickFor describes unit u as a pick for rec (a dispatcher's swap or add).
+func (e *Engine) pickFor(w *world, u UnitView, rec *IncidentRecord, req string, now time.Time) UnitPick {
+	p := pointOf(rec.Lat, rec.Lng)
+	dist := geo.DistanceM(pointOf(u.Lat, u.Lng), p)
+	eta := w.state.ETA()
+	prof, err := eta.Profile(u.Profile)
+	secs := 0.0
+	if err == nil {
+		secs = eta.Seconds(dist, prof, eta.Hour(now))
+	}
+	if t, ok := e.team(u.Team); ok {
+		secs += t.ActivationDelayS
+	}
+	capab := req
+	sub := false
+	if req == "" {
+		if len(u.Capabilities) > 0 {
+			capab, req = u.Capabilities[0], u.Capabilities[0]
+		}
+	} else if !u.Has(req) {
+		sub = true
+		if len(u.Capabilities) > 0 {
+			capab = u.Capabilities[0]
+		}
+	}
+	return UnitPick{UnitID: u.ID, Team: u.Team, Requirement: req, Capability: capab, Substitute: sub, Reserve: u.Reserve,
+		EtaS: secs, DistanceM: dist, Cost: secs, Town: u.Town}
+}
+
+func (e *Engine) team(id string) (teams.Team, bool) {
+	for _, t := range e.sc.Teams {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return teams.Team{}, false
+}
+
+func (e *Engine) typeOf(rec *IncidentRecord) *IncidentType {
+	if t, ok := e.types[rec.Type]; ok {
+		return t
+	}
+	return e.types[e.sc.Fallback]
+}
+
+func (e *Engine) touch(rec *IncidentRecord, now time.Time) {
+	rec.Version++
+	rec.UpdatedAt = now
+}
+
+func teamsOfUnits(w *world, ids ...string) []string {
+	var out []string
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		if u, ok := w.state.Unit(id); ok && !slices.Contains(out, u.Team) {
+			out = append(out, u.Team)
+		}
+	}
+	return out
+}
+
+func reservationOf(r StockChange) resources.Reservation {
+	return resources.Reservation{ID: r.Reservation, Depot: r.Depot, Item: r.Item, Qty: r.Qty}
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal %T: %v", v, err)) // only our own types are marshalled
+	}
+	return b
+}

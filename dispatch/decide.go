@@ -1,0 +1,273 @@
+package dispatch
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/zs110/dispatch/geo"
+	"github.com/zs110/dispatch/teams"
+)
+
+// Event kinds on the console log (see docs/protocol.md).
+const (
+	EvIncidentDispatched  = "incident.dispatched"  // units assigned
+	EvIncidentRecommended = "incident.recommended" // P3/P4: waiting for a dispatcher
+	EvIncidentManual      = "incident.manual"      // cannot be decided automatically
+	EvIncidentLinked      = "incident.linked"      // a duplicate call linked to an open incident
+	EvIncidentUpdated     = "incident.updated"     // any later change
+	EvIncidentClosed      = "incident.closed"      // every unit cleared
+	EvIncidentCancelled   = "incident.cancelled"   // cancelled by a dispatcher
+	EvAssignment          = "assignment.new"       // a unit was assigned: to its team leader
+	EvAssignmentCancelled = "assignment.cancelled" // a unit was released from an incident before clearing
+	EvUnitStatus          = "unit.status"          // a unit changed status
+)
+
+// Incident flags.
+const (
+	FlagUnknownType = "unknown_type" // decided with the fallback plan: classify it
+	FlagNoLocation  = "no_location"  // no usable location: handle manually
+	FlagOutsideCity = "outside_city" // location outside every town
+	FlagShortfall   = "shortfall"    // part of the plan could not be covered
+)
+
+func (e *Engine) family(code string) string {
+	if t, ok := e.types[code]; ok && t.Family != "" {
+		return t.Family
+	}
+	return code
+}
+
+func pointOf(lat, lng float64) geo.Point { return geo.Point{Lat: lat, Lng: lng} }
+
+// decide makes the first decision on a new incident and applies it to the
+// world. It returns the outcomes to store: the incident's own and, for a
+// linked duplicate, the update of the incident it is linked to.
+func (e *Engine) decide(w *world, inc *Incident) []*Outcome {
+	now := e.cfg.Clock()
+	rec := &IncidentRecord{Incident: *inc, TypeKnown: true, DecidedAt: now, UpdatedAt: now, Version: 1}
+	rec.Materials = maps.Clone(inc.Materials)
+	typ, ok := e.types[inc.Type]
+	if !ok {
+		typ = e.types[e.sc.Fallback]
+		rec.TypeKnown = false
+		rec.Flags = append(rec.Flags, FlagUnknownType)
+	}
+	if rec.Priority < 1 || rec.Priority > 4 {
+		rec.Priority = typ.Priority
+	}
+	out := &Outcome{Drill: w.drill, Incident: rec, NewIncident: true}
+	if !inc.HasLocation {
+		rec.State = StateManual
+		rec.Flags = append(rec.Flags, FlagNoLocation)
+		w.open[rec.ID] = rec
+		e.addEvent(out, EvIncidentManual, rec, nil)
+		return []*Outcome{out}
+	}
+	p := pointOf(inc.Lat, inc.Lng)
+	town, inside := w.state.Towns().Locate(p)
+	if inside {
+		rec.Town = town
+	} else {
+		rec.Flags = append(rec.Flags, FlagOutsideCity)
+	}
+	rec.Cell = geo.CellOf(p, 9).String()
+	fam := e.family(inc.Type)
+	if rec.TypeKnown {
+		if dup := w.links.find(p, inc.ReportedAt, fam); dup != nil {
+			if target, ok := w.open[dup.id]; ok {
+				return e.link(w, out, rec, target, now)
+			}
+		}
+	}
+	plan := planFor(typ, inc.Materials)
+	recm := w.state.Rank(RankRequest{At: p, Plan: plan, Priority: rec.Priority, Now: now})
+	rec.Rec = &recm
+	if len(recm.Shortfalls) > 0 {
+		rec.Flags = append(rec.Flags, FlagShortfall)
+	}
+	w.open[rec.ID] = rec
+	w.links.add(rec, fam)
+	if rec.Priority >= e.cfg.ConfirmFrom {
+		rec.State = StateAwaiting
+		e.addEvent(out, EvIncidentRecommended, rec, nil)
+		return []*Outcome{out}
+	}
+	e.dispatchRec(w, out, rec, now)
+	return []*Outcome{out}
+}
+
+// planFor returns the type's plan with the call's extra materials added.
+func planFor(t *IncidentType, extra map[string]int) Plan {
+	p := Plan{Units: t.Plan.Units}
+	if len(t.Plan.Materials) > 0 || len(extra) > 0 {
+		p.Materials = maps.Clone(t.Plan.Materials)
+		if p.Materials == nil {
+			p.Materials = map[string]int{}
+		}
+		for k, v := range extra {
+			p.Materials[k] += v
+		}
+	}
+	return p
+}
+
+// link records rec as a duplicate call of target.
+func (e *Engine) link(w *world, out *Outcome, rec, target *IncidentRecord, now time.Time) []*Outcome {
+	rec.State = StateLinked
+	rec.LinkedTo = target.ID
+	target.Linked = append(target.Linked, rec.ID)
+	target.Version++
+	target.UpdatedAt = now
+	// A linked call is not open on its own: it lives under its incident.
+	e.addEvent(out, EvIncidentLinked, rec, teamsOf(w, target.Assigned))
+	up := &Outcome{Drill: w.drill, Incident: target}
+	e.addEvent(up, EvIncidentUpdated, target, nil)
+	return []*Outcome{out, up}
+}
+
+// dispatchRec assigns the recommended units and reserves the materials.
+func (e *Engine) dispatchRec(w *world, out *Outcome, rec *IncidentRecord, now time.Time) {
+	rec.State = StateDispatched
+	if rec.DispatchedAt.IsZero() {
+		rec.DispatchedAt = now
+	}
+	for _, pick := range rec.Rec.Units {
+		e.assign(w, out, rec, pick, now)
+	}
+	for _, m := range rec.Rec.Materials {
+		id := reservationID(rec.ID, m.Item, m.DepotID)
+		if err := w.state.Inventory().Reserve(id, m.DepotID, m.Item, m.Qty); err != nil {
+			// The ranker only offers available stock; this is a bug, not an input error.
+			e.log.Error("reserve recommended stock", "incident", rec.ID, "err", err)
+			continue
+		}
+		out.Stock = append(out.Stock, StockChange{Reservation: id, Incident: rec.ID, Depot: m.DepotID, Item: m.Item, Qty: m.Qty, Op: "reserve"})
+	}
+	e.addEvent(out, EvIncidentDispatched, rec, nil)
+	out.Outbox = append(out.Outbox, e.assignmentRecord(w, rec, now))
+}
+
+// assign moves one unit to dispatched on rec.
+func (e *Engine) assign(w *world, out *Outcome, rec *IncidentRecord, pick UnitPick, now time.Time) {
+	ch, err := w.state.SetStatus(pick.UnitID, teams.StatusDispatched, rec.ID, now)
+	if err != nil {
+		e.log.Error("assign recommended unit", "incident", rec.ID, "unit", pick.UnitID, "err", err)
+		return
+	}
+	out.Units = append(out.Units, ch)
+	rec.Assigned = append(rec.Assigned, pick.UnitID)
+	data, _ := json.Marshal(struct {
+		Incident *IncidentRecord `json:"incident"`
+		Unit     UnitPick        `json:"unit"`
+	}{rec, pick})
+	out.Events = append(out.Events, Event{At: now, Kind: EvAssignment, Drill: w.drill, Town: rec.Town,
+		Teams: []string{pick.Team}, Incident: rec.ID, Unit: pick.UnitID, Data: data})
+	e.addUnitEvent(w, out, ch)
+}
+
+// addEvent appends an incident event whose audience is the teams of its
+// assigned units plus extra.
+func (e *Engine) addEvent(out *Outcome, kind string, rec *IncidentRecord, extra []string) {
+	w := e.worlds[out.Drill]
+	ts := teamsOf(w, rec.Assigned)
+	for _, t := range extra {
+		if !slices.Contains(ts, t) {
+			ts = append(ts, t)
+		}
+	}
+	slices.Sort(ts)
+	data, _ := json.Marshal(rec)
+	out.Events = append(out.Events, Event{At: rec.UpdatedAt, Kind: kind, Drill: out.Drill, Town: rec.Town,
+		Teams: ts, Incident: rec.ID, Data: data})
+}
+
+func (e *Engine) addUnitEvent(w *world, out *Outcome, ch UnitChange) {
+	if ch.OldStatus == ch.NewStatus {
+		return
+	}
+	data, _ := json.Marshal(ch)
+	out.Events = append(out.Events, Event{At: ch.At, Kind: EvUnitStatus, Drill: w.drill, Town: ch.Town,
+		Teams: []string{ch.Team}, Incident: ch.Incident, Unit: ch.UnitID, Data: data})
+}
+
+func teamsOf(w *world, units []string) []string {
+	var ts []string
+	if w == nil {
+		return nil
+	}
+	for _, id := range units {
+		if u, ok := w.state.Unit(id); ok && !slices.Contains(ts, u.Team) {
+			ts = append(ts, u.Team)
+		}
+	}
+	return ts
+}
+
+// AssignmentMessage is the value of a record on the assignments topic.
+type AssignmentMessage struct {
+	// DedupKey is unique per (drill, incident, version): a consumer that sees
+	// it twice (the relay is at-least-once) drops the second copy.
+	DedupKey  string         `json:"dedup_key"`
+	Incident  string         `json:"incident"`
+	Drill     string         `json:"drill,omitempty"`
+	Version   int            `json:"version"`
+	State     string         `json:"state"`
+	Type      string         `json:"type"`
+	Priority  int            `json:"priority"`
+	Lat       float64        `json:"lat"`
+	Lng       float64        `json:"lng"`
+	Town      string         `json:"town,omitempty"`
+	Units     []UnitPick     `json:"units"`
+	Materials []MaterialPick `json:"materials,omitempty"`
+	At        time.Time      `json:"at"`
+}
+
+// assignmentRecord builds the outbox record of rec's current assignment.
+func (e *Engine) assignmentRecord(w *world, rec *IncidentRecord, now time.Time) OutboxRecord {
+	m := AssignmentMessage{
+		DedupKey: fmt.Sprintf("%s|%s|%d", w.drill, rec.ID, rec.Version),
+		Incident: rec.ID, Drill: w.drill, Version: rec.Version, State: rec.State, Type: rec.Type,
+		Priority: rec.Priority, Lat: rec.Lat, Lng: rec.Lng, Town: rec.Town, At: now, Units: []UnitPick{},
+	}
+	if rec.Rec != nil {
+		for _, p := range rec.Rec.Units {
+			if slices.Contains(rec.Assigned, p.UnitID) {
+				m.Units = append(m.Units, p)
+			}
+		}
+		m.Materials = rec.Rec.Materials
+	}
+	v, _ := json.Marshal(m)
+	key := rec.ID
+	if w.drill != "" {
+		key = w.drill + "/" + rec.ID
+	}
+	return OutboxRecord{Key: key, Value: v}
+}
+
+func reservationID(incident, item, depot string) string {
+	return incident + "|" + item + "|" + depot
+}
+
+func cloneRecord(r *IncidentRecord) *IncidentRecord {
+	c := *r
+	c.Materials = maps.Clone(r.Materials)
+	c.Linked = slices.Clone(r.Linked)
+	c.Assigned = slices.Clone(r.Assigned)
+	c.Accepted = slices.Clone(r.Accepted)
+	c.Declined = slices.Clone(r.Declined)
+	c.Cleared = slices.Clone(r.Cleared)
+	c.Escalated = slices.Clone(r.Escalated)
+	c.Flags = slices.Clone(r.Flags)
+	if r.Rec != nil {
+		rc := *r.Rec
+		rc.Units = slices.Clone(r.Rec.Units)
+		rc.Materials = slices.Clone(r.Rec.Materials)
+		rc.Shortfalls = slices.Clone(r.Rec.Shortfalls)
+		c.Rec = &rc
+	}
+	return &c
+}
