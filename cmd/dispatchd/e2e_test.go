@@ -49,7 +49,7 @@ func readTopic(t *testing.T, brokers []string, topic string, n int) []kafka.Mess
 func runE2E(t *testing.T, dbURL string, n int) {
 	brokers := startBroker(t)
 	h := startEngine(t, brokers, dbURL, func(c *config) {
-		c.ConfirmFrom = 5   // dispatch every priority at once: one assignment record each
+		c.ConfirmFrom = 5  // dispatch every priority at once: one assignment record each
 		c.LinkRadiusM = -1 // every id is its own event here
 	})
 	defer h.stop()

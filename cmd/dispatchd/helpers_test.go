@@ -224,10 +224,12 @@ type wsClient struct {
 	conn   *websocket.Conn
 	mu     sync.Mutex
 	events []dispatch.Event
-	last   int64
-	got    bool // an event arrived on this connection
-	errs   []string
-	closed chan struct{}
+	// arrived is when each incident's first event arrived.
+	arrived map[string]time.Time
+	last    int64
+	got     bool // an event arrived on this connection
+	errs    []string
+	closed  chan struct{}
 }
 
 func dialConsole(t testing.TB, addr, token string, after int64) *wsClient {
@@ -241,7 +243,7 @@ func dialConsole(t testing.TB, addr, token string, after int64) *wsClient {
 		}
 		t.Fatalf("dial /ws: %v (HTTP %d)", err, code)
 	}
-	c := &wsClient{t: t, conn: conn, last: max(after, 0), closed: make(chan struct{})}
+	c := &wsClient{t: t, conn: conn, last: max(after, 0), closed: make(chan struct{}), arrived: map[string]time.Time{}}
 	if err := conn.WriteJSON(map[string]any{"type": "hello", "after": after}); err != nil {
 		t.Fatal(err)
 	}
@@ -276,6 +278,9 @@ func (c *wsClient) read() {
 		c.got = true
 		c.last = m.Seq
 		c.events = append(c.events, m.Event)
+		if _, ok := c.arrived[m.Event.Incident]; !ok {
+			c.arrived[m.Event.Incident] = time.Now()
+		}
 		c.mu.Unlock()
 	}
 }
