@@ -68,10 +68,19 @@ type IncidentRecord struct {
 	Linked    []string        `json:"linked,omitempty"` // duplicate calls linked to this one
 	Rec       *Recommendation `json:"recommendation,omitempty"`
 	Assigned  []string        `json:"assigned,omitempty"` // unit ids currently assigned
-	Flags     []string        `json:"flags,omitempty"`    // "unknown_type", "no_location", ...
-	Version   int             `json:"version"`            // bumped on every change
-	DecidedAt time.Time       `json:"decided_at"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	Accepted  []string        `json:"accepted,omitempty"` // assigned units whose team leader accepted
+	Declined  []string        `json:"declined,omitempty"` // units that declined: not offered again
+	Cleared   []string        `json:"cleared,omitempty"`  // units that were assigned and cleared
+	// Escalated: assigned units reported to dispatchers as not accepting in time.
+	Escalated []string `json:"escalated,omitempty"`
+	// DispatchedAt is when units were first assigned (zero: not yet).
+	DispatchedAt time.Time `json:"dispatched_at,omitempty"`
+	// FirstOnSceneAt is when the first unit reported on scene (zero: not yet).
+	FirstOnSceneAt time.Time `json:"first_on_scene_at,omitempty"`
+	Flags          []string  `json:"flags,omitempty"` // "unknown_type", "no_location", ...
+	Version        int       `json:"version"`         // bumped on every change
+	DecidedAt      time.Time `json:"decided_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // UnitChange is the event value a unit mutation returns: the ranker,

@@ -6,6 +6,7 @@
 //	dispatchd replay   replay a stream into an isolated drill
 //	dispatchd report   the response-time report of a replay
 //	dispatchd token    make a console token and its hashed entry
+//	dispatchd scenario write a generated scenario (the embedded default, or any size)
 //
 // main only wires: it reads configuration, builds the parts and runs them.
 package main
@@ -41,6 +42,8 @@ func run(args []string) int {
 		}
 	case "token":
 		err = tokenCmd(args, os.Stdout)
+	case "scenario":
+		err = scenarioCmd(args, os.Stdout)
 	case "gen", "replay", "report":
 		err = drillCmd(ctx, cmd, args, os.Stdout, os.Stderr)
 	case "help", "-h", "--help":

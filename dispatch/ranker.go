@@ -1,0 +1,327 @@
+package dispatch
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/zs110/dispatch/geo"
+	"github.com/zs110/dispatch/resources"
+)
+
+// RankRequest asks for the units and materials of a plan at a point.
+type RankRequest struct {
+	At       geo.Point
+	Plan     Plan
+	Priority int
+	Now      time.Time
+	// Exclude names units that must not be offered (already on the incident, declined).
+	Exclude map[string]bool
+}
+
+// searchFunc returns the k available units of capability ci (professionals,
+// or reserves) of least cost.
+type searchFunc func(ci int32, reserve bool, k int, q geo.Point, lbPerM float64, cost geo.CostFunc, dst []geo.Hit) []geo.Hit
+
+// Rank recommends units and depots for a plan. It does not change the state.
+//
+// Requirements are filled greedily in plan order, and a unit picked for one
+// is not offered for a later one. For a requirement of n units with
+// capability C:
+//
+//  1. the professional (and command) units with C, by cost = ETA + coverage
+//     cost, ties by unit id; the next Alternates after the first n are kept
+//     as alternates;
+//  2. when fewer than n were found, the substitutes in order fill the rest
+//     (marked substitute);
+//  3. when still fewer than n, or when a pick's ETA is above the priority's
+//     target (Scenario.Targets), reserve-team units with C (then the
+//     substitutes) are candidates too, at cost = travel + activation delay:
+//     picks within target are kept, the remaining slots go to the cheapest of
+//     the late professional picks and the reserves;
+//  4. what is still missing is a shortfall.
+//
+// Coverage cost = CoverageWeightS x the number of the unit's capabilities for
+// which it is the last available professional unit in its town, counting
+// units picked for earlier requirements of this plan as gone. Materials: for
+// each item, the depots with stock, by prep time + truck travel time, split
+// with resources.Split; a missing quantity is a shortfall.
+func (s *State) Rank(req RankRequest) Recommendation {
+	return s.rank(req, s.indexSearch)
+}
+
+// RankBrute is the oracle: the same rules with a plain loop over every unit
+// instead of the spatial indices.
+func (s *State) RankBrute(req RankRequest) Recommendation {
+	return s.rank(req, s.bruteSearch)
+}
+
+func (s *State) indexSearch(ci int32, reserve bool, k int, q geo.Point, lbPerM float64, cost geo.CostFunc, dst []geo.Hit) []geo.Hit {
+	ix := s.caps[ci].pro
+	if reserve {
+		ix = s.caps[ci].res
+	}
+	return ix.Nearest(q, k, lbPerM, cost, dst)
+}
+
+func (s *State) bruteSearch(ci int32, reserve bool, k int, q geo.Point, _ float64, cost geo.CostFunc, dst []geo.Hit) []geo.Hit {
+	all := dst[:0]
+	for i := range s.units {
+		r := &s.units[i]
+		if r.status != "available" || r.reserve != reserve || !slices.Contains(r.caps, ci) {
+			continue
+		}
+		d := geo.DistanceM(q, r.pos)
+		if c, ok := cost(int32(i), d); ok {
+			all = append(all, geo.Hit{ID: int32(i), DistM: d, Cost: c})
+		}
+	}
+	slices.SortFunc(all, func(a, b geo.Hit) int {
+		if c := cmp.Compare(a.Cost, b.Cost); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return all[:min(k, len(all))]
+}
+
+func (s *State) target(priority int) float64 {
+	if priority >= 1 && priority <= 4 && s.targets[priority-1] > 0 {
+		return s.targets[priority-1]
+	}
+	return math.Inf(1)
+}
+
+type candidate struct {
+	id    int32
+	hit   geo.Hit
+	capab string
+	sub   bool
+	res   bool
+	cover float64
+}
+
+func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
+	hour := s.eta.Hour(req.Now)
+	target := s.target(req.Priority)
+	sc := &s.scratch
+	sc.picked = sc.picked[:0]
+	sc.taken = sc.taken[:0]
+	defer func() { // give back the coverage counts taken by this decision
+		for _, k := range sc.taken {
+			s.avail[k]++
+		}
+	}()
+	var rec Recommendation
+	ncap := len(s.caps)
+	excluded := func(id int32) bool {
+		if slices.Contains(sc.picked, id) {
+			return true
+		}
+		return req.Exclude != nil && req.Exclude[s.units[id].u.ID]
+	}
+	coverage := func(id int32) float64 {
+		r := &s.units[id]
+		if s.cfg.CoverageWeightS == 0 || r.reserve || r.town < 0 {
+			return 0
+		}
+		n := 0
+		for _, c := range r.caps {
+			if s.avail[int(r.town)*ncap+int(c)] == 1 {
+				n++
+			}
+		}
+		return s.cfg.CoverageWeightS * float64(n)
+	}
+	costFor := func(reserve bool) geo.CostFunc {
+		return func(id int32, d float64) (float64, bool) {
+			if excluded(id) {
+				return 0, false
+			}
+			r := &s.units[id]
+			c := s.eta.Seconds(d, r.profile, hour)
+			if reserve {
+				c += r.delayS
+			} else {
+				c += coverage(id)
+			}
+			return c, true
+		}
+	}
+	lbPerM := func(ci int32) float64 {
+		m := 0.0
+		for _, p := range s.caps[ci].profiles {
+			m = math.Max(m, s.eta.Speed(p, hour))
+		}
+		if m == 0 {
+			return 0
+		}
+		return s.eta.Detour() / m
+	}
+	find := func(capab string, reserve bool, k int, sub bool) []candidate {
+		ci, ok := s.capByName[capab]
+		if !ok || k <= 0 {
+			return nil
+		}
+		sc.hits = search(ci, reserve, k, req.At, lbPerM(ci), costFor(reserve), sc.hits[:0])
+		out := make([]candidate, len(sc.hits))
+		for i, h := range sc.hits {
+			out[i] = candidate{id: h.ID, hit: h, capab: capab, sub: sub, res: reserve}
+			if !reserve {
+				out[i].cover = coverage(h.ID)
+			}
+		}
+		return out
+	}
+	pick := func(c candidate) {
+		sc.picked = append(sc.picked, c.id)
+		r := &s.units[c.id]
+		if !r.reserve && r.town >= 0 {
+			for _, cc := range r.caps {
+				k := int32(int(r.town)*ncap + int(cc))
+				s.avail[k]--
+				sc.taken = append(sc.taken, k)
+			}
+		}
+	}
+	for _, rq := range req.Plan.Units {
+		n := rq.Count
+		pros := find(rq.Capability, false, n+s.cfg.Alternates, false)
+		var alts []candidate
+		if len(pros) > n {
+			pros, alts = pros[:n], pros[n:]
+		}
+		for _, sub := range rq.Substitutes {
+			if len(pros) >= n {
+				break
+			}
+			for _, c := range pros {
+				sc.picked = append(sc.picked, c.id) // exclude while searching substitutes
+			}
+			more := find(sub, false, n-len(pros), true)
+			sc.picked = sc.picked[:len(sc.picked)-len(pros)]
+			pros = append(pros, more...)
+		}
+		final := pros
+		late := slices.ContainsFunc(pros, func(c candidate) bool { return c.hit.Cost-c.cover > target })
+		if len(pros) < n || late {
+			var keep, pool []candidate
+			for _, c := range pros {
+				if c.hit.Cost-c.cover <= target {
+					keep = append(keep, c)
+				} else {
+					pool = append(pool, c)
+				}
+			}
+			want := n - len(keep)
+			for _, c := range pros {
+				sc.picked = append(sc.picked, c.id)
+			}
+			var reserves []candidate
+			for _, capab := range append([]string{rq.Capability}, rq.Substitutes...) {
+				if len(reserves) >= want {
+					break
+				}
+				for _, c := range reserves {
+					sc.picked = append(sc.picked, c.id)
+				}
+				more := find(capab, true, want-len(reserves), capab != rq.Capability)
+				sc.picked = sc.picked[:len(sc.picked)-len(reserves)]
+				reserves = append(reserves, more...)
+			}
+			sc.picked = sc.picked[:len(sc.picked)-len(pros)]
+			pool = append(pool, reserves...)
+			slices.SortStableFunc(pool, func(a, b candidate) int {
+				if c := cmp.Compare(a.hit.Cost, b.hit.Cost); c != 0 {
+					return c
+				}
+				return cmp.Compare(a.id, b.id)
+			})
+			final = append(keep, pool[:min(want, len(pool))]...)
+		}
+		for _, c := range final {
+			rec.Units = append(rec.Units, s.unitPick(c, rq, target, req.Priority))
+		}
+		for _, c := range final {
+			pick(c)
+		}
+		if len(alts) > 0 {
+			if rec.Alternates == nil {
+				rec.Alternates = map[string][]UnitPick{}
+			}
+			for _, c := range alts {
+				rec.Alternates[rq.Capability] = append(rec.Alternates[rq.Capability], s.unitPick(c, rq, target, req.Priority))
+			}
+		}
+		if missing := n - len(final); missing > 0 {
+			what := rq.Capability
+			reason := fmt.Sprintf("no available unit with capability %s", rq.Capability)
+			if len(rq.Substitutes) > 0 {
+				reason += fmt.Sprintf(" or its substitutes (%v)", rq.Substitutes)
+			}
+			rec.Shortfalls = append(rec.Shortfalls, Shortfall{Kind: "unit", What: what, Missing: missing, Reason: reason})
+		}
+	}
+	s.rankMaterials(&rec, req, hour)
+	return rec
+}
+
+func (s *State) unitPick(c candidate, rq Requirement, target float64, priority int) UnitPick {
+	r := &s.units[c.id]
+	eta := c.hit.Cost - c.cover
+	p := UnitPick{UnitID: r.u.ID, Team: r.u.Team, Requirement: rq.Capability, Capability: c.capab, Substitute: c.sub,
+		Reserve: c.res, EtaS: eta, DistanceM: c.hit.DistM, CoverageCost: c.cover, Cost: c.hit.Cost}
+	if r.town >= 0 {
+		p.Town = s.townCodes[r.town]
+	}
+	p.Reasons = append(p.Reasons, fmt.Sprintf("ETA %s over %.1f km", fmtSeconds(eta), c.hit.DistM/1000))
+	if c.sub {
+		p.Reasons = append(p.Reasons, "substitute for "+rq.Capability)
+	}
+	if c.res {
+		p.Reasons = append(p.Reasons, fmt.Sprintf("reserve team, %s activation included: professionals cannot cover within the P%d target of %s",
+			fmtSeconds(r.delayS), priority, fmtSeconds(target)))
+	}
+	if c.cover > 0 {
+		p.Reasons = append(p.Reasons, fmt.Sprintf("coverage cost %s: last available unit of a capability in %s", fmtSeconds(c.cover), p.Town))
+	}
+	return p
+}
+
+func (s *State) rankMaterials(rec *Recommendation, req RankRequest, hour int) {
+	if len(req.Plan.Materials) == 0 {
+		return
+	}
+	etas := make([]float64, len(s.depots))
+	for i, d := range s.depots {
+		etas[i] = d.PrepS + s.eta.Seconds(geo.DistanceM(req.At, d.Location), s.truck, hour)
+	}
+	opts := make([]resources.DepotOption, 0, len(s.depots))
+	for _, item := range sortedKeys(req.Plan.Materials) {
+		need := req.Plan.Materials[item]
+		opts = opts[:0]
+		for i, d := range s.depots {
+			if a := s.inv.Available(d.ID, item); a > 0 {
+				opts = append(opts, resources.DepotOption{Depot: d.ID, EtaS: etas[i], Available: a})
+			}
+		}
+		allocs, missing := resources.Split(need, opts)
+		for _, a := range allocs {
+			rec.Materials = append(rec.Materials, MaterialPick{Item: item, DepotID: a.Depot, Qty: a.Qty, EtaS: a.EtaS})
+		}
+		if missing > 0 {
+			rec.Shortfalls = append(rec.Shortfalls, Shortfall{Kind: "material", What: item, Missing: missing,
+				Reason: fmt.Sprintf("only %d of %d %s in stock in all depots", need-missing, need, item)})
+		}
+	}
+}
+
+func fmtSeconds(x float64) string {
+	if math.IsInf(x, 0) {
+		return "no target"
+	}
+	d := time.Duration(math.Round(x)) * time.Second
+	return d.String()
+}

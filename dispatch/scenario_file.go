@@ -1,0 +1,254 @@
+package dispatch
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/zs110/dispatch/geo"
+	"github.com/zs110/dispatch/teams"
+)
+
+// ErrInvalidScenario wraps every scenario validation error.
+var ErrInvalidScenario = errors.New("invalid scenario")
+
+// MaxScenarioBytes bounds a scenario file (a 100,000-unit scenario is about 20 MB).
+const MaxScenarioBytes = 64 << 20
+
+// LoadScenario reads and validates a scenario file, JSON or YAML (by
+// extension: .yaml/.yml are YAML, anything else JSON).
+func LoadScenario(path string) (*Scenario, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxScenarioBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	return ParseScenario(filepath.Base(path), data)
+}
+
+// ParseScenario decodes and validates a scenario; name (a file name) is used
+// in error messages and, by its extension, picks YAML or JSON. Unknown fields
+// are errors in both formats.
+func ParseScenario(name string, data []byte) (*Scenario, error) {
+	if len(data) > MaxScenarioBytes {
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", name, ErrInvalidScenario, MaxScenarioBytes)
+	}
+	var sc Scenario
+	ext := strings.ToLower(filepath.Ext(name))
+	if ext == ".yaml" || ext == ".yml" {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&sc); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidScenario, err)
+		}
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&sc); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidScenario, err)
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("%s: %w: data after the scenario", name, ErrInvalidScenario)
+		}
+	}
+	if err := sc.validate(name); err != nil {
+		return nil, err
+	}
+	return &sc, nil
+}
+
+// Validate checks the scenario and returns every problem found, each naming
+// the path of the bad field and why.
+func (sc *Scenario) Validate() error { return sc.validate("scenario") }
+
+type problems struct {
+	file string
+	errs []error
+}
+
+func (p *problems) add(path, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s: %s: %w: %s", p.file, path, ErrInvalidScenario, fmt.Sprintf(format, args...)))
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+func (p *problems) point(path string, pt geo.Point) {
+	if err := pt.Validate(); err != nil {
+		p.add(path, "%v", err)
+	}
+}
+
+func (p *problems) unique(path, id string, seen map[string]bool) {
+	switch {
+	case id == "":
+		p.add(path, "empty id")
+	case seen[id]:
+		p.add(path, "duplicate id %q", id)
+	}
+	seen[id] = true
+}
+
+func (sc *Scenario) validate(file string) error {
+	p := &problems{file: file}
+	if len(sc.Towns) == 0 {
+		p.add("towns", "no towns")
+	}
+	towns, tms, stations, items, types := map[string]bool{}, map[string]teams.Team{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for i, t := range sc.Towns {
+		path := fmt.Sprintf("towns[%d]", i)
+		p.unique(path+".code", t.Code, towns)
+		p.point(path+".center", t.Center)
+		if t.Population < 0 {
+			p.add(path+".population", "negative population %d", t.Population)
+		}
+	}
+	seenTeams := map[string]bool{}
+	for i, t := range sc.Teams {
+		path := fmt.Sprintf("teams[%d]", i)
+		p.unique(path+".id", t.ID, seenTeams)
+		tms[t.ID] = t
+		switch t.Kind {
+		case teams.KindCommand, teams.KindProfessional, teams.KindReserve:
+		default:
+			p.add(path+".kind", "unknown kind %q (command, professional, reserve)", t.Kind)
+		}
+		if t.ActivationDelayS < 0 || !finite(t.ActivationDelayS) {
+			p.add(path+".activation_delay_s", "must be a non-negative number, got %v", t.ActivationDelayS)
+		}
+	}
+	for i, s := range sc.Stations {
+		path := fmt.Sprintf("stations[%d]", i)
+		p.unique(path+".id", s.ID, stations)
+		if !towns[s.Town] {
+			p.add(path+".town", "unknown town %q", s.Town)
+		}
+		p.point(path+".location", s.Location)
+	}
+	profiles := sc.ETA.Profiles
+	if len(profiles) == 0 {
+		p.add("eta.profiles", "no speed profiles")
+	}
+	for name, prof := range profiles {
+		if !(prof.SpeedKmh > 0) || !finite(prof.SpeedKmh) {
+			p.add("eta.profiles."+name+".speed_kmh", "must be positive, got %v", prof.SpeedKmh)
+		}
+		for h, m := range prof.Hourly {
+			if m < 0 || !finite(m) {
+				p.add(fmt.Sprintf("eta.profiles.%s.hourly[%d]", name, h), "must be a non-negative number, got %v", m)
+			}
+		}
+	}
+	if sc.ETA.DetourFactor != 0 && (sc.ETA.DetourFactor < 1 || !finite(sc.ETA.DetourFactor)) {
+		p.add("eta.detour_factor", "must be at least 1, got %v", sc.ETA.DetourFactor)
+	}
+	seenUnits := map[string]bool{}
+	for i, u := range sc.Units {
+		path := fmt.Sprintf("units[%d]", i)
+		p.unique(path+".id", u.ID, seenUnits)
+		if _, ok := tms[u.Team]; !ok {
+			p.add(path+".team", "unknown team %q", u.Team)
+		}
+		if !stations[u.Station] {
+			p.add(path+".station", "unknown station %q", u.Station)
+		}
+		if _, ok := profiles[u.Profile]; !ok {
+			p.add(path+".profile", "unknown speed profile %q", u.Profile)
+		}
+		if len(u.Capabilities) == 0 {
+			p.add(path+".capabilities", "a unit needs at least one capability")
+		}
+		for j, c := range u.Capabilities {
+			if c == "" {
+				p.add(fmt.Sprintf("%s.capabilities[%d]", path, j), "empty capability")
+			}
+		}
+		if u.Crew < 0 {
+			p.add(path+".crew", "negative crew %d", u.Crew)
+		}
+	}
+	for i, it := range sc.Items {
+		p.unique(fmt.Sprintf("items[%d].code", i), it.Code, items)
+	}
+	seenDepots := map[string]bool{}
+	for i, d := range sc.Depots {
+		path := fmt.Sprintf("depots[%d]", i)
+		p.unique(path+".id", d.ID, seenDepots)
+		if !towns[d.Town] {
+			p.add(path+".town", "unknown town %q", d.Town)
+		}
+		p.point(path+".location", d.Location)
+		if d.PrepS < 0 || !finite(d.PrepS) {
+			p.add(path+".prep_s", "must be a non-negative number, got %v", d.PrepS)
+		}
+		for _, item := range sortedKeys(d.Stock) {
+			if !items[item] {
+				p.add(path+".stock."+item, "unknown item %q", item)
+			}
+			if d.Stock[item] < 0 {
+				p.add(path+".stock."+item, "negative quantity %d", d.Stock[item])
+			}
+		}
+	}
+	for i, t := range sc.Types {
+		path := fmt.Sprintf("incident_types[%d]", i)
+		p.unique(path+".code", t.Code, types)
+		if t.Priority < 1 || t.Priority > 4 {
+			p.add(path+".priority", "must be 1-4, got %d", t.Priority)
+		}
+		if t.ServiceS < 0 || !finite(t.ServiceS) {
+			p.add(path+".service_s", "must be a non-negative number, got %v", t.ServiceS)
+		}
+		for j, r := range t.Plan.Units {
+			rp := fmt.Sprintf("%s.plan.units[%d]", path, j)
+			if r.Capability == "" {
+				p.add(rp+".capability", "empty capability")
+			}
+			if r.Count < 1 {
+				p.add(rp+".count", "must be at least 1, got %d", r.Count)
+			}
+		}
+		for _, item := range sortedKeys(t.Plan.Materials) {
+			if !items[item] {
+				p.add(path+".plan.materials."+item, "unknown item %q", item)
+			}
+			if t.Plan.Materials[item] < 0 {
+				p.add(path+".plan.materials."+item, "negative quantity %d", t.Plan.Materials[item])
+			}
+		}
+	}
+	if !types[sc.Fallback] {
+		p.add("fallback_type", "fallback type %q is not in the catalogue", sc.Fallback)
+	}
+	for i, x := range sc.Targets {
+		if !(x > 0) || !finite(x) {
+			p.add(fmt.Sprintf("targets_s[%d]", i), "the P%d response target must be positive, got %v", i+1, x)
+		}
+	}
+	return errors.Join(p.errs...)
+}
+
+// CheckOnePlusTenPlusTwo reports whether the teams are the "1+10+2" model:
+// one command team, ten professional teams, two reserve teams.
+func (sc *Scenario) CheckOnePlusTenPlusTwo() error {
+	n := map[teams.Kind]int{}
+	for _, t := range sc.Teams {
+		n[t.Kind]++
+	}
+	if n[teams.KindCommand] != 1 || n[teams.KindProfessional] != 10 || n[teams.KindReserve] != 2 {
+		return fmt.Errorf("%w: teams are %d command + %d professional + %d reserve, not 1+10+2",
+			ErrInvalidScenario, n[teams.KindCommand], n[teams.KindProfessional], n[teams.KindReserve])
+	}
+	return nil
+}

@@ -1,0 +1,32 @@
+package dispatch
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+)
+
+// TestEmbeddedScenarioUpToDate: the embedded default is exactly what the
+// generator makes (run `go generate ./dispatch/` after changing it). With
+// UPDATE_SCENARIO=1 it rewrites the file.
+func TestEmbeddedScenarioUpToDate(t *testing.T) {
+	sc, err := GenerateScenario(ScenarioGenConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.MarshalIndent(sc, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, '\n')
+	if os.Getenv("UPDATE_SCENARIO") == "1" {
+		if err := os.WriteFile("scenarios/zhongshan.json", b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !bytes.Equal(b, zhongshanJSON) {
+		t.Fatal("scenarios/zhongshan.json is stale: run go generate ./dispatch/")
+	}
+}
