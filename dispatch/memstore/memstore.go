@@ -1,0 +1,356 @@
+// Package memstore is the in-memory dispatch.Store: the same observable
+// behaviour as dispatch/pgstore (checked by dispatch/storetest), with nothing
+// kept across a restart of the process. It is what `make run` uses.
+package memstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/zs110/dispatch/dispatch"
+)
+
+type key struct{ drill, id string }
+
+type stockKey struct{ drill, depot, item string }
+
+type stockRow struct{ onHand, reserved int }
+
+// Store is an in-memory dispatch.Store, safe for concurrent use (one mutex).
+type Store struct {
+	mu        sync.Mutex
+	incidents map[key][]byte // JSON of the IncidentRecord: a deep copy by construction
+	states    map[key]string
+	units     map[key]dispatch.UnitState
+	history   int
+	stock     map[stockKey]*stockRow
+	res       map[key]dispatch.StockChange // active reservations
+	resDone   map[key]bool                 // consumed or released ids: never reused
+	events    []dispatch.Event
+	seq       int64
+	outbox    []dispatch.OutboxRecord
+	outboxSeq int64
+	closed    bool
+}
+
+var _ dispatch.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{incidents: map[key][]byte{}, states: map[key]string{}, units: map[key]dispatch.UnitState{},
+		stock: map[stockKey]*stockRow{}, res: map[key]dispatch.StockChange{}, resDone: map[key]bool{}}
+}
+
+// Load implements dispatch.Store.
+func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := &dispatch.Snapshot{LastSeq: s.seq}
+	for k, u := range s.units {
+		if k.drill == drill {
+			snap.Units = append(snap.Units, u)
+		}
+	}
+	slices.SortFunc(snap.Units, func(a, b dispatch.UnitState) int { return cmpStr(a.ID, b.ID) })
+	for k, r := range s.stock {
+		if k.drill == drill {
+			snap.Stock = append(snap.Stock, dispatch.StockLevel{Depot: k.depot, Item: k.item, OnHand: r.onHand, Reserved: r.reserved})
+		}
+	}
+	sort.Slice(snap.Stock, func(i, j int) bool {
+		a, b := snap.Stock[i], snap.Stock[j]
+		return a.Depot < b.Depot || (a.Depot == b.Depot && a.Item < b.Item)
+	})
+	for k, r := range s.res {
+		if k.drill == drill {
+			snap.Reservations = append(snap.Reservations, r)
+		}
+	}
+	slices.SortFunc(snap.Reservations, func(a, b dispatch.StockChange) int { return cmpStr(a.Reservation, b.Reservation) })
+	for k, st := range s.states {
+		if k.drill != drill || st == dispatch.StateClosed || st == dispatch.StateCancelled {
+			continue
+		}
+		var rec dispatch.IncidentRecord
+		if err := json.Unmarshal(s.incidents[k], &rec); err != nil {
+			return nil, fmt.Errorf("load incident %s: %w", k.id, err)
+		}
+		snap.Open = append(snap.Open, rec)
+	}
+	slices.SortFunc(snap.Open, func(a, b dispatch.IncidentRecord) int { return cmpStr(a.ID, b.ID) })
+	return snap, nil
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Apply implements dispatch.Store: everything is checked first, then
+// written, so a refused batch writes nothing.
+func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(outs); err != nil {
+		return err
+	}
+	for _, o := range outs {
+		if o.Incident != nil {
+			b, err := json.Marshal(o.Incident)
+			if err != nil {
+				return fmt.Errorf("apply: %w", err)
+			}
+			k := key{o.Drill, o.Incident.ID}
+			s.incidents[k] = b
+			s.states[k] = o.Incident.State
+		}
+		for _, u := range o.Units {
+			k := key{o.Drill, u.UnitID}
+			s.units[k] = dispatch.UnitState{ID: u.UnitID, Status: u.NewStatus, Lat: u.Lat, Lng: u.Lng, Incident: u.Incident, Since: u.At}
+			if u.OldStatus != u.NewStatus {
+				s.history++
+			}
+		}
+		for _, c := range o.Stock {
+			sk := stockKey{o.Drill, c.Depot, c.Item}
+			row := s.row(sk)
+			rk := key{o.Drill, c.Reservation}
+			switch c.Op {
+			case "reserve":
+				row.reserved += c.Qty
+				s.res[rk] = c
+			case "consume":
+				row.reserved -= c.Qty
+				row.onHand -= c.Qty
+				delete(s.res, rk)
+				s.resDone[rk] = true
+			case "release":
+				row.reserved -= c.Qty
+				delete(s.res, rk)
+				s.resDone[rk] = true
+			case "restock":
+				row.onHand += c.Qty
+			}
+		}
+		for i := range o.Events {
+			s.seq++
+			o.Events[i].Seq = s.seq
+			ev := o.Events[i]
+			ev.Teams = slices.Clone(ev.Teams)
+			ev.Data = slices.Clone(ev.Data)
+			s.events = append(s.events, ev)
+		}
+		for i := range o.Outbox {
+			s.outboxSeq++
+			o.Outbox[i].ID = s.outboxSeq
+			r := o.Outbox[i]
+			r.Value = slices.Clone(r.Value)
+			s.outbox = append(s.outbox, r)
+		}
+	}
+	return nil
+}
+
+func (s *Store) row(k stockKey) *stockRow {
+	r, ok := s.stock[k]
+	if !ok {
+		r = &stockRow{}
+		s.stock[k] = r
+	}
+	return r
+}
+
+// check validates a batch against the current state and the batch's own
+// earlier outcomes, without writing.
+func (s *Store) check(outs []*dispatch.Outcome) error {
+	newIDs := map[key]bool{}
+	unitInc := map[key]string{}   // unit -> incident after the outcomes so far
+	unitStat := map[key]string{}  // unit -> status after the outcomes so far
+	stock := map[stockKey]stockRow{}
+	resv := map[key]dispatch.StockChange{}
+	resGone := map[key]bool{}
+	getStock := func(k stockKey) stockRow {
+		if r, ok := stock[k]; ok {
+			return r
+		}
+		if r, ok := s.stock[k]; ok {
+			return *r
+		}
+		return stockRow{}
+	}
+	for _, o := range outs {
+		if o.Incident != nil && o.NewIncident {
+			k := key{o.Drill, o.Incident.ID}
+			if _, exists := s.incidents[k]; exists || newIDs[k] {
+				return fmt.Errorf("incident %s already decided: %w", o.Incident.ID, dispatch.ErrConflict)
+			}
+			newIDs[k] = true
+		}
+		for _, u := range o.Units {
+			k := key{o.Drill, u.UnitID}
+			cur, inc := unitStat[k], unitInc[k]
+			if _, seen := unitStat[k]; !seen {
+				st := s.units[k]
+				cur, inc = st.Status, st.Incident
+			}
+			if active(u.NewStatus) && active(cur) && inc != "" && u.Incident != inc {
+				return fmt.Errorf("unit %s is active on %s, cannot take %s: %w", u.UnitID, inc, u.Incident, dispatch.ErrConflict)
+			}
+			unitStat[k], unitInc[k] = u.NewStatus, u.Incident
+		}
+		for _, c := range o.Stock {
+			sk := stockKey{o.Drill, c.Depot, c.Item}
+			row := getStock(sk)
+			rk := key{o.Drill, c.Reservation}
+			_, active := s.res[rk]
+			if r, ok := resv[rk]; ok {
+				_ = r
+				active = true
+			}
+			if resGone[rk] {
+				active = false
+			}
+			switch c.Op {
+			case "reserve":
+				if active || s.resDone[rk] || resGone[rk] {
+					return fmt.Errorf("reservation %s already used: %w", c.Reservation, dispatch.ErrConflict)
+				}
+				if c.Qty <= 0 || row.reserved+c.Qty > row.onHand {
+					return fmt.Errorf("reserve %d %s at %s: only %d available: %w", c.Qty, c.Item, c.Depot, row.onHand-row.reserved, dispatch.ErrConflict)
+				}
+				row.reserved += c.Qty
+				resv[rk] = c
+			case "consume", "release":
+				if !active {
+					return fmt.Errorf("%s reservation %s: not active: %w", c.Op, c.Reservation, dispatch.ErrConflict)
+				}
+				row.reserved -= c.Qty
+				if c.Op == "consume" {
+					row.onHand -= c.Qty
+				}
+				if row.reserved < 0 || row.onHand < 0 {
+					return fmt.Errorf("%s reservation %s: stock would go negative: %w", c.Op, c.Reservation, dispatch.ErrConflict)
+				}
+				delete(resv, rk)
+				resGone[rk] = true
+			case "restock":
+				if c.Qty <= 0 {
+					return fmt.Errorf("restock %d: %w", c.Qty, dispatch.ErrConflict)
+				}
+				row.onHand += c.Qty
+			default:
+				return fmt.Errorf("unknown stock op %q: %w", c.Op, dispatch.ErrConflict)
+			}
+			stock[sk] = row
+		}
+	}
+	return nil
+}
+
+func active(status string) bool {
+	return status == "dispatched" || status == "en_route" || status == "on_scene"
+}
+
+// Decided implements dispatch.Store.
+func (s *Store) Decided(_ context.Context, drill string, ids []string) (map[string]bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]bool{}
+	for _, id := range ids {
+		if _, ok := s.incidents[key{drill, id}]; ok {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+// Incident implements dispatch.Store.
+func (s *Store) Incident(_ context.Context, drill, id string) (*dispatch.IncidentRecord, error) {
+	s.mu.Lock()
+	b, ok := s.incidents[key{drill, id}]
+	s.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("incident %q: %w", id, dispatch.ErrNotFound)
+	}
+	var rec dispatch.IncidentRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("incident %s: %w", id, err)
+	}
+	return &rec, nil
+}
+
+// EventsAfter implements dispatch.Store.
+func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispatch.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Seqs are 1..len(events) in order: index directly.
+	start := max(after, 0)
+	if start >= int64(len(s.events)) {
+		return nil, nil
+	}
+	end := min(int64(len(s.events)), start+int64(limit))
+	return slices.Clone(s.events[start:end]), nil
+}
+
+// PendingOutbox implements dispatch.Store.
+func (s *Store) PendingOutbox(_ context.Context, limit int) ([]dispatch.OutboxRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.outbox[:min(limit, len(s.outbox))]), nil
+}
+
+// MarkSent implements dispatch.Store.
+func (s *Store) MarkSent(_ context.Context, ids []int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sent := map[int64]bool{}
+	for _, id := range ids {
+		sent[id] = true
+	}
+	s.outbox = slices.DeleteFunc(s.outbox, func(r dispatch.OutboxRecord) bool { return sent[r.ID] })
+	return nil
+}
+
+// SeedUnits implements dispatch.Store.
+func (s *Store) SeedUnits(_ context.Context, drill string, units []dispatch.UnitState) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range units {
+		k := key{drill, u.ID}
+		if _, ok := s.units[k]; !ok {
+			s.units[k] = u
+		}
+	}
+	return nil
+}
+
+// SeedStock implements dispatch.Store.
+func (s *Store) SeedStock(_ context.Context, drill string, levels []dispatch.StockLevel) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range levels {
+		k := stockKey{drill, l.Depot, l.Item}
+		if _, ok := s.stock[k]; !ok {
+			if l.OnHand < 0 || l.Reserved < 0 || l.Reserved > l.OnHand {
+				return fmt.Errorf("seed stock %s/%s: bad level: %w", l.Depot, l.Item, dispatch.ErrConflict)
+			}
+			s.stock[k] = &stockRow{onHand: l.OnHand, reserved: l.Reserved}
+		}
+	}
+	return nil
+}
+
+// Ping implements dispatch.Store.
+func (s *Store) Ping(context.Context) error { return nil }
+
+// Close implements dispatch.Store.
+func (s *Store) Close() {}
