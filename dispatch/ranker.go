@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/zs110/dispatch/geo"
@@ -135,20 +136,18 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 		}
 		return s.cfg.CoverageWeightS * float64(n)
 	}
-	costFor := func(reserve bool) geo.CostFunc {
-		return func(id int32, d float64) (float64, bool) {
-			if excluded(id) {
-				return 0, false
-			}
-			r := &s.units[id]
-			c := s.eta.Seconds(d, r.profile, hour)
-			if reserve {
-				c += r.delayS
-			} else {
-				c += coverage(id)
-			}
-			return c, true
+	costPro := func(id int32, d float64) (float64, bool) {
+		if excluded(id) {
+			return 0, false
 		}
+		return s.eta.Seconds(d, s.units[id].profile, hour) + coverage(id), true
+	}
+	costRes := func(id int32, d float64) (float64, bool) {
+		if excluded(id) {
+			return 0, false
+		}
+		r := &s.units[id]
+		return s.eta.Seconds(d, r.profile, hour) + r.delayS, true
 	}
 	lbPerM := func(ci int32) float64 {
 		m := 0.0
@@ -165,7 +164,11 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 		if !ok || k <= 0 {
 			return nil
 		}
-		sc.hits = search(ci, reserve, k, req.At, lbPerM(ci), costFor(reserve), sc.hits[:0])
+		cost := costPro
+		if reserve {
+			cost = costRes
+		}
+		sc.hits = search(ci, reserve, k, req.At, lbPerM(ci), cost, sc.hits[:0])
 		out := make([]candidate, len(sc.hits))
 		for i, h := range sc.hits {
 			out[i] = candidate{id: h.ID, hit: h, capab: capab, sub: sub, res: reserve}
@@ -276,7 +279,7 @@ func (s *State) unitPick(c candidate, rq Requirement, target float64, priority i
 	if r.town >= 0 {
 		p.Town = s.townCodes[r.town]
 	}
-	p.Reasons = append(p.Reasons, fmt.Sprintf("ETA %s over %.1f km", fmtSeconds(eta), c.hit.DistM/1000))
+	p.Reasons = append(p.Reasons, etaReason(eta, c.hit.DistM))
 	if c.sub {
 		p.Reasons = append(p.Reasons, "substitute for "+rq.Capability)
 	}
@@ -319,9 +322,33 @@ func (s *State) rankMaterials(rec *Recommendation, req RankRequest, hour int) {
 }
 
 func fmtSeconds(x float64) string {
-	if math.IsInf(x, 0) {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
 		return "no target"
 	}
-	d := time.Duration(math.Round(x)) * time.Second
-	return d.String()
+	n := int64(math.Round(x))
+	b := make([]byte, 0, 12)
+	if n >= 3600 {
+		b = strconv.AppendInt(b, n/3600, 10)
+		b = append(b, 'h')
+		n %= 3600
+	}
+	if n >= 60 || len(b) > 0 {
+		b = strconv.AppendInt(b, n/60, 10)
+		b = append(b, 'm')
+		n %= 60
+	}
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, 's')
+	return string(b)
+}
+
+// etaReason is "ETA 3m32s over 1.6 km", built without fmt (it runs for every pick).
+func etaReason(eta, distM float64) string {
+	b := make([]byte, 0, 32)
+	b = append(b, "ETA "...)
+	b = append(b, fmtSeconds(eta)...)
+	b = append(b, " over "...)
+	b = strconv.AppendFloat(b, math.Round(distM/100)/10, 'f', 1, 64)
+	b = append(b, " km"...)
+	return string(b)
 }

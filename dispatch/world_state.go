@@ -96,6 +96,7 @@ type State struct {
 	truck     int
 	targets   [4]float64
 	scratch   scratch
+	cells     geo.CellCache // the query's cells, shared by the capability indices
 }
 
 // scratch buffers reused by Rank (no allocation in the search loop).
@@ -164,10 +165,10 @@ func NewState(sc *Scenario, cfg RankConfig) (*State, error) {
 		if res == 0 {
 			res = geo.ResolutionFor(capCount[c]/2+1, area)
 		}
-		if ci.pro, err = newPointIndex(cfg.Index, res); err != nil {
+		if ci.pro, err = newPointIndex(cfg.Index, res, &s.cells); err != nil {
 			return nil, err
 		}
-		ci.res, _ = newPointIndex(cfg.Index, res)
+		ci.res, _ = newPointIndex(cfg.Index, res, &s.cells)
 		s.caps = append(s.caps, ci)
 	}
 	s.avail = make([]int32, len(s.townCodes)*len(s.caps))
@@ -205,10 +206,10 @@ func NewState(sc *Scenario, cfg RankConfig) (*State, error) {
 	return s, nil
 }
 
-func newPointIndex(kind string, res int) (geo.PointIndex, error) {
+func newPointIndex(kind string, res int, cells *geo.CellCache) (geo.PointIndex, error) {
 	switch kind {
 	case "h3":
-		return geo.NewIndex(geo.IndexConfig{Resolution: res})
+		return geo.NewIndex(geo.IndexConfig{Resolution: res, Cells: cells})
 	case "rtree":
 		return geo.NewRTreeIndex(), nil
 	case "brute":

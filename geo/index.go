@@ -39,6 +39,7 @@ type PointIndex interface {
 type topK struct {
 	k    int
 	hits []Hit
+	hmax float64 // haversine term of the distance bound of the k-th best cost (H3Index)
 }
 
 func less(a, b Hit) bool { return a.Cost < b.Cost || (a.Cost == b.Cost && a.ID < b.ID) }
@@ -53,11 +54,12 @@ func (t *topK) worst() float64 {
 	return t.hits[len(t.hits)-1].Cost
 }
 
-func (t *topK) push(h Hit) {
+// push offers h and reports whether it was kept.
+func (t *topK) push(h Hit) bool {
 	n := len(t.hits)
 	if n == t.k {
 		if !less(h, t.hits[n-1]) {
-			return
+			return false
 		}
 		n--
 		t.hits = t.hits[:n]
@@ -66,6 +68,7 @@ func (t *topK) push(h Hit) {
 	for i := n; i > 0 && less(t.hits[i], t.hits[i-1]); i-- {
 		t.hits[i], t.hits[i-1] = t.hits[i-1], t.hits[i]
 	}
+	return true
 }
 
 // IndexConfig configures an H3Index.
@@ -73,6 +76,29 @@ type IndexConfig struct {
 	// Resolution of the H3 cells, 0-15. Default 8 (about 0.74 km² a cell).
 	// Choose it so that a cell holds a few items: see ResolutionFor.
 	Resolution int
+	// Cells, when set, is shared by several indices queried from the same
+	// point (one per capability): the query's cell is computed once per
+	// resolution. Default: each index has its own.
+	Cells *CellCache
+}
+
+// CellCache remembers the cells of the last query point at each resolution.
+// It is not safe for concurrent use.
+type CellCache struct {
+	q     Point
+	cells [16]Cell
+}
+
+// Of returns the cell of p at res, computing it at most once per point.
+func (c *CellCache) Of(p Point, res int) Cell {
+	if p != c.q {
+		c.q = p
+		c.cells = [16]Cell{}
+	}
+	if c.cells[res] == 0 {
+		c.cells[res] = CellOf(p, res)
+	}
+	return c.cells[res]
 }
 
 // ResolutionFor returns the H3 resolution at which n items spread over
@@ -100,12 +126,14 @@ func ResolutionFor(n int, areaM2 float64) int {
 type H3Index struct {
 	res     int
 	pos     []Point
+	trig    []trig
 	cell    []Cell
 	slot    []int32 // position of the item in its bucket; -1 = absent
 	buckets map[Cell][]int32
 	n       int
 	rings   map[Cell]*ringCache
 	info    map[Cell]cellInfo
+	cells   *CellCache
 }
 
 type ringCache struct {
@@ -127,7 +155,10 @@ func NewIndex(cfg IndexConfig) (*H3Index, error) {
 	if cfg.Resolution < 0 || cfg.Resolution > 15 {
 		return nil, fmt.Errorf("index: resolution %d out of 0-15", cfg.Resolution)
 	}
-	return &H3Index{res: cfg.Resolution, buckets: map[Cell][]int32{}, rings: map[Cell]*ringCache{}, info: map[Cell]cellInfo{}}, nil
+	if cfg.Cells == nil {
+		cfg.Cells = &CellCache{}
+	}
+	return &H3Index{res: cfg.Resolution, buckets: map[Cell][]int32{}, rings: map[Cell]*ringCache{}, info: map[Cell]cellInfo{}, cells: cfg.Cells}, nil
 }
 
 // Resolution returns the index's H3 resolution.
@@ -136,6 +167,7 @@ func (ix *H3Index) Resolution() int { return ix.res }
 func (ix *H3Index) grow(id int32) {
 	for int(id) >= len(ix.slot) {
 		ix.pos = append(ix.pos, Point{})
+		ix.trig = append(ix.trig, trig{})
 		ix.cell = append(ix.cell, 0)
 		ix.slot = append(ix.slot, -1)
 	}
@@ -153,7 +185,7 @@ func (ix *H3Index) SetCell(id int32, p Point, c Cell) (old Cell) {
 	old = ix.cell[id]
 	if ix.slot[id] >= 0 {
 		if old == c {
-			ix.pos[id] = p
+			ix.pos[id], ix.trig[id] = p, trigOf(p)
 			return old
 		}
 		ix.unlink(id)
@@ -163,7 +195,7 @@ func (ix *H3Index) SetCell(id int32, p Point, c Cell) (old Cell) {
 	b := ix.buckets[c]
 	ix.slot[id] = int32(len(b))
 	ix.buckets[c] = append(b, id)
-	ix.pos[id], ix.cell[id] = p, c
+	ix.pos[id], ix.trig[id], ix.cell[id] = p, trigOf(p), c
 	ix.n++
 	return old
 }
@@ -257,25 +289,26 @@ func (ix *H3Index) Nearest(q Point, k int, lbPerM float64, cost CostFunc, dst []
 		return dst[:0]
 	}
 	top := topK{k: k, hits: dst[:0]}
+	qt := trigOf(q)
 	// Scanning every item costs about n; walking r rings costs about 3r² cells.
 	if ix.n <= 48 {
-		return ix.scan(q, &top, cost)
+		return ix.scan(qt, &top, lbPerM, cost)
 	}
-	o := CellOf(q, ix.res)
+	o := ix.cells.Of(q, ix.res)
 	budget := ix.n + 32
 	visited := 0
 	var rc *ringCache
 	var dq float64
 	for r := 0; ; r++ {
 		if visited+max(6*r, 1) > budget {
-			return ix.scan(q, &top, cost)
+			return ix.scan(qt, &top, lbPerM, cost)
 		}
 		if rc == nil || r >= len(rc.rings) {
 			rc = ix.ringsOf(o, r)
 			dq = DistanceM(q, rc.center)
 		}
 		if rc.lb[r] < 0 {
-			return ix.scan(q, &top, cost)
+			return ix.scan(qt, &top, lbPerM, cost)
 		}
 		if r > 0 && top.full() {
 			lb := rc.lb[r] - dq
@@ -286,25 +319,47 @@ func (ix *H3Index) Nearest(q Point, k int, lbPerM float64, cost CostFunc, dst []
 		}
 		for _, c := range rc.rings[r] {
 			for _, id := range ix.buckets[c] {
-				d := DistanceM(q, ix.pos[id])
-				if cs, ok := cost(id, d); ok {
-					top.push(Hit{ID: id, DistM: d, Cost: cs})
-				}
+				ix.consider(qt, id, &top, lbPerM, cost)
 			}
 		}
 		visited += len(rc.rings[r])
 	}
 }
 
+// consider offers item id to top. Once top is full, an item whose distance
+// alone puts its cost above the k-th best is skipped before the costly part
+// of haversine (asin) and the cost function.
+func (ix *H3Index) consider(qt trig, id int32, top *topK, lbPerM float64, cost CostFunc) {
+	it := &ix.trig[id]
+	if top.full() && lbPerM > 0 {
+		// sin x >= x - x³/6 on [0, pi/2]: a lower bound of h without sin.
+		a := math.Abs(it.latR-qt.latR) / 2
+		b := math.Abs(it.lng-qt.lng) * rad / 2
+		if b <= math.Pi/2 {
+			sa, sb := a-a*a*a/6, b-b*b*b/6
+			if sa*sa+qt.cos*it.cos*sb*sb > top.hmax {
+				return
+			}
+		}
+	}
+	h := havH(qt, *it)
+	if top.full() && lbPerM > 0 && h > top.hmax {
+		return
+	}
+	d := hToM(h)
+	if cs, ok := cost(id, d); ok && top.push(Hit{ID: id, DistM: d, Cost: cs}) && top.full() && lbPerM > 0 {
+		w := top.worst() / lbPerM
+		top.hmax = mToH(w+1e-9*w+1e-6) * (1 + 1e-9)
+	}
+}
+
 // scan is the exact fallback: every item.
-func (ix *H3Index) scan(q Point, top *topK, cost CostFunc) []Hit {
+func (ix *H3Index) scan(qt trig, top *topK, lbPerM float64, cost CostFunc) []Hit {
 	top.hits = top.hits[:0]
+	top.hmax = 0
 	for _, b := range ix.buckets {
 		for _, id := range b {
-			d := DistanceM(q, ix.pos[id])
-			if cs, ok := cost(id, d); ok {
-				top.push(Hit{ID: id, DistM: d, Cost: cs})
-			}
+			ix.consider(qt, id, top, lbPerM, cost)
 		}
 	}
 	return top.hits

@@ -34,16 +34,40 @@ func (p Point) Validate() error {
 }
 
 // DistanceM returns the great-circle (haversine) distance between a and b in metres.
-func DistanceM(a, b Point) float64 {
-	const rad = math.Pi / 180
-	la1, la2 := a.Lat*rad, b.Lat*rad
-	dlat := la2 - la1
-	dlng := (b.Lng - a.Lng) * rad
-	s1 := math.Sin(dlat / 2)
-	s2 := math.Sin(dlng / 2)
-	h := s1*s1 + math.Cos(la1)*math.Cos(la2)*s2*s2
+func DistanceM(a, b Point) float64 { return hToM(havH(trigOf(a), trigOf(b))) }
+
+const rad = math.Pi / 180
+
+// trig holds the terms of a point that haversine needs, so an index can
+// compute them once per item. DistanceM and the index use the same
+// functions, so their distances are bit-identical.
+type trig struct{ latR, cos, lng float64 }
+
+func trigOf(p Point) trig {
+	la := p.Lat * rad
+	return trig{latR: la, cos: math.Cos(la), lng: p.Lng}
+}
+
+// havH is the haversine term h = sin²(Δφ/2) + cosφ1·cosφ2·sin²(Δλ/2).
+func havH(a, b trig) float64 {
+	s1 := math.Sin((b.latR - a.latR) / 2)
+	s2 := math.Sin((b.lng - a.lng) * rad / 2)
+	return s1*s1 + a.cos*b.cos*s2*s2
+}
+
+// hToM turns a haversine term into metres.
+func hToM(h float64) float64 {
 	if h > 1 {
 		h = 1
 	}
 	return 2 * EarthRadiusM * math.Asin(math.Sqrt(h))
+}
+
+// mToH is the inverse of hToM for 0 <= d <= pi*R.
+func mToH(d float64) float64 {
+	if d >= math.Pi*EarthRadiusM {
+		return 1
+	}
+	s := math.Sin(d / (2 * EarthRadiusM))
+	return s * s
 }

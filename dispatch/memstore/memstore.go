@@ -173,8 +173,8 @@ func (s *Store) row(k stockKey) *stockRow {
 // earlier outcomes, without writing.
 func (s *Store) check(outs []*dispatch.Outcome) error {
 	newIDs := map[key]bool{}
-	unitInc := map[key]string{}   // unit -> incident after the outcomes so far
-	unitStat := map[key]string{}  // unit -> status after the outcomes so far
+	unitInc := map[key]string{}  // unit -> incident after the outcomes so far
+	unitStat := map[key]string{} // unit -> status after the outcomes so far
 	stock := map[stockKey]stockRow{}
 	resv := map[key]dispatch.StockChange{}
 	resGone := map[key]bool{}

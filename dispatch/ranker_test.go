@@ -1,0 +1,233 @@
+package dispatch
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/zs110/dispatch/geo"
+	"github.com/zs110/dispatch/teams"
+)
+
+var rankNow = time.Date(2013, 5, 31, 20, 14, 0, 0, time.FixedZone("CST", 8*3600))
+
+// randomScenario builds a small random city: units piled on few spots or
+// spread, some capabilities held by nobody, reserves with delays.
+func randomScenario(r *rand.Rand) *Scenario {
+	sc, _ := GenerateScenario(ScenarioGenConfig{Units: 100 + r.IntN(400), Seed: r.Int64N(1000) + 1})
+	spots := []geo.Point{{Lat: 22.52, Lng: 113.38}, {Lat: 22.60, Lng: 113.25}}
+	for i := range sc.Stations {
+		switch r.IntN(6) {
+		case 0: // many units at one spot
+			sc.Stations[i].Location = spots[r.IntN(len(spots))]
+		case 1: // on an H3 vertex: the border of three cells
+			c := geo.CellOf(sc.Stations[i].Location, 7+r.IntN(3))
+			b := c.Boundary()
+			sc.Stations[i].Location = b[r.IntN(len(b))]
+		}
+	}
+	return sc
+}
+
+func randomPlan(r *rand.Rand, sc *Scenario) Plan {
+	caps := []string{"patrol", "fire_engine", "ladder", "ambulance", "boat", "rescue", "hazmat", "labour", "first_aid", "nobody_has_this", "special_police"}
+	var p Plan
+	for i := 0; i < 1+r.IntN(4); i++ {
+		rq := Requirement{Capability: caps[r.IntN(len(caps))], Count: 1 + r.IntN(3)}
+		for j := 0; j < r.IntN(3); j++ {
+			rq.Substitutes = append(rq.Substitutes, caps[r.IntN(len(caps))])
+		}
+		p.Units = append(p.Units, rq)
+	}
+	if r.IntN(2) == 0 {
+		p.Materials = map[string]int{"sandbag": r.IntN(30000), "pump": r.IntN(20)}
+	}
+	return p
+}
+
+func randomQuery(r *rand.Rand) geo.Point {
+	switch r.IntN(8) {
+	case 0: // outside the city
+		return geo.Point{Lat: 22.52 + r.NormFloat64()*1.5, Lng: 113.38 + r.NormFloat64()*1.5}
+	case 1: // a cell vertex
+		b := geo.CellOf(geo.Point{Lat: 22.5 + r.Float64()*0.2, Lng: 113.3 + r.Float64()*0.2}, 7).Boundary()
+		return b[r.IntN(len(b))]
+	default:
+		return geo.Point{Lat: 22.27 + r.Float64()*0.45, Lng: 113.19 + r.Float64()*0.35}
+	}
+}
+
+// TestRankMatchesOracle: over random scenarios, states and incidents, the
+// H3 ranker and the R-tree ranker return exactly the brute-force oracle's
+// recommendation.
+func TestRankMatchesOracle(t *testing.T) {
+	r := rand.New(rand.NewPCG(42, 7))
+	scenarios := 60
+	if testing.Short() {
+		scenarios = 15
+	}
+	for n := 0; n < scenarios; n++ {
+		sc := randomScenario(r)
+		weight := []float64{0, 0, 120, 600}[r.IntN(4)]
+		states := map[string]*State{}
+		for _, kind := range []string{"h3", "rtree"} {
+			st, err := NewState(sc, RankConfig{CoverageWeightS: weight, Index: kind})
+			if err != nil {
+				t.Fatal(err)
+			}
+			states[kind] = st
+		}
+		busy := r.Float64() // 0-100 % busy
+		if r.IntN(8) == 0 {
+			busy = 1 // all units busy
+		}
+		for _, u := range sc.Units {
+			moved := r.IntN(4) == 0
+			p := randomQuery(r)
+			busyNow := r.Float64() < busy
+			for _, st := range states {
+				if moved {
+					if _, err := st.SetPosition(u.ID, p, rankNow); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if busyNow {
+					if _, err := st.SetStatus(u.ID, teams.StatusDispatched, "X", rankNow); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		for q := 0; q < 40; q++ {
+			req := RankRequest{At: randomQuery(r), Plan: randomPlan(r, sc), Priority: 1 + r.IntN(4),
+				Now: rankNow.Add(time.Duration(r.IntN(24)) * time.Hour)}
+			if r.IntN(5) == 0 {
+				req.Exclude = map[string]bool{sc.Units[r.IntN(len(sc.Units))].ID: true}
+			}
+			want := states["h3"].RankBrute(req)
+			for kind, st := range states {
+				got := st.Rank(req)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("scenario %d query %d (%s, weight %v): ranker differs from oracle\n got %+v\nwant %+v", n, q, kind, weight, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestRankRules(t *testing.T) {
+	sc, err := DefaultScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shiqi := geo.Point{Lat: 22.522, Lng: 113.379}
+	t.Run("all units busy: shortfall, not silence", func(t *testing.T) {
+		st, _ := NewState(sc, RankConfig{})
+		for _, u := range st.Units() {
+			if u.Has("boat") || u.Has("rescue") {
+				if _, err := st.SetStatus(u.ID, teams.StatusOutOfService, "", rankNow); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "boat", Count: 2, Substitutes: []string{"rescue"}}}}})
+		if len(rec.Units) != 0 || len(rec.Shortfalls) != 1 || rec.Shortfalls[0].Missing != 2 || rec.Shortfalls[0].What != "boat" {
+			t.Fatalf("got %+v", rec)
+		}
+	})
+	t.Run("substitutes fill when primaries run out", func(t *testing.T) {
+		st, _ := NewState(sc, RankConfig{})
+		for _, u := range st.Units() {
+			if u.Has("ladder") {
+				if _, err := st.SetStatus(u.ID, teams.StatusOutOfService, "", rankNow); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "ladder", Count: 1, Substitutes: []string{"rescue"}}}}})
+		if len(rec.Units) != 1 || !rec.Units[0].Substitute || rec.Units[0].Capability != "rescue" || rec.Units[0].Requirement != "ladder" {
+			t.Fatalf("got %+v", rec.Units)
+		}
+	})
+	t.Run("reserves only when professionals cannot cover", func(t *testing.T) {
+		st, _ := NewState(sc, RankConfig{})
+		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "labour", Count: 1}}}})
+		if len(rec.Units) != 1 || !rec.Units[0].Reserve || rec.Units[0].EtaS < 1800 {
+			t.Fatalf("labour is reserve-only: %+v", rec.Units)
+		}
+		rec = st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "patrol", Count: 2}}}})
+		for _, p := range rec.Units {
+			if p.Reserve {
+				t.Fatalf("a reserve unit was called while police patrols are close: %+v", p)
+			}
+		}
+	})
+	t.Run("no unit used twice in one plan", func(t *testing.T) {
+		st, _ := NewState(sc, RankConfig{})
+		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "fire_engine", Count: 3}, {Capability: "rescue", Count: 3}}}})
+		var ids []string
+		for _, p := range rec.Units {
+			if slices.Contains(ids, p.UnitID) {
+				t.Fatalf("unit %s twice", p.UnitID)
+			}
+			ids = append(ids, p.UnitID)
+		}
+	})
+	t.Run("closest first, reasons given", func(t *testing.T) {
+		st, _ := NewState(sc, RankConfig{})
+		rec := st.Rank(RankRequest{At: shiqi, Priority: 3, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "patrol", Count: 1}}}})
+		alts := rec.Alternates["patrol"]
+		if len(rec.Units) != 1 || len(alts) != 3 || rec.Units[0].EtaS > alts[0].EtaS || len(rec.Units[0].Reasons) == 0 {
+			t.Fatalf("got %+v alternates %+v", rec.Units, alts)
+		}
+	})
+}
+
+func TestCoverageAwareAvoidsStrippingATown(t *testing.T) {
+	// Two towns; town A has one fire engine right next to the incident at
+	// the border, town B two engines slightly farther. Closest-ETA takes
+	// A's only engine; coverage-aware takes one of B's.
+	sc := &Scenario{
+		Towns:    []geo.Town{{Code: "a", Center: geo.Point{Lat: 22.50, Lng: 113.30}}, {Code: "b", Center: geo.Point{Lat: 22.50, Lng: 113.40}}},
+		Teams:    []teams.Team{{ID: "fire", Kind: teams.KindProfessional}},
+		Stations: []teams.Station{{ID: "SA", Town: "a", Location: geo.Point{Lat: 22.50, Lng: 113.348}}, {ID: "SB", Town: "b", Location: geo.Point{Lat: 22.50, Lng: 113.353}}},
+		Units: []teams.Unit{{ID: "A1", Team: "fire", Capabilities: []string{"fire_engine"}, Station: "SA", Profile: "truck"},
+			{ID: "B1", Team: "fire", Capabilities: []string{"fire_engine"}, Station: "SB", Profile: "truck"},
+			{ID: "B2", Team: "fire", Capabilities: []string{"fire_engine"}, Station: "SB", Profile: "truck"}},
+		ETA:     geo.ETAConfig{Profiles: map[string]geo.SpeedProfile{"truck": {SpeedKmh: 36}}},
+		Targets: [4]float64{600, 900, 1800, 3600},
+	}
+	at := geo.Point{Lat: 22.50, Lng: 113.3495}
+	plan := Plan{Units: []Requirement{{Capability: "fire_engine", Count: 1}}}
+	for _, c := range []struct {
+		weight float64
+		want   string
+	}{{0, "A1"}, {300, "B1"}} {
+		st, err := NewState(sc, RankConfig{CoverageWeightS: c.weight})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := st.Rank(RankRequest{At: at, Plan: plan, Priority: 1, Now: rankNow})
+		if len(rec.Units) != 1 || rec.Units[0].UnitID != c.want {
+			t.Fatalf("weight %v: got %+v, want %s", c.weight, rec.Units, c.want)
+		}
+	}
+}
+
+func ExampleState_Rank() {
+	sc, _ := DefaultScenario()
+	st, _ := NewState(sc, RankConfig{})
+	rec := st.Rank(RankRequest{At: geo.Point{Lat: 22.5211, Lng: 113.3925}, Priority: 1, Now: rankNow,
+		Plan: Plan{Units: []Requirement{{Capability: "fire_engine", Count: 2}}, Materials: map[string]int{"foam": 4}}})
+	for _, p := range rec.Units {
+		fmt.Println(p.Requirement, p.Team, p.EtaS > 0)
+	}
+	fmt.Println(len(rec.Materials) > 0, len(rec.Shortfalls))
+	// Output:
+	// fire_engine fire true
+	// fire_engine fire true
+	// true 0
+}
