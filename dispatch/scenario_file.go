@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -24,7 +25,8 @@ var ErrInvalidScenario = errors.New("invalid scenario")
 const MaxScenarioBytes = 64 << 20
 
 // LoadScenario reads and validates a scenario file, JSON or YAML (by
-// extension: .yaml/.yml are YAML, anything else JSON).
+// extension: .yaml/.yml are YAML, .json is JSON; any other name is sniffed
+// from the content, see ParseScenario).
 func LoadScenario(path string) (*Scenario, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -39,19 +41,28 @@ func LoadScenario(path string) (*Scenario, error) {
 }
 
 // ParseScenario decodes and validates a scenario; name (a file name) is used
-// in error messages and, by its extension, picks YAML or JSON. Unknown fields
-// are errors in both formats.
+// in error messages and, by its extension, picks YAML (.yaml, .yml) or JSON
+// (.json). With any other extension the content decides: a document whose
+// first non-blank byte is '{' is JSON, anything else YAML. Unknown fields
+// are errors in both formats, and so is a second document after the first.
+// Every error wraps ErrInvalidScenario.
 func ParseScenario(name string, data []byte) (*Scenario, error) {
 	if len(data) > MaxScenarioBytes {
 		return nil, fmt.Errorf("%s: %w: larger than %d bytes", name, ErrInvalidScenario, MaxScenarioBytes)
 	}
 	var sc Scenario
-	ext := strings.ToLower(filepath.Ext(name))
-	if ext == ".yaml" || ext == ".yml" {
+	if isYAML(name, data) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&sc); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("%s: %w: empty document", name, ErrInvalidScenario)
+			}
 			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidScenario, err)
+		}
+		var extra yaml.Node
+		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: %w: more than one YAML document", name, ErrInvalidScenario)
 		}
 	} else {
 		dec := json.NewDecoder(bytes.NewReader(data))
@@ -59,8 +70,11 @@ func ParseScenario(name string, data []byte) (*Scenario, error) {
 		if err := dec.Decode(&sc); err != nil {
 			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidScenario, err)
 		}
-		if dec.More() {
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: %w: data after the scenario", name, ErrInvalidScenario)
+		}
+		if err := checkJSONArrays(data); err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidScenario, err)
 		}
 	}
 	if err := sc.validate(name); err != nil {
@@ -69,9 +83,56 @@ func ParseScenario(name string, data []byte) (*Scenario, error) {
 	return &sc, nil
 }
 
-// Validate checks the scenario and returns every problem found, each naming
-// the path of the bad field and why.
-func (sc *Scenario) Validate() error { return sc.validate("scenario") }
+// checkJSONArrays rejects fixed-length arrays of the wrong length, which
+// encoding/json would silently truncate or pad with zeros (yaml.v3 already
+// rejects them).
+func checkJSONArrays(data []byte) error {
+	var shadow struct {
+		Targets []float64 `json:"targets_s"`
+		ETA     struct {
+			Profiles map[string]struct {
+				Hourly []float64 `json:"hourly"`
+			} `json:"profiles"`
+		} `json:"eta"`
+	}
+	if err := json.Unmarshal(data, &shadow); err != nil {
+		return err
+	}
+	if n := len(shadow.Targets); shadow.Targets != nil && n != 4 {
+		return fmt.Errorf("targets_s: want 4 elements but got %d", n)
+	}
+	for _, name := range sortedKeys(shadow.ETA.Profiles) {
+		if h := shadow.ETA.Profiles[name].Hourly; h != nil && len(h) != 24 {
+			return fmt.Errorf("eta.profiles.%s.hourly: want 24 elements but got %d", name, len(h))
+		}
+	}
+	return nil
+}
+
+// isYAML picks the decoder: by extension, else by the first non-blank byte.
+func isYAML(name string, data []byte) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml":
+		return true
+	case ".json":
+		return false
+	}
+	t := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	return len(t) == 0 || t[0] != '{'
+}
+
+// Validate checks the scenario and returns every problem found (joined with
+// errors.Join), each wrapping ErrInvalidScenario and reading
+// "<name>: <field path>: invalid scenario: <why>", where name is the
+// scenario's Name (or "scenario"). A plan capability that no unit holds is
+// not an error (the ranker reports the shortfall): see Warnings.
+func (sc *Scenario) Validate() error {
+	name := sc.Name
+	if name == "" {
+		name = "scenario"
+	}
+	return sc.validate(name)
+}
 
 type problems struct {
 	file string
@@ -150,6 +211,11 @@ func (sc *Scenario) validate(file string) error {
 			}
 		}
 	}
+	if loc := sc.ETA.Location; loc != "" && loc != "Asia/Shanghai" {
+		if _, err := time.LoadLocation(loc); err != nil {
+			p.add("eta.location", "unknown time zone %q", loc)
+		}
+	}
 	if sc.ETA.DetourFactor != 0 && (sc.ETA.DetourFactor < 1 || !finite(sc.ETA.DetourFactor)) {
 		p.add("eta.detour_factor", "must be at least 1, got %v", sc.ETA.DetourFactor)
 	}
@@ -204,6 +270,12 @@ func (sc *Scenario) validate(file string) error {
 	for i, t := range sc.Types {
 		path := fmt.Sprintf("incident_types[%d]", i)
 		p.unique(path+".code", t.Code, types)
+		if t.Family == "" {
+			p.add(path+".family", "empty family")
+		}
+		if len(t.Plan.Units) == 0 && len(t.Plan.Materials) == 0 {
+			p.add(path+".plan", "the plan asks for no units and no materials")
+		}
 		if t.Priority < 1 || t.Priority > 4 {
 			p.add(path+".priority", "must be 1-4, got %d", t.Priority)
 		}
@@ -217,6 +289,11 @@ func (sc *Scenario) validate(file string) error {
 			}
 			if r.Count < 1 {
 				p.add(rp+".count", "must be at least 1, got %d", r.Count)
+			}
+			for k, sub := range r.Substitutes {
+				if sub == "" || sub == r.Capability {
+					p.add(fmt.Sprintf("%s.substitutes[%d]", rp, k), "substitute %q must be another, non-empty capability", sub)
+				}
 			}
 		}
 		for _, item := range sortedKeys(t.Plan.Materials) {
@@ -251,4 +328,38 @@ func (sc *Scenario) CheckOnePlusTenPlusTwo() error {
 			ErrInvalidScenario, n[teams.KindCommand], n[teams.KindProfessional], n[teams.KindReserve])
 	}
 	return nil
+}
+
+// Warnings lists what is allowed but probably a mistake: a plan capability
+// that no unit of the scenario holds (the ranker then reports a shortfall,
+// or falls back to the listed substitutes). Each line names the field path.
+func (sc *Scenario) Warnings() []string {
+	held := map[string]bool{}
+	for _, u := range sc.Units {
+		for _, c := range u.Capabilities {
+			held[c] = true
+		}
+	}
+	var out []string
+	for i, t := range sc.Types {
+		for j, r := range t.Plan.Units {
+			if held[r.Capability] {
+				continue
+			}
+			var subs []string
+			for _, s := range r.Substitutes {
+				if held[s] {
+					subs = append(subs, s)
+				}
+			}
+			msg := fmt.Sprintf("incident_types[%d].plan.units[%d].capability: no unit has %q", i, j, r.Capability)
+			if len(subs) > 0 {
+				msg += fmt.Sprintf(" (substitutes held: %s)", strings.Join(subs, ", "))
+			} else {
+				msg += " and no substitute is held: the plan always falls short"
+			}
+			out = append(out, msg)
+		}
+	}
+	return out
 }

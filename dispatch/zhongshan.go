@@ -5,9 +5,11 @@ import (
 	_ "embed"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,10 +191,14 @@ func GenerateScenario(cfg ScenarioGenConfig) (*Scenario, error) {
 		}
 		cfg.Towns = t
 	}
+	if len(cfg.Towns) == 0 {
+		return nil, errors.New("generate scenario: no towns")
+	}
+	cfg.Towns = append([]geo.Town(nil), cfg.Towns...)
 	r := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5a48))
 	sc := &Scenario{
 		Name:        "zhongshan",
-		Description: "Zhongshan 2013 (synthetic deployment): 24 towns, the 13 teams of 1+10+2, city reserve and town depots",
+		Description: fmt.Sprintf("Zhongshan 2013 (synthetic deployment): %d towns, the 13 teams of 1+10+2, city reserve and town depots", len(cfg.Towns)),
 		Towns:       cfg.Towns,
 		Teams:       append([]teams.Team(nil), zhongshanTeams...),
 		Items:       append([]resources.Item(nil), zhongshanItems...),
@@ -211,6 +217,7 @@ func GenerateScenario(cfg ScenarioGenConfig) (*Scenario, error) {
 	for _, t := range cfg.Towns {
 		totalPop += t.Population
 	}
+	kindCounts := kindCounts(cfg.Units)
 	stations := map[string]bool{}
 	station := func(town geo.Town, team string) string {
 		id := strings.ToUpper(team) + "-" + strings.ToUpper(town.Code)
@@ -224,11 +231,8 @@ func GenerateScenario(cfg ScenarioGenConfig) (*Scenario, error) {
 		}
 		return id
 	}
-	for _, k := range zhongshanKinds {
-		n := int(math.Round(k.share * float64(cfg.Units)))
-		if n == 0 && cfg.Units >= 100 {
-			n = 1
-		}
+	for ki, k := range zhongshanKinds {
+		n := kindCounts[ki]
 		weights := make([]float64, len(cfg.Towns))
 		sum := 0.0
 		for i, t := range cfg.Towns {
@@ -259,44 +263,35 @@ func GenerateScenario(cfg ScenarioGenConfig) (*Scenario, error) {
 			}
 			sum = float64(len(weights))
 		}
-		// Largest-remainder apportionment: deterministic, proportional.
-		counts := make([]int, len(cfg.Towns))
-		rem := make([]float64, len(cfg.Towns))
-		left := n
-		for i, w := range weights {
-			x := float64(n) * w / sum
-			counts[i] = int(x)
-			rem[i] = x - float64(counts[i])
-			left -= counts[i]
-		}
-		for ; left > 0; left-- {
-			best := 0
-			for i := range rem {
-				if rem[i] > rem[best] {
-					best = i
-				}
-			}
-			counts[best]++
-			rem[best] = -1
-		}
+		counts := apportion(n, weights)
 		for i, t := range cfg.Towns {
+			if counts[i] == 0 {
+				continue
+			}
+			st, town := station(t, k.team), strings.ToUpper(t.Code)
 			for j := 0; j < counts[i]; j++ {
 				sc.Units = append(sc.Units, teams.Unit{
-					ID: fmt.Sprintf("%s-%s-%02d", k.prefix, strings.ToUpper(t.Code), j+1), Team: k.team,
-					Capabilities: append([]string(nil), k.caps...), Station: station(t, k.team), Profile: k.profile, Crew: k.crew,
+					ID: fmt.Sprintf("%s-%s-%02d", k.prefix, town, j+1), Team: k.team,
+					Capabilities: append([]string(nil), k.caps...), Station: st, Profile: k.profile, Crew: k.crew,
 				})
 			}
 		}
 	}
 	// Depots: the city reserve and one per town.
-	var biggest geo.Town
+	biggest := cfg.Towns[0]
 	for _, t := range cfg.Towns {
 		if t.Population > biggest.Population {
 			biggest = t
 		}
 	}
+	// The city reserve sits in the East District (Zhongshan's civic centre);
+	// for other towns, beside the largest town.
 	city := resources.Depot{ID: "DEP-CITY", Name: "City emergency material reserve", Town: "dongqu", Kind: "city", PrepS: 1800,
 		Location: geo.Point{Lat: 22.5230, Lng: 113.4100}, Stock: map[string]int{}}
+	if !slices.ContainsFunc(cfg.Towns, func(t geo.Town) bool { return t.Code == "dongqu" }) {
+		city.Town = biggest.Code
+		city.Location = round6(geo.Point{Lat: biggest.Center.Lat - 0.003, Lng: biggest.Center.Lng + 0.003})
+	}
 	for item, q := range depotStockPer100k {
 		city.Stock[item] = q * max(biggest.Population, 100000) / 100000 * 10
 	}
@@ -309,7 +304,60 @@ func GenerateScenario(cfg ScenarioGenConfig) (*Scenario, error) {
 		}
 		sc.Depots = append(sc.Depots, d)
 	}
+	if err := sc.validate("generated scenario"); err != nil {
+		return nil, fmt.Errorf("generate scenario: %w", err)
+	}
 	return sc, nil
+}
+
+// kindCounts splits units over zhongshanKinds by share (largest remainder,
+// so the counts add up to units exactly); from 100 units on, every kind has
+// at least one unit, taken from the most numerous kind.
+func kindCounts(units int) []int {
+	shares := make([]float64, len(zhongshanKinds))
+	for i, k := range zhongshanKinds {
+		shares[i] = k.share
+	}
+	counts := apportion(units, shares)
+	if units >= 100 {
+		for i := range counts {
+			if counts[i] == 0 {
+				counts[slices.Index(counts, slices.Max(counts))]--
+				counts[i] = 1
+			}
+		}
+	}
+	return counts
+}
+
+// apportion splits n over weights (non-negative, not all zero) by the
+// largest-remainder method: deterministic, proportional, summing to n.
+// Ties go to the earlier index.
+func apportion(n int, weights []float64) []int {
+	sum := 0.0
+	for _, w := range weights {
+		sum += w
+	}
+	counts := make([]int, len(weights))
+	rem := make([]float64, len(weights))
+	left := n
+	for i, w := range weights {
+		x := float64(n) * w / sum
+		counts[i] = int(x)
+		rem[i] = x - float64(counts[i])
+		left -= counts[i]
+	}
+	for ; left > 0; left-- {
+		best := 0
+		for i := range rem {
+			if rem[i] > rem[best] {
+				best = i
+			}
+		}
+		counts[best]++
+		rem[best] = -1
+	}
+	return counts
 }
 
 func round6(p geo.Point) geo.Point {

@@ -1,6 +1,3 @@
-// Package memstore is the in-memory dispatch.Store: the same observable
-// behaviour as dispatch/pgstore (checked by dispatch/storetest), with nothing
-// kept across a restart of the process. It is what `make run` uses.
 package memstore
 
 import (
@@ -24,6 +21,7 @@ type stockRow struct{ onHand, reserved int }
 type Store struct {
 	mu        sync.Mutex
 	incidents map[key][]byte // JSON of the IncidentRecord: a deep copy by construction
+	located   map[key]bool   // Incident.HasLocation, which the JSON leaves out
 	states    map[key]string
 	units     map[key]dispatch.UnitState
 	history   int
@@ -34,14 +32,13 @@ type Store struct {
 	seq       int64
 	outbox    []dispatch.OutboxRecord
 	outboxSeq int64
-	closed    bool
 }
 
 var _ dispatch.Store = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{incidents: map[key][]byte{}, states: map[key]string{}, units: map[key]dispatch.UnitState{},
+	return &Store{incidents: map[key][]byte{}, located: map[key]bool{}, states: map[key]string{}, units: map[key]dispatch.UnitState{},
 		stock: map[stockKey]*stockRow{}, res: map[key]dispatch.StockChange{}, resDone: map[key]bool{}}
 }
 
@@ -79,6 +76,7 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 		if err := json.Unmarshal(s.incidents[k], &rec); err != nil {
 			return nil, fmt.Errorf("load incident %s: %w", k.id, err)
 		}
+		rec.HasLocation = s.located[k]
 		snap.Open = append(snap.Open, rec)
 	}
 	slices.SortFunc(snap.Open, func(a, b dispatch.IncidentRecord) int { return cmpStr(a.ID, b.ID) })
@@ -111,6 +109,7 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 			}
 			k := key{o.Drill, o.Incident.ID}
 			s.incidents[k] = b
+			s.located[k] = o.Incident.HasLocation
 			s.states[k] = o.Incident.State
 		}
 		for _, u := range o.Units {
@@ -145,8 +144,13 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 			s.seq++
 			o.Events[i].Seq = s.seq
 			ev := o.Events[i]
-			ev.Teams = slices.Clone(ev.Teams)
-			ev.Data = slices.Clone(ev.Data)
+			ev.Teams, ev.Data = nil, nil // empty reads back as nil, as from pgstore
+			if len(o.Events[i].Teams) > 0 {
+				ev.Teams = slices.Clone(o.Events[i].Teams)
+			}
+			if len(o.Events[i].Data) > 0 {
+				ev.Data = slices.Clone(o.Events[i].Data)
+			}
 			s.events = append(s.events, ev)
 		}
 		for i := range o.Outbox {
@@ -170,59 +174,71 @@ func (s *Store) row(k stockKey) *stockRow {
 }
 
 // check validates a batch against the current state and the batch's own
-// earlier outcomes, without writing.
+// earlier outcomes, without writing. The rules are pgstore's constraints.
 func (s *Store) check(outs []*dispatch.Outcome) error {
-	newIDs := map[key]bool{}
-	unitInc := map[key]string{}  // unit -> incident after the outcomes so far
-	unitStat := map[key]string{} // unit -> status after the outcomes so far
-	stock := map[stockKey]stockRow{}
-	resv := map[key]dispatch.StockChange{}
-	resGone := map[key]bool{}
-	getStock := func(k stockKey) stockRow {
+	written := map[key]bool{}              // incidents written by earlier outcomes of the batch
+	unitNow := map[key]unitBrief{}         // unit state after the batch's earlier changes
+	stock := map[stockKey]stockRow{}       // stock rows after the batch's earlier movements
+	resv := map[key]dispatch.StockChange{} // reservations made by the batch
+	resGone := map[key]bool{}              // reservations the batch consumed or released
+	getStock := func(k stockKey) (stockRow, bool) {
 		if r, ok := stock[k]; ok {
-			return r
+			return r, true
 		}
 		if r, ok := s.stock[k]; ok {
-			return *r
+			return *r, true
 		}
-		return stockRow{}
+		return stockRow{}, false
 	}
 	for _, o := range outs {
-		if o.Incident != nil && o.NewIncident {
+		if o.Incident != nil {
 			k := key{o.Drill, o.Incident.ID}
-			if _, exists := s.incidents[k]; exists || newIDs[k] {
-				return fmt.Errorf("incident %s already decided: %w", o.Incident.ID, dispatch.ErrConflict)
+			if o.NewIncident {
+				if _, exists := s.incidents[k]; exists || written[k] {
+					return fmt.Errorf("incident %s already decided: %w", o.Incident.ID, dispatch.ErrConflict)
+				}
 			}
-			newIDs[k] = true
+			written[k] = true
 		}
 		for _, u := range o.Units {
+			if err := validUnit(u); err != nil {
+				return err
+			}
 			k := key{o.Drill, u.UnitID}
-			cur, inc := unitStat[k], unitInc[k]
-			if _, seen := unitStat[k]; !seen {
-				st := s.units[k]
-				cur, inc = st.Status, st.Incident
+			cur, seen := unitNow[k]
+			if !seen {
+				if st, ok := s.units[k]; ok {
+					// Optimistic concurrency: the unit is in the status the
+					// engine saw when it made its first change of the batch.
+					if st.Status != u.OldStatus {
+						return fmt.Errorf("unit %s is %s, not %s (changed by another writer): %w", u.UnitID, st.Status, u.OldStatus, dispatch.ErrConflict)
+					}
+					cur = unitBrief{st.Status, st.Incident}
+				}
 			}
-			if active(u.NewStatus) && active(cur) && inc != "" && u.Incident != inc {
-				return fmt.Errorf("unit %s is active on %s, cannot take %s: %w", u.UnitID, inc, u.Incident, dispatch.ErrConflict)
+			if active(u.NewStatus) && active(cur.status) && cur.incident != u.Incident {
+				return fmt.Errorf("unit %s is %s on %s, cannot take %s: %w", u.UnitID, cur.status, cur.incident, u.Incident, dispatch.ErrConflict)
 			}
-			unitStat[k], unitInc[k] = u.NewStatus, u.Incident
+			unitNow[k] = unitBrief{u.NewStatus, u.Incident}
 		}
 		for _, c := range o.Stock {
 			sk := stockKey{o.Drill, c.Depot, c.Item}
-			row := getStock(sk)
+			row, exists := getStock(sk)
 			rk := key{o.Drill, c.Reservation}
-			_, active := s.res[rk]
-			if r, ok := resv[rk]; ok {
-				_ = r
-				active = true
+			r, isActive := s.res[rk]
+			if br, ok := resv[rk]; ok {
+				r, isActive = br, true
 			}
 			if resGone[rk] {
-				active = false
+				isActive = false
 			}
 			switch c.Op {
 			case "reserve":
-				if active || s.resDone[rk] || resGone[rk] {
+				if isActive || s.resDone[rk] || resGone[rk] {
 					return fmt.Errorf("reservation %s already used: %w", c.Reservation, dispatch.ErrConflict)
+				}
+				if !exists {
+					return fmt.Errorf("reserve %s at %s: no stock row: %w", c.Item, c.Depot, dispatch.ErrConflict)
 				}
 				if c.Qty <= 0 || row.reserved+c.Qty > row.onHand {
 					return fmt.Errorf("reserve %d %s at %s: only %d available: %w", c.Qty, c.Item, c.Depot, row.onHand-row.reserved, dispatch.ErrConflict)
@@ -230,8 +246,8 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 				row.reserved += c.Qty
 				resv[rk] = c
 			case "consume", "release":
-				if !active {
-					return fmt.Errorf("%s reservation %s: not active: %w", c.Op, c.Reservation, dispatch.ErrConflict)
+				if !isActive || r.Depot != c.Depot || r.Item != c.Item || r.Qty != c.Qty {
+					return fmt.Errorf("%s reservation %s: no such active reservation: %w", c.Op, c.Reservation, dispatch.ErrConflict)
 				}
 				row.reserved -= c.Qty
 				if c.Op == "consume" {
@@ -252,6 +268,24 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 			}
 			stock[sk] = row
 		}
+	}
+	return nil
+}
+
+type unitBrief struct{ status, incident string }
+
+var unitStatuses = []string{"available", "dispatched", "en_route", "on_scene", "returning", "out_of_service"}
+
+// validUnit applies the CHECKs of pgstore's units table.
+func validUnit(u dispatch.UnitChange) error {
+	if !slices.Contains(unitStatuses, u.NewStatus) {
+		return fmt.Errorf("unit %s: unknown status %q: %w", u.UnitID, u.NewStatus, dispatch.ErrConflict)
+	}
+	if active(u.NewStatus) != (u.Incident != "") {
+		return fmt.Errorf("unit %s %s with incident %q: %w", u.UnitID, u.NewStatus, u.Incident, dispatch.ErrConflict)
+	}
+	if u.Lat < -90 || u.Lat > 90 || u.Lng < -180 || u.Lng > 180 {
+		return fmt.Errorf("unit %s: position out of range: %w", u.UnitID, dispatch.ErrConflict)
 	}
 	return nil
 }
@@ -277,6 +311,7 @@ func (s *Store) Decided(_ context.Context, drill string, ids []string) (map[stri
 func (s *Store) Incident(_ context.Context, drill, id string) (*dispatch.IncidentRecord, error) {
 	s.mu.Lock()
 	b, ok := s.incidents[key{drill, id}]
+	loc := s.located[key{drill, id}]
 	s.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("incident %q: %w", id, dispatch.ErrNotFound)
@@ -285,6 +320,7 @@ func (s *Store) Incident(_ context.Context, drill, id string) (*dispatch.Inciden
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, fmt.Errorf("incident %s: %w", id, err)
 	}
+	rec.HasLocation = loc
 	return &rec, nil
 }
 
@@ -292,6 +328,9 @@ func (s *Store) Incident(_ context.Context, drill, id string) (*dispatch.Inciden
 func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispatch.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if limit <= 0 {
+		return nil, nil
+	}
 	// Seqs are 1..len(events) in order: index directly.
 	start := max(after, 0)
 	if start >= int64(len(s.events)) {
@@ -305,7 +344,7 @@ func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispat
 func (s *Store) PendingOutbox(_ context.Context, limit int) ([]dispatch.OutboxRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.outbox[:min(limit, len(s.outbox))]), nil
+	return slices.Clone(s.outbox[:max(0, min(limit, len(s.outbox)))]), nil
 }
 
 // MarkSent implements dispatch.Store.
@@ -325,6 +364,11 @@ func (s *Store) SeedUnits(_ context.Context, drill string, units []dispatch.Unit
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range units {
+		if err := validUnit(dispatch.UnitChange{UnitID: u.ID, NewStatus: u.Status, Incident: u.Incident, Lat: u.Lat, Lng: u.Lng}); err != nil {
+			return fmt.Errorf("seed units: %w", err)
+		}
+	}
+	for _, u := range units {
 		k := key{drill, u.ID}
 		if _, ok := s.units[k]; !ok {
 			s.units[k] = u
@@ -337,12 +381,14 @@ func (s *Store) SeedUnits(_ context.Context, drill string, units []dispatch.Unit
 func (s *Store) SeedStock(_ context.Context, drill string, levels []dispatch.StockLevel) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, l := range levels { // validate all first: all or nothing, like the INSERT
+		if l.OnHand < 0 || l.Reserved < 0 || l.Reserved > l.OnHand {
+			return fmt.Errorf("seed stock %s/%s: bad level: %w", l.Depot, l.Item, dispatch.ErrConflict)
+		}
+	}
 	for _, l := range levels {
 		k := stockKey{drill, l.Depot, l.Item}
 		if _, ok := s.stock[k]; !ok {
-			if l.OnHand < 0 || l.Reserved < 0 || l.Reserved > l.OnHand {
-				return fmt.Errorf("seed stock %s/%s: bad level: %w", l.Depot, l.Item, dispatch.ErrConflict)
-			}
 			s.stock[k] = &stockRow{onHand: l.OnHand, reserved: l.Reserved}
 		}
 	}

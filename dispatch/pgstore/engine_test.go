@@ -1,0 +1,132 @@
+package pgstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/memstore"
+)
+
+// TestEngineSameAsMemstore runs the real engine on the Zhongshan scenario
+// over pgstore and over memstore with the same stream (incidents, then
+// terminal reports for the units they got), restarting the PostgreSQL
+// engine between batches so that it rebuilds from the store each time. The
+// durable state and the event log must be the same.
+func TestEngineSameAsMemstore(t *testing.T) {
+	sc, err := dispatch.DefaultScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pg := newStore(t)
+	defer pg.Close()
+	mem := memstore.New()
+	now := time.Date(2024, 6, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	clock := func() time.Time { return now }
+	engine := func(s dispatch.Store) *dispatch.Engine {
+		e, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: s, Clock: clock, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	memEng := engine(mem)
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 0
+	var incs0 []dispatch.Incident
+	for batch := 0; batch < 6; batch++ {
+		pgEng := engine(pg) // a restart: rebuilt from PostgreSQL
+		var incs []dispatch.Incident
+		for i := 0; i < 40; i++ {
+			town := sc.Towns[rng.IntN(len(sc.Towns))]
+			typ := sc.Types[rng.IntN(len(sc.Types))]
+			n++
+			in := dispatch.Incident{ID: fmt.Sprintf("I%04d", n), ReportedAt: now, Type: typ.Code, HasLocation: true,
+				Lat: town.Center.Lat + (rng.Float64()-0.5)*0.02, Lng: town.Center.Lng + (rng.Float64()-0.5)*0.02}
+			if batch > 0 && i == 0 {
+				in = incs0[0] // a redelivery: skipped, not decided twice
+			}
+			incs = append(incs, in)
+		}
+		if batch == 0 {
+			incs0 = incs
+		}
+		// Terminal reports for units assigned by the previous batches.
+		var evs []dispatch.UnitEvent
+		for _, u := range memEng.Units("") {
+			if u.Incident == "" {
+				continue
+			}
+			next := map[string]string{"dispatched": "en_route", "en_route": "on_scene", "on_scene": "available"}[u.Status]
+			if next != "" && rng.IntN(3) > 0 {
+				evs = append(evs, dispatch.UnitEvent{UnitID: u.ID, At: now, Status: next, Incident: u.Incident})
+			}
+		}
+		for name, e := range map[string]*dispatch.Engine{"memstore": memEng, "pgstore": pgEng} {
+			if _, err := e.Process(ctx, incs, evs); err != nil {
+				t.Fatalf("batch %d on %s: %v", batch, name, err)
+			}
+		}
+		now = now.Add(3 * time.Minute)
+	}
+	a, b := dump(t, mem), dump(t, pg)
+	if a != b {
+		t.Fatalf("memstore and pgstore differ:\n%s\n---\n%s", a, b)
+	}
+}
+
+// dump is the durable state and the event log of a store, times in UTC and
+// event data compacted (JSONB reformats it).
+func dump(t *testing.T, s dispatch.Store) string {
+	t.Helper()
+	ctx := context.Background()
+	snap, err := s.Load(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range snap.Units {
+		snap.Units[i].Since = snap.Units[i].Since.UTC()
+	}
+	evs, err := s.EventsAfter(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range evs {
+		evs[i].At = evs[i].At.UTC()
+		if len(evs[i].Data) > 0 {
+			var v any
+			if err := json.Unmarshal(evs[i].Data, &v); err != nil {
+				t.Fatal(err)
+			}
+			evs[i].Data, _ = json.Marshal(v)
+		}
+	}
+	out, err := s.PendingOutbox(ctx, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out {
+		keys = append(keys, o.Key)
+	}
+	if len(snap.Open) == 0 || len(evs) == 0 {
+		t.Fatal("the stream decided nothing")
+	}
+	b, err := json.MarshalIndent(struct {
+		Snap   *dispatch.Snapshot
+		Events []dispatch.Event
+		Outbox []string
+	}{snap, evs, keys}, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,533 @@
+package pgstore
+
+import (
+	"cmp"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/zs110/dispatch/dispatch"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Config configures the store.
+type Config struct {
+	// URL is the PostgreSQL connection URL. Required.
+	URL string
+	// MaxConns is the pool size. Default 8.
+	MaxConns int32
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is the PostgreSQL dispatch.Store.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+}
+
+var _ dispatch.Store = (*Store)(nil)
+
+// New connects (failing fast when the database is unreachable) and applies
+// the embedded migrations.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("pgstore: no database URL")
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = 8
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	pc.MaxConns = cfg.MaxConns
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	s := &Store{pool: pool, log: cfg.Logger.With("component", "pgstore")}
+	if err := s.migrate(); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrate applies the embedded migrations (golang-migrate takes an advisory lock).
+func (s *Store) migrate() error {
+	src, err := iofs.New(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	drv, err := migratepgx.WithInstance(db, &migratepgx.Config{})
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "pgx5", drv)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	// Close releases the connection the driver holds (and its advisory
+	// lock session): without it the pool never closes.
+	defer m.Close()
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	v, dirty, err := m.Version()
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if dirty {
+		return fmt.Errorf("migrations: version %d is dirty: fix the schema by hand", v)
+	}
+	s.log.Info("schema ready", "version", v)
+	return nil
+}
+
+// Close implements dispatch.Store.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping implements dispatch.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// conflict turns constraint violations into dispatch.ErrConflict.
+func conflict(what string, err error) error {
+	if errors.Is(err, dispatch.ErrConflict) {
+		return err
+	}
+	var pe *pgconn.PgError
+	// unique_violation, check_violation, serialization_failure, deadlock_detected:
+	// the transaction wrote nothing and the engine may decide again.
+	if errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "23514" || pe.Code == "40001" || pe.Code == "40P01") {
+		return fmt.Errorf("%s: %s: %w", what, pe.Message, dispatch.ErrConflict)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Apply implements dispatch.Store in one transaction.
+func (s *Store) Apply(ctx context.Context, outs []*dispatch.Outcome) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
+	if err := s.apply(ctx, tx, outs); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return conflict("apply: commit", err)
+	}
+	return nil
+}
+
+type incRow struct {
+	drill string
+	rec   *dispatch.IncidentRecord
+	isNew bool
+}
+
+type dkey struct{ drill, id string }
+
+func (k dkey) less(o dkey) int {
+	if c := cmp.Compare(k.drill, o.drill); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.id, o.id)
+}
+
+// unitPlan is what one batch does to one unit: the first change is checked
+// against the stored row, the last one is written.
+type unitPlan struct {
+	first, last dispatch.UnitChange
+}
+
+func active(status string) bool {
+	return status == "dispatched" || status == "en_route" || status == "on_scene"
+}
+
+// checkChange validates a change against the unit's state before it (from
+// the store or from an earlier change of the batch): the rules of
+// dispatch.Store, identical to memstore's.
+func checkChange(u dispatch.UnitChange, curStatus, curIncident string) error {
+	if active(u.NewStatus) && active(curStatus) && curIncident != u.Incident {
+		return fmt.Errorf("unit %s is %s on %s, cannot take %s: %w", u.UnitID, curStatus, curIncident, u.Incident, dispatch.ErrConflict)
+	}
+	return nil
+}
+
+func (s *Store) apply(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) error {
+	// Incidents: the last record of each in the batch; new ones are plain
+	// INSERTs so that a second decision fails on the primary key.
+	incs := map[dkey]*incRow{}
+	var order []dkey
+	units := map[dkey]*unitPlan{}
+	var unitOrder []dkey
+	var history [][]any
+	for _, o := range outs {
+		if o.Incident != nil {
+			k := dkey{o.Drill, o.Incident.ID}
+			r, ok := incs[k]
+			if ok && o.NewIncident {
+				return fmt.Errorf("apply: incident %s decided twice in one batch: %w", o.Incident.ID, dispatch.ErrConflict)
+			}
+			if !ok {
+				r = &incRow{drill: o.Drill, isNew: o.NewIncident}
+				incs[k] = r
+				order = append(order, k)
+			}
+			r.rec = o.Incident
+		}
+		for _, u := range o.Units {
+			if err := validUnit(u); err != nil {
+				return err
+			}
+			k := dkey{o.Drill, u.UnitID}
+			p, seen := units[k]
+			if !seen {
+				p = &unitPlan{first: u}
+				units[k] = p
+				unitOrder = append(unitOrder, k)
+			} else if err := checkChange(u, p.last.NewStatus, p.last.Incident); err != nil {
+				return fmt.Errorf("apply: %w", err)
+			}
+			p.last = u
+			if u.OldStatus != u.NewStatus {
+				history = append(history, []any{o.Drill, u.UnitID, u.OldStatus, u.NewStatus, nullIfEmpty(u.Incident), u.At})
+			}
+		}
+	}
+	// Rows are written in key order so that concurrent batches lock them in
+	// the same order and never deadlock.
+	slices.SortFunc(order, dkey.less)
+	slices.SortFunc(unitOrder, dkey.less)
+	if err := s.writeIncidents(ctx, tx, incs, order); err != nil {
+		return err
+	}
+	if err := s.writeUnits(ctx, tx, units, unitOrder); err != nil {
+		return err
+	}
+	if len(history) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"unit_status_history"},
+			[]string{"drill", "unit_id", "old_status", "new_status", "incident", "at"}, pgx.CopyFromRows(history)); err != nil {
+			return conflict("apply: history", err)
+		}
+	}
+	if err := s.writeStock(ctx, tx, outs); err != nil {
+		return err
+	}
+	if err := s.writeOutbox(ctx, tx, outs); err != nil {
+		return err
+	}
+	// Last: the event counter row is the one lock every writer takes, so
+	// it is held for as short a time as possible.
+	return s.writeEvents(ctx, tx, outs)
+}
+
+// validUnit refuses what the units table's CHECKs would refuse, with a
+// clearer error (memstore applies the same rules).
+func validUnit(u dispatch.UnitChange) error {
+	if !slices.Contains(unitStatuses, u.NewStatus) {
+		return fmt.Errorf("apply: unit %s: unknown status %q: %w", u.UnitID, u.NewStatus, dispatch.ErrConflict)
+	}
+	if active(u.NewStatus) != (u.Incident != "") {
+		return fmt.Errorf("apply: unit %s %s with incident %q: %w", u.UnitID, u.NewStatus, u.Incident, dispatch.ErrConflict)
+	}
+	return nil
+}
+
+var unitStatuses = []string{"available", "dispatched", "en_route", "on_scene", "returning", "out_of_service"}
+
+// writeUnits locks the stored rows of the batch's units (FOR UPDATE, in key
+// order: a concurrent claim waits and then sees the winner's row), checks
+// each unit's first change against them, then upserts the last states.
+func (s *Store) writeUnits(ctx context.Context, tx pgx.Tx, units map[dkey]*unitPlan, order []dkey) error {
+	if len(order) == 0 {
+		return nil
+	}
+	n := len(order)
+	d, id := make([]string, n), make([]string, n)
+	for i, k := range order {
+		d[i], id[i] = k.drill, k.id
+	}
+	rows, err := tx.Query(ctx, `SELECT u.drill, u.id, u.status, coalesce(u.incident, '') FROM units u
+		JOIN unnest($1::text[], $2::text[]) AS x(drill, id) ON u.drill = x.drill AND u.id = x.id
+		ORDER BY u.drill, u.id FOR UPDATE OF u`, d, id)
+	if err != nil {
+		return conflict("apply: lock units", err)
+	}
+	var k dkey
+	var status, inc string
+	_, err = pgx.ForEachRow(rows, []any{&k.drill, &k.id, &status, &inc}, func() error {
+		f := units[k].first
+		// Optimistic concurrency: the unit is in the status the engine saw.
+		if status != f.OldStatus {
+			return fmt.Errorf("apply: unit %s is %s, not %s (changed by another writer): %w", k.id, status, f.OldStatus, dispatch.ErrConflict)
+		}
+		if err := checkChange(f, status, inc); err != nil {
+			return fmt.Errorf("apply: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return conflict("apply: lock units", err)
+	}
+	st, incs := make([]string, n), make([]*string, n)
+	lat, lng, since := make([]float64, n), make([]float64, n), make([]time.Time, n)
+	for i, k := range order {
+		u := units[k].last
+		st[i], incs[i], lat[i], lng[i], since[i] = u.NewStatus, nullIfEmpty(u.Incident), u.Lat, u.Lng, u.At
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO units (drill, id, status, lat, lng, incident, since)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::timestamptz[])
+		ON CONFLICT (drill, id) DO UPDATE SET status = EXCLUDED.status, lat = EXCLUDED.lat, lng = EXCLUDED.lng,
+			incident = EXCLUDED.incident, since = EXCLUDED.since`, d, id, st, lat, lng, incs, since)
+	if err != nil {
+		return conflict("apply: units", err)
+	}
+	return nil
+}
+
+func (s *Store) writeIncidents(ctx context.Context, tx pgx.Tx, incs map[dkey]*incRow, order []dkey) error {
+	var ins, ups []*incRow
+	for _, k := range order {
+		if incs[k].isNew {
+			ins = append(ins, incs[k])
+		} else {
+			ups = append(ups, incs[k])
+		}
+	}
+	for _, part := range []struct {
+		rows []*incRow
+		sql  string
+	}{
+		{ins, `INSERT INTO incidents (drill, id, type, priority, state, town, reported_at, decided_at, updated_at, version, doc, has_location)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+				$8::timestamptz[], $9::timestamptz[], $10::int[], $11::jsonb[], $12::bool[])`},
+		{ups, `INSERT INTO incidents (drill, id, type, priority, state, town, reported_at, decided_at, updated_at, version, doc, has_location)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+				$8::timestamptz[], $9::timestamptz[], $10::int[], $11::jsonb[], $12::bool[])
+			ON CONFLICT (drill, id) DO UPDATE SET type = EXCLUDED.type, priority = EXCLUDED.priority, state = EXCLUDED.state,
+				town = EXCLUDED.town, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, doc = EXCLUDED.doc,
+				has_location = EXCLUDED.has_location`},
+	} {
+		if len(part.rows) == 0 {
+			continue
+		}
+		n := len(part.rows)
+		drill, id, typ, state, town := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		prio, ver := make([]int32, n), make([]int32, n)
+		rep, dec, upd := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+		doc, loc := make([][]byte, n), make([]bool, n)
+		for i, r := range part.rows {
+			b, err := json.Marshal(r.rec)
+			if err != nil {
+				return fmt.Errorf("apply: incident %s: %w", r.rec.ID, err)
+			}
+			drill[i], id[i], typ[i], state[i], town[i] = r.drill, r.rec.ID, r.rec.Type, r.rec.State, r.rec.Town
+			prio[i], ver[i] = int32(r.rec.Priority), int32(r.rec.Version)
+			rep[i], dec[i], upd[i], doc[i], loc[i] = r.rec.ReportedAt, r.rec.DecidedAt, r.rec.UpdatedAt, b, r.rec.HasLocation
+		}
+		if _, err := tx.Exec(ctx, part.sql, drill, id, typ, prio, state, town, rep, dec, upd, ver, doc, loc); err != nil {
+			return conflict("apply: incidents", err)
+		}
+	}
+	return nil
+}
+
+type stockOp struct {
+	drill string
+	dispatch.StockChange
+}
+
+// writeStock queues every stock movement in one batch. The movements are
+// stably sorted by stock row: movements of one row keep their order (their
+// meaning depends on it), rows are locked in key order (no deadlocks).
+func (s *Store) writeStock(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) error {
+	var ops []stockOp
+	for _, o := range outs {
+		for _, c := range o.Stock {
+			ops = append(ops, stockOp{o.Drill, c})
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(ops, func(a, b stockOp) int {
+		return cmp.Or(cmp.Compare(a.drill, b.drill), cmp.Compare(a.Depot, b.Depot), cmp.Compare(a.Item, b.Item))
+	})
+	b := &pgx.Batch{}
+	var want []string // what each queued statement does; each must change one row
+	for _, c := range ops {
+		switch c.Op {
+		case "reserve":
+			// The primary key refuses a reservation id used before; CHECK (qty > 0).
+			b.Queue(`INSERT INTO reservations (drill, id, incident, depot, item, qty, state) VALUES ($1, $2, $3, $4, $5, $6, 'reserved')`,
+				c.drill, c.Reservation, c.Incident, c.Depot, c.Item, c.Qty)
+			want = append(want, "reserve "+c.Reservation)
+			// CHECK (reserved <= on_hand) refuses an overdraw; no row: stock never seeded.
+			b.Queue(`UPDATE stock SET reserved = reserved + $4 WHERE drill = $1 AND depot = $2 AND item = $3`, c.drill, c.Depot, c.Item, c.Qty)
+			want = append(want, "reserve "+c.Reservation+": stock "+c.Depot+"/"+c.Item)
+		case "consume", "release":
+			state := map[string]string{"consume": "consumed", "release": "released"}[c.Op]
+			// Only an active reservation of the same depot, item and quantity moves.
+			b.Queue(`UPDATE reservations SET state = $3 WHERE drill = $1 AND id = $2 AND state = 'reserved'
+				AND depot = $4 AND item = $5 AND qty = $6`, c.drill, c.Reservation, state, c.Depot, c.Item, c.Qty)
+			want = append(want, c.Op+" "+c.Reservation+": no such active reservation")
+			onHand := 0
+			if c.Op == "consume" {
+				onHand = c.Qty
+			}
+			b.Queue(`UPDATE stock SET reserved = reserved - $4, on_hand = on_hand - $5 WHERE drill = $1 AND depot = $2 AND item = $3`,
+				c.drill, c.Depot, c.Item, c.Qty, onHand)
+			want = append(want, c.Op+" "+c.Reservation+": stock "+c.Depot+"/"+c.Item)
+		case "restock":
+			if c.Qty <= 0 {
+				return fmt.Errorf("apply: restock %d: %w", c.Qty, dispatch.ErrConflict)
+			}
+			b.Queue(`INSERT INTO stock (drill, depot, item, on_hand, reserved) VALUES ($1, $2, $3, $4, 0)
+				ON CONFLICT (drill, depot, item) DO UPDATE SET on_hand = stock.on_hand + EXCLUDED.on_hand`, c.drill, c.Depot, c.Item, c.Qty)
+			want = append(want, "restock "+c.Depot+"/"+c.Item)
+		default:
+			return fmt.Errorf("apply: unknown stock op %q: %w", c.Op, dispatch.ErrConflict)
+		}
+	}
+	br := tx.SendBatch(ctx, b)
+	for _, w := range want {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return conflict("apply: "+w, err)
+		}
+		if tag.RowsAffected() != 1 {
+			br.Close()
+			return fmt.Errorf("apply: %s: nothing to change: %w", w, dispatch.ErrConflict)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return conflict("apply: stock", err)
+	}
+	return nil
+}
+
+func (s *Store) writeEvents(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) error {
+	n := 0
+	for _, o := range outs {
+		n += len(o.Events)
+	}
+	if n == 0 {
+		return nil
+	}
+	var last int64
+	if err := tx.QueryRow(ctx, `UPDATE event_seq SET n = n + $1 RETURNING n`, n).Scan(&last); err != nil {
+		return fmt.Errorf("apply: event seq: %w", err)
+	}
+	seq := last - int64(n)
+	rows := make([][]any, 0, n)
+	for _, o := range outs {
+		for i := range o.Events {
+			seq++
+			ev := &o.Events[i]
+			teams := ev.Teams
+			if teams == nil {
+				teams = []string{}
+			}
+			var data any
+			if len(ev.Data) > 0 {
+				data = []byte(ev.Data)
+			}
+			rows = append(rows, []any{seq, ev.At, ev.Kind, ev.Drill, ev.Town, teams, ev.Incident, ev.Unit, data})
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"seq", "at", "kind", "drill", "town", "teams", "incident", "unit", "data"},
+		pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("apply: events: %w", err)
+	}
+	// Only now, with everything written, hand the seqs to the caller.
+	seq = last - int64(n)
+	for _, o := range outs {
+		for i := range o.Events {
+			seq++
+			o.Events[i].Seq = seq
+		}
+	}
+	return nil
+}
+
+func (s *Store) writeOutbox(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) error {
+	n := 0
+	for _, o := range outs {
+		n += len(o.Outbox)
+	}
+	if n == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, n)
+	rows, err := tx.Query(ctx, `SELECT nextval('outbox_id_seq') FROM generate_series(1, $1)`, n)
+	if err != nil {
+		return fmt.Errorf("apply: outbox ids: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("apply: outbox ids: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("apply: outbox ids: %w", err)
+	}
+	slices.Sort(ids)
+	copyRows := make([][]any, 0, n)
+	i := 0
+	for _, o := range outs {
+		for j := range o.Outbox {
+			copyRows = append(copyRows, []any{ids[i], o.Outbox[j].Key, o.Outbox[j].Value})
+			i++
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"}, []string{"id", "key", "value"}, pgx.CopyFromRows(copyRows)); err != nil {
+		return fmt.Errorf("apply: outbox: %w", err)
+	}
+	i = 0
+	for _, o := range outs {
+		for j := range o.Outbox {
+			o.Outbox[j].ID = ids[i]
+			i++
+		}
+	}
+	return nil
+}

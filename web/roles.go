@@ -1,0 +1,127 @@
+package web
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/zs110/dispatch/dispatch"
+)
+
+// Visible reports whether a console of principal p may see event ev.
+// Drill consoles see only their drill's events and live consoles never see
+// a drill's; a dispatcher limited to towns sees events in those towns and
+// events with no town (city-wide, or manual without a location); a team
+// leader sees only events whose Teams include the team.
+func Visible(p Principal, ev dispatch.Event) bool {
+	switch p.Role {
+	case RoleDrill:
+		return p.Drill != "" && ev.Drill == p.Drill
+	case RoleDispatcher:
+		return ev.Drill == "" && townVisible(p, ev.Town)
+	case RoleTeamLeader:
+		return ev.Drill == "" && p.Team != "" && slices.Contains(ev.Teams, p.Team)
+	}
+	return false
+}
+
+// townVisible: a dispatcher with no towns sees every town; a town-limited
+// one sees its towns and what has no town.
+func townVisible(p Principal, town string) bool {
+	return len(p.Towns) == 0 || town == "" || slices.Contains(p.Towns, town)
+}
+
+// incidentVisible reports whether p may see an incident of its world (the
+// backend was asked for p.World() only).
+// teamOf maps unit ids to teams (only consulted for team leaders).
+func incidentVisible(p Principal, rec *dispatch.IncidentRecord, teamOf func(unit string) string) bool {
+	switch p.Role {
+	case RoleDrill:
+		return true
+	case RoleDispatcher:
+		return townVisible(p, rec.Town)
+	case RoleTeamLeader:
+		if rec.Rec != nil {
+			for _, u := range rec.Rec.Units {
+				if u.Team == p.Team {
+					return true
+				}
+			}
+		}
+		for _, list := range [][]string{rec.Assigned, rec.Accepted, rec.Cleared, rec.Escalated} {
+			for _, u := range list {
+				if teamOf(u) == p.Team {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// unitVisible reports whether p may see a unit of its world.
+func unitVisible(p Principal, u *dispatch.UnitView) bool {
+	switch p.Role {
+	case RoleDrill:
+		return true
+	case RoleDispatcher:
+		return townVisible(p, u.Town)
+	case RoleTeamLeader:
+		return u.Team == p.Team
+	}
+	return false
+}
+
+// depotVisible reports whether p may see a depot: town-limited dispatchers
+// see their towns' depots and the city depots.
+func depotVisible(p Principal, d *dispatch.DepotView) bool {
+	switch p.Role {
+	case RoleDrill, RoleTeamLeader:
+		return true
+	case RoleDispatcher:
+		return d.Kind == "city" || townVisible(p, d.Town)
+	}
+	return false
+}
+
+// dispatcherKinds are the actions of a dispatcher; leaderKinds those of a
+// team leader. A drill planner may do both in its drill.
+var (
+	dispatcherKinds = []string{dispatch.ActConfirm, dispatch.ActSwap, dispatch.ActAdd, dispatch.ActCancel, dispatch.ActClassify, dispatch.ActLocate}
+	leaderKinds     = []string{dispatch.ActAccept, dispatch.ActDecline, dispatch.ActEnRoute, dispatch.ActOnScene, dispatch.ActClear}
+)
+
+// authorizeKind checks the action kind against the role and fills the
+// fields the server owns: By (the console name), Team (team leaders) and
+// Drill (forced from the token: drill consoles act in their drill, the
+// others only live). It does not look at the incident or units; see
+// Server.authorize for that.
+func authorizeKind(p Principal, a *dispatch.Action) error {
+	leader := slices.Contains(leaderKinds, a.Kind)
+	if !leader && !slices.Contains(dispatcherKinds, a.Kind) {
+		return fmt.Errorf("unknown action kind %q: %w", a.Kind, errMalformed)
+	}
+	if a.Drill != "" && a.Drill != p.World() {
+		return fmt.Errorf("drill %q is not this console's: %w", a.Drill, dispatch.ErrForbidden)
+	}
+	a.Drill = p.World()
+	a.By = p.Name
+	a.Team = ""
+	switch p.Role {
+	case RoleDispatcher:
+		if leader {
+			return fmt.Errorf("%s is a team leader's action: %w", a.Kind, dispatch.ErrForbidden)
+		}
+	case RoleTeamLeader:
+		if !leader {
+			return fmt.Errorf("%s is a dispatcher's action: %w", a.Kind, dispatch.ErrForbidden)
+		}
+		if a.Unit == "" {
+			return fmt.Errorf("%s needs a unit: %w", a.Kind, errMalformed)
+		}
+		a.Team = p.Team
+	case RoleDrill:
+	default:
+		return dispatch.ErrForbidden
+	}
+	return nil
+}

@@ -1,0 +1,233 @@
+package ui_test
+
+import (
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/zs110/dispatch/web/ui"
+)
+
+func TestHandler(t *testing.T) {
+	srv := httptest.NewServer(ui.Handler())
+	defer srv.Close()
+	tests := []struct {
+		method, path string
+		code         int
+		ctype        string
+		contains     string
+	}{
+		{"GET", "/", 200, "text/html", `<script type="module" src="/static/app.js">`},
+		{"GET", "/index.html", 200, "text/html", `id="app"`},
+		{"GET", "/static/app.js", 200, "javascript", "new Connection"},
+		{"GET", "/static/style.css", 200, "text/css", ".prio.p1"},
+		{"GET", "/static/towns.js", 200, "javascript", "tanzhou"},
+		{"HEAD", "/static/model.js", 200, "javascript", ""},
+		{"GET", "/static/", 404, "", ""},
+		{"GET", "/static/missing.js", 404, "", ""},
+		{"GET", "/api/anything", 404, "", ""},
+		{"POST", "/", 405, "", ""},
+	}
+	for _, tc := range tests {
+		req, err := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.code {
+			t.Errorf("%s %s: status %d, want %d", tc.method, tc.path, res.StatusCode, tc.code)
+			continue
+		}
+		if tc.ctype != "" && !strings.Contains(res.Header.Get("Content-Type"), tc.ctype) {
+			t.Errorf("%s %s: content type %q, want %q", tc.method, tc.path, res.Header.Get("Content-Type"), tc.ctype)
+		}
+		if tc.contains != "" && !strings.Contains(string(body), tc.contains) {
+			t.Errorf("%s %s: body lacks %q", tc.method, tc.path, tc.contains)
+		}
+	}
+}
+
+// TestAssetsOffline: nothing is fetched from the internet, no inline script
+// (the server's CSP is default-src 'self'), and no data reaches innerHTML.
+func TestAssetsOffline(t *testing.T) {
+	external := regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/`)
+	n := 0
+	err := fs.WalkDir(ui.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		n++
+		b, err := fs.ReadFile(ui.FS(), path)
+		if err != nil {
+			return err
+		}
+		s := string(b)
+		if m := external.FindString(s); m != "" {
+			t.Errorf("%s refers to an outside address %q", path, m)
+		}
+		if strings.Contains(s, "innerHTML") || strings.Contains(s, "outerHTML") || strings.Contains(s, "insertAdjacentHTML") || strings.Contains(s, "document.write") {
+			t.Errorf("%s writes HTML from strings", path)
+		}
+		if strings.HasSuffix(path, ".html") && regexp.MustCompile(`<script(?:[^>]*)>\s*[^<\s]`).MatchString(s) {
+			t.Errorf("%s has an inline script", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 10 {
+		t.Fatalf("only %d assets embedded", n)
+	}
+}
+
+// modelChecks runs the pure functions of model.js, dom.js and i18n.js in the
+// browser and returns the failures.
+const modelChecks = `(async () => {
+  const m = await import("/static/model.js");
+  const dom = await import("/static/dom.js");
+  const fails = [];
+  const eq = (name, got, want) => { const g = JSON.stringify(got), w = JSON.stringify(want); if (g !== w) fails.push(name + ": got " + g + ", want " + w); };
+
+  const md = new m.Model();
+  md.setIncidents([
+    {id: "a", priority: 3, reported_at: "2026-01-01T00:00:00Z", state: "awaiting_confirmation", version: 1},
+    {id: "b", priority: 1, reported_at: "2026-01-01T00:05:00Z", state: "dispatched", version: 2, assigned: ["U2"]},
+    {id: "c", priority: 3, reported_at: "2026-01-01T00:02:00Z", state: "linked", linked_to: "a", version: 1},
+    {id: "d", priority: 3, reported_at: "2025-12-31T23:59:00Z", state: "manual", version: 1, flags: ["no_location"]},
+    {id: "e", priority: 1, reported_at: "2026-01-01T00:01:00Z", state: "dispatched", version: 1},
+  ]);
+  eq("queue order: priority then age, linked calls grouped", md.queue().map(g => [g.rec.id, g.calls.map(c => c.id)]), [["e", []], ["b", []], ["d", []], ["a", ["c"]]]);
+  eq("new event applied", md.apply({seq: 10, kind: "incident.updated", data: {id: "a", version: 2, state: "dispatched", priority: 3}}), true);
+  eq("same seq twice is dropped", md.apply({seq: 10, kind: "incident.updated", data: {id: "a", version: 3, state: "cancelled"}}), false);
+  eq("record replaced", md.incidents.get("a").state, "dispatched");
+  md.apply({seq: 11, kind: "incident.updated", data: {id: "b", version: 1, state: "awaiting_confirmation"}});
+  eq("older version ignored", md.incidents.get("b").state, "dispatched");
+  md.apply({seq: 12, kind: "incident.closed", data: {id: "b", version: 3, state: "closed"}});
+  eq("closed incident leaves the queue", md.incidents.has("b"), false);
+  md.apply({seq: 13, kind: "assignment.escalated", incident: "a", unit: "U9", data: {incident: "a", unit: "U9", waited_s: 120}});
+  eq("escalation alert", md.alerts.map(a => [a.incident, a.unit, a.waited]), [["a", "U9", 120]]);
+  md.apply({seq: 14, kind: "incident.cancelled", data: {id: "a", version: 9, state: "cancelled"}});
+  eq("alert dropped with its incident", md.alerts.length, 0);
+  eq("last seq", md.lastSeq, 14);
+  md.setUnits([{id: "U1", team: "fire", status: "available", since: "2026-01-01T00:00:00Z", capabilities: ["fire_engine"]}]);
+  md.apply({seq: 15, kind: "unit.status", data: {unit_id: "U1", team: "fire", old_status: "available", new_status: "dispatched", incident: "e", at: "2026-01-01T00:06:00Z"}});
+  eq("unit status applied", [md.units.get("U1").status, md.units.get("U1").incident, md.units.get("U1").capabilities], ["dispatched", "e", ["fire_engine"]]);
+  md.apply({seq: 16, kind: "unit.status", data: {unit_id: "U1", team: "fire", new_status: "available", at: "2026-01-01T00:01:00Z"}});
+  eq("older unit change ignored", md.units.get("U1").status, "dispatched");
+  md.apply({seq: 17, kind: "assignment.new", incident: "e", unit: "U1", data: {incident: {id: "e", priority: 1, state: "dispatched", version: 2, assigned: ["U1", "P7"]}, unit: {unit_id: "U1", team: "fire", eta_s: 90}}});
+  eq("team leader sees own team's assignment", md.assignments("fire").map(a => [a.rec.id, a.unitId, a.pick.eta_s]), [["e", "U1", 90]]);
+
+  eq("needs action", [m.needsAction({state: "manual", flags: ["no_location"]}), m.needsAction({state: "dispatched", type_known: false, flags: ["unknown_type"]}), m.needsAction({state: "awaiting_confirmation", recommendation: {shortfalls: [{}]}})], [["manual"], ["unknown_type"], ["confirm", "shortfall"]]);
+  eq("dispatcher actions awaiting", m.dispatcherActions({state: "awaiting_confirmation", recommendation: {units: []}}), {confirm: true, swap: true, add: true, cancel: true, classify: false, locate: false});
+  eq("dispatcher actions manual", m.dispatcherActions({state: "manual", type_known: false}), {confirm: false, swap: false, add: false, cancel: true, classify: true, locate: true});
+  eq("leader dispatched", m.leaderActions("dispatched", false), {accept: true, decline: true, en_route: true, on_scene: false, clear: false});
+  eq("leader accepted", m.leaderActions("dispatched", true), {accept: false, decline: true, en_route: true, on_scene: false, clear: false});
+  eq("leader en route", m.leaderActions("en_route", true), {accept: false, decline: false, en_route: false, on_scene: true, clear: false});
+  eq("leader on scene", m.leaderActions("on_scene", true), {accept: false, decline: false, en_route: false, on_scene: false, clear: true});
+  eq("leader available", m.leaderActions("available", true), {accept: false, decline: false, en_route: false, on_scene: false, clear: false});
+
+  eq("eta", [m.fmtEta(0), m.fmtEta(59.6), m.fmtEta(212.4), m.fmtEta(3725), m.fmtEta(NaN)], ["0:00", "1:00", "3:32", "1:02:05", "–"]);
+  eq("km", [m.fmtKm(1634.2), m.fmtKm(50)], ["1.6 km", "0.1 km"]);
+  eq("Asia/Shanghai time", [m.fmtTime("2013-05-31T12:14:03Z", "en"), m.fmtTime("2013-05-31T20:14:03+08:00", "zh"), m.fmtTime("2013-05-31T23:59:59Z", "en", true)], ["20:14:03", "20:14:03", "01/06/2013, 07:59:59"]);
+  eq("shortfall in plain words", m.shortfallText({kind: "unit", what: "fire_engine", missing: 2}, "en"), "2 fire engines short: no available unit with capability fire_engine");
+  eq("shortfall one", m.shortfallText({kind: "unit", what: "boat", missing: 1, reason: "no available unit with capability boat"}, "en"), "1 boat short: no available unit with capability boat");
+  eq("shortfall material", m.shortfallText({kind: "material", what: "sandbag", missing: 150}, "en"), "150 sandbag short: not enough in any depot");
+
+  const s = new m.Sequencer(10);
+  eq("resume: first event continues", s.check({seq: 11, prev: 10}), "ok");
+  eq("next", s.check({seq: 14, prev: 11}), "ok");
+  eq("gap detected", s.check({seq: 16, prev: 15}), "gap");
+  s.reset();
+  eq("after reconnect a replayed old event is a duplicate", s.check({seq: 13, prev: 0}), "dup");
+  eq("then new ones", s.check({seq: 15, prev: 13}), "ok");
+  const s2 = new m.Sequencer(20);
+  eq("first event on a connection that skipped some", s2.check({seq: 25, prev: 22}), "gap");
+
+  const el = dom.h("div", {}, "<script>window.pwned = 1</script>", dom.h("b", {}, "<img src=x onerror=alert(1)>"));
+  eq("text stays text", [el.querySelectorAll("script, img").length, el.textContent], [0, "<script>window.pwned = 1</script><img src=x onerror=alert(1)>"]);
+  eq("priority badge says P1..P4", [dom.prioBadge(1).textContent, dom.prioBadge(7).textContent, dom.prioBadge(1).className], ["P1", "P4", "prio p1"]);
+  return fails;
+})()`
+
+func TestModel(t *testing.T) {
+	srv := httptest.NewServer(ui.Handler())
+	defer srv.Close()
+	ctx := newBrowser(t)
+	do(t, ctx, "open", chromedp.Navigate(srv.URL+"/"))
+	// Without the server's API the page asks for a token.
+	waitJS(t, ctx, "sign-in form", `document.querySelector("#signin #token-input") !== null`)
+	fails := eval[[]string](t, ctx, modelChecks)
+	for _, f := range fails {
+		t.Error(f)
+	}
+}
+
+// TestLanguage: Chinese by default, the switch is remembered in localStorage.
+func TestLanguage(t *testing.T) {
+	srv := httptest.NewServer(ui.Handler())
+	defer srv.Close()
+	ctx := newBrowser(t)
+	do(t, ctx, "open", chromedp.Navigate(srv.URL+"/"))
+	waitJS(t, ctx, "Chinese sign-in", `document.querySelector("#signin h2")?.textContent === "登录"`)
+	do(t, ctx, "switch", chromedp.Click("#lang"))
+	waitJS(t, ctx, "English sign-in", `document.querySelector("#signin h2")?.textContent === "Sign in"`)
+	do(t, ctx, "reload", chromedp.Reload())
+	waitJS(t, ctx, "English remembered", `document.querySelector("#signin h2")?.textContent === "Sign in" && document.documentElement.lang === "en"`)
+	do(t, ctx, "help", chromedp.Evaluate[chromedp.Void](`document.body.dispatchEvent(new KeyboardEvent("keydown", {key: "?", bubbles: true}))`))
+	waitJS(t, ctx, "help shows the shortcuts", `!document.getElementById("help").hidden && document.getElementById("help").textContent.includes("j / k")`)
+}
+
+// TestMap: the offline map pans and zooms from the keyboard and draws
+// incidents, units and depots from the model.
+func TestMap(t *testing.T) {
+	srv := httptest.NewServer(ui.Handler())
+	defer srv.Close()
+	ctx := newBrowser(t)
+	do(t, ctx, "open", chromedp.Navigate(srv.URL+"/"))
+	waitJS(t, ctx, "page", `document.querySelector("#signin") !== null`)
+	fails := eval[[]string](t, ctx, `(async () => {
+  const {MapView} = await import("/static/map.js");
+  const {Model} = await import("/static/model.js");
+  const fails = [];
+  const c = document.createElement("canvas");
+  c.style.width = "600px"; c.style.height = "400px"; c.tabIndex = 0;
+  document.body.appendChild(c);
+  const mv = new MapView(c, {});
+  const key = (k) => c.dispatchEvent(new KeyboardEvent("keydown", {key: k, bubbles: true}));
+  const lng0 = mv.center.lng, lat0 = mv.center.lat, z0 = mv.zoom;
+  key("ArrowRight");
+  if (!(mv.center.lng > lng0)) fails.push("ArrowRight did not pan east");
+  key("ArrowUp");
+  if (!(mv.center.lat > lat0)) fails.push("ArrowUp did not pan north");
+  key("+");
+  if (!(mv.zoom > z0)) fails.push("+ did not zoom in");
+  key("0");
+  if (mv.zoom !== z0 || mv.center.lng !== lng0) fails.push("0 did not reset");
+  const md = new Model();
+  md.setIncidents([{id: "a", priority: 1, lat: 22.522, lng: 113.379, state: "dispatched", version: 1}]);
+  md.setUnits([{id: "u", team: "fire", status: "available", lat: 22.53, lng: 113.38}]);
+  md.setDepots([{id: "d", name: "D", location: {lat: 22.51, lng: 113.37}, available: {}}]);
+  mv.update(md, "a");
+  const [x, y] = mv.screen(22.522, 113.379);
+  const px = c.getContext("2d").getImageData(Math.round(x * devicePixelRatio), Math.round(y * devicePixelRatio) + 6, 1, 1).data;
+  if (!(px[0] > 150 && px[1] < 80 && px[2] < 80)) fails.push("no red P1 dot at the incident: " + Array.from(px));
+  const [tx, ty] = mv.screen(22.5220, 113.3790);
+  if (Math.abs(tx - 300) > 80 || Math.abs(ty - 200) > 80) fails.push("Shiqi is not near the centre: " + tx + "," + ty);
+  return fails;
+})()`)
+	for _, f := range fails {
+		t.Error(f)
+	}
+}
