@@ -4,6 +4,9 @@ export CGO_ENABLED := 1
 GO ?= go
 GOLANGCI_VERSION ?= v2.15.0
 BENCH_COUNT ?= 5
+# drill replay benchmark: days replayed in memory (365 = the synthetic year) and with PostgreSQL
+DRILL_BENCH_DAYS ?= 365
+DRILL_BENCH_PG_DAYS ?= 1
 
 .PHONY: run test bench lint fuzz soak build clean
 
@@ -24,12 +27,13 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkRank' -benchtime 2000x -count $(BENCH_COUNT) ./dispatch/ | tee bench-rank.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkRankPostGIS' -benchtime 200x -count 3 ./dispatch/pgstore/ || true
 	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./dispatch/kafkaio/ ./dispatch/pgstore/ ./resources/ ./cmd/dispatchd/
+	DRILL_BENCH_DAYS=$(DRILL_BENCH_DAYS) DRILL_BENCH_PG_DAYS=$(DRILL_BENCH_PG_DAYS) $(GO) test -run '^$$' -bench 'BenchmarkReplay' -benchtime 1x -count 1 -timeout 60m ./dispatch/drill/ | tee bench-drill.txt
 
 ## fuzz: each fuzz target for a short fixed time (FUZZTIME, default 10s)
 FUZZTIME ?= 10s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIncident$$' -fuzztime $(FUZZTIME) ./dispatch/kafkaio/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUnitEvent$$' -fuzztime $(FUZZTIME) ./dispatch/kafkaio/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIncident$$' -fuzztime $(FUZZTIME) ./dispatch/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUnitEvent$$' -fuzztime $(FUZZTIME) ./dispatch/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientMessage$$' -fuzztime $(FUZZTIME) ./web/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseScenario$$' -fuzztime $(FUZZTIME) ./dispatch/
 

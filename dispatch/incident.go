@@ -18,6 +18,11 @@ type Incident struct {
 	Casualties  int            `json:"casualties,omitempty"`
 	Materials   map[string]int `json:"materials,omitempty"`
 	Drill       string         `json:"drill,omitempty"`
+	// Invalid, when not empty, is why intake could not accept the record as
+	// it is (a bad location, a wrong-typed field): the call still names an
+	// incident, so the engine shows it to dispatchers for manual handling
+	// instead of deciding it automatically.
+	Invalid string `json:"-"`
 }
 
 // UnitEvent is a status and/or position report for a unit.

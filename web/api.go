@@ -192,7 +192,8 @@ func (s *Server) actions(w http.ResponseWriter, r *http.Request) {
 }
 
 // act runs one action for a console, from HTTP or the websocket: rate
-// limit, role checks, then the engine.
+// limit, role checks, then the engine (or the server's own kinds:
+// escalate, returning, available).
 func (s *Server) act(ctx context.Context, p Principal, a dispatch.Action) (*dispatch.IncidentRecord, error) {
 	if !s.limit.allow(p.Name) {
 		return nil, ErrRateLimited
@@ -200,7 +201,7 @@ func (s *Server) act(ctx context.Context, p Principal, a dispatch.Action) (*disp
 	if err := authorizeKind(p, &a); err != nil {
 		return nil, err
 	}
-	if a.Incident == "" {
+	if a.Incident == "" && !statusKind(a.Kind) {
 		return nil, fmt.Errorf("no incident: %w", errMalformed)
 	}
 	world := p.World()
@@ -224,7 +225,18 @@ func (s *Server) act(ctx context.Context, p Principal, a dispatch.Action) (*disp
 			return nil, fmt.Errorf("unit %s is not a unit of team %s: %w", a.Unit, p.Team, dispatch.ErrForbidden)
 		}
 	}
-	rec, err := s.cfg.Backend.Act(ctx, a)
+	var (
+		rec *dispatch.IncidentRecord
+		err error
+	)
+	switch {
+	case a.Kind == KindEscalate:
+		rec, err = s.escalate(ctx, a)
+	case statusKind(a.Kind):
+		rec, err = s.reportStatus(ctx, a)
+	default:
+		rec, err = s.cfg.Backend.Act(ctx, a)
+	}
 	if err == nil {
 		s.log.Info("action", "console", p.Name, "kind", a.Kind, "incident", a.Incident, "unit", a.Unit, "drill", a.Drill)
 	}
@@ -237,6 +249,8 @@ func (s *Server) apiError(w http.ResponseWriter, p Principal, err error) {
 	switch {
 	case errors.Is(err, ErrRateLimited):
 		code = http.StatusTooManyRequests
+	case errors.Is(err, errUnsupported):
+		code = http.StatusNotImplemented
 	case errors.Is(err, errMalformed):
 		code = http.StatusBadRequest
 	case errors.Is(err, dispatch.ErrForbidden):

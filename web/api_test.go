@@ -263,11 +263,13 @@ func TestCookieLogin(t *testing.T) {
 	}
 	// the page itself
 	resp, body = e.request("GET", "/", "", "", cookie)
-	if resp.StatusCode != 200 || !strings.Contains(body, "PLACEHOLDER") {
-		t.Errorf("page: %d", resp.StatusCode)
+	if resp.StatusCode != 200 || !strings.Contains(body, `<script type="module" src="/static/app.js">`) {
+		t.Errorf("page: %d %.200s", resp.StatusCode, body)
 	}
-	if resp, _ := e.request("GET", "/static/placeholder.js", "", "", nil); resp.StatusCode != 200 {
-		t.Errorf("placeholder script: %d", resp.StatusCode)
+	for _, path := range []string{"/static/app.js", "/static/style.css"} {
+		if resp, _ := e.request("GET", path, "", "", nil); resp.StatusCode != 200 || resp.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("%s: %d, CSP %q", path, resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+		}
 	}
 	// a forged token clears the cookie
 	resp, _ = e.request("GET", "/?token=forged", "", "", cookie)

@@ -27,10 +27,11 @@
 // of the team's units is recommended or assigned, its units the team's; a
 // town-limited dispatcher's incidents, units and depots (plus the city
 // depots) are those of its towns. Dispatchers may confirm, swap, add,
-// cancel, classify and locate; team leaders may accept, decline, go en
-// route, on scene and clear, only for their team's units; a drill console
-// may do all of these, only in its drill (the action's drill is forced from
-// the token).
+// cancel (close), classify, locate, decline an assigned unit and escalate;
+// team leaders may accept, decline, and report en route, on scene,
+// returning, available (or clear), only for their team's units; a drill
+// console may do all of these, only in its drill (the action's drill is
+// forced from the token).
 //
 // # Routes
 //
@@ -38,19 +39,22 @@
 //	GET  /readyz                  200, or 503 with the reason (hub starting, Kafka or database unreachable)
 //	GET  /metrics                 Prometheus
 //	GET  /api/me                  {"name","role","towns","team","drill"}
+//	GET  /api/config              towns (centres), teams, incident types, statuses, the role's action kinds, tile_url (ConsoleConfig)
 //	GET  /api/incidents           open incidents the console may see (?drill=<own drill> accepted, others 403)
 //	GET  /api/incidents/{id}      one incident, open or closed (404 when unknown or not visible)
 //	GET  /api/units               units with their live state; filters ?town= &team= &status=
 //	GET  /api/depots              depots with what is available now
 //	POST /api/actions             a JSON action (below); answers the incident as the engine left it
 //	GET  /ws                      the websocket (below)
-//	GET  /, /static/...           the console pages (Config.Console; a placeholder by default)
+//	GET  /, /static/...           the console pages (Config.Console; package web/ui by default)
 //
 // Errors are JSON {"error":"..."}. POST /api/actions answers 400 for bad
 // JSON (unknown fields included), an unknown kind or no incident, 401
 // without a valid token, 403 when the role may not do it (or a cookie
 // request comes from a foreign Origin), 404 for an unknown incident or
-// unit, 409 when the incident's state does not allow it, 413 for a body
+// unit, 409 when the incident's state or the unit's status does not allow
+// it, 501 for returning/available when the backend takes no status reports
+// (not a StatusBackend), 413 for a body
 // over 64 KiB, 415 for a Content-Type other than application/json (a cookie
 // request must send it), 429 when the console's token bucket
 // (20 actions a second, burst 40, shared with /ws) is empty. Every response
@@ -62,9 +66,25 @@
 //
 //	{"kind":"swap","incident":"ZS110-20130531-000123","unit":"FIRE-SHIQI-01","new_unit":"FIRE-SHIQI-02"}
 //
-// with kind one of confirm, swap, add, cancel, classify, locate (dispatcher)
-// or accept, decline, en_route, on_scene, clear (team leader), and the
-// fields unit, new_unit, reason, type, lat, lng as the kind needs.
+// with kind one of confirm, swap, add, cancel, classify, locate, decline,
+// escalate (dispatcher) or accept, decline, en_route, on_scene, clear,
+// returning, available (team leader), and the fields unit, new_unit,
+// reason, type, lat, lng as the kind needs. All but three go to the engine
+// as they are. The server handles the others:
+//
+//   - escalate (incident): the available unit of a command team (the city
+//     emergency command team) nearest to the incident is added to it, as a
+//     dispatcher's add;
+//   - returning (unit; incident optional, and then it must be the unit's):
+//     a unit status report, as from a vehicle terminal (StatusBackend): from
+//     on scene the unit leaves the incident, which closes when it was the
+//     last unit; any other status is refused with the status machine's error;
+//   - available (unit): from on scene it clears the incident (clear); from
+//     returning or out of service it is a status report; dispatched or en
+//     route is refused (decline the assignment with a reason instead).
+//
+// An illegal change answers 409 with the reason, e.g. "on_scene: illegal
+// transition from "dispatched" to "on_scene": bad action".
 //
 // # Websocket (/ws)
 //

@@ -31,7 +31,7 @@ type HubConfig struct {
 	// Registerer receives the hub's metrics (dispatch_consoles,
 	// dispatch_console_disconnects_total); nil: a private registry.
 	Registerer prometheus.Registerer
-	// SendQueue is each console's queue of live events (256). A console whose
+	// SendQueue is each console's queue of live events (8192). A console whose
 	// queue is full is disconnected with close code 4008.
 	SendQueue int
 	// Poll is the fallback interval of the tail when nobody calls Notify (100ms).
@@ -125,7 +125,7 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 			*v = d
 		}
 	}
-	def(&cfg.SendQueue, 256)
+	def(&cfg.SendQueue, 8192)
 	def(&cfg.RingSize, 65536)
 	def(&cfg.Batch, 1024)
 	defDur(&cfg.Poll, 100*time.Millisecond)

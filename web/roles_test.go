@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/zs110/dispatch/dispatch"
@@ -116,6 +117,7 @@ func TestAuthorizeKind(t *testing.T) {
 		{"dispatcher confirm", desk, dispatch.Action{Kind: "confirm", Incident: "I"}, nil, dispatch.Action{By: "desk"}},
 		{"dispatcher all its kinds", desk, dispatch.Action{Kind: "locate", Incident: "I"}, nil, dispatch.Action{By: "desk"}},
 		{"dispatcher accept", desk, dispatch.Action{Kind: "accept", Unit: "U"}, dispatch.ErrForbidden, dispatch.Action{}},
+		{"dispatcher en route", desk, dispatch.Action{Kind: "en_route", Unit: "U"}, dispatch.ErrForbidden, dispatch.Action{}},
 		{"dispatcher into a drill", desk, dispatch.Action{Kind: "confirm", Drill: "a"}, dispatch.ErrForbidden, dispatch.Action{}},
 		{"unknown kind", desk, dispatch.Action{Kind: "delete"}, errMalformed, dispatch.Action{}},
 		{"leader accept", fire, dispatch.Action{Kind: "accept", Unit: "U"}, nil, dispatch.Action{By: "lead", Team: "fire"}},
@@ -125,7 +127,16 @@ func TestAuthorizeKind(t *testing.T) {
 		{"leader cancel", fire, dispatch.Action{Kind: "cancel"}, dispatch.ErrForbidden, dispatch.Action{}},
 		{"drill confirm", drillA, dispatch.Action{Kind: "confirm"}, nil, dispatch.Action{By: "planner", Drill: "a"}},
 		{"drill accept", drillA, dispatch.Action{Kind: "accept", Unit: "U"}, nil, dispatch.Action{By: "planner", Drill: "a"}},
-		{"drill own drill named", drillA, dispatch.Action{Kind: "swap", Drill: "a"}, nil, dispatch.Action{By: "planner", Drill: "a"}},
+		{"drill own drill named", drillA, dispatch.Action{Kind: "swap", Drill: "a", Unit: "U"}, nil, dispatch.Action{By: "planner", Drill: "a"}},
+		{"swap without unit", desk, dispatch.Action{Kind: "swap"}, errMalformed, dispatch.Action{}},
+		{"dispatcher decline", desk, dispatch.Action{Kind: "decline", Unit: "U"}, nil, dispatch.Action{By: "desk"}},
+		{"dispatcher decline without unit", desk, dispatch.Action{Kind: "decline"}, errMalformed, dispatch.Action{}},
+		{"dispatcher escalate", desk, dispatch.Action{Kind: "escalate", Incident: "I"}, nil, dispatch.Action{By: "desk"}},
+		{"dispatcher returning", desk, dispatch.Action{Kind: "returning", Unit: "U"}, dispatch.ErrForbidden, dispatch.Action{}},
+		{"leader returning", fire, dispatch.Action{Kind: "returning", Unit: "U"}, nil, dispatch.Action{By: "lead", Team: "fire"}},
+		{"leader available", fire, dispatch.Action{Kind: "available", Unit: "U"}, nil, dispatch.Action{By: "lead", Team: "fire"}},
+		{"leader escalate", fire, dispatch.Action{Kind: "escalate", Incident: "I"}, dispatch.ErrForbidden, dispatch.Action{}},
+		{"drill escalate", drillA, dispatch.Action{Kind: "escalate", Incident: "I"}, nil, dispatch.Action{By: "planner", Drill: "a"}},
 		{"drill other drill", drillA, dispatch.Action{Kind: "swap", Drill: "b"}, dispatch.ErrForbidden, dispatch.Action{}},
 		{"unknown role", Principal{Name: "x", Role: "root"}, dispatch.Action{Kind: "confirm"}, dispatch.ErrForbidden, dispatch.Action{}},
 	}
@@ -138,6 +149,19 @@ func TestAuthorizeKind(t *testing.T) {
 		}
 		if err == nil && (a.By != tc.want.By || a.Team != tc.want.Team || a.Drill != tc.want.Drill) {
 			t.Errorf("%s: By=%q Team=%q Drill=%q, want %+v", tc.name, a.By, a.Team, a.Drill, tc.want)
+		}
+	}
+}
+
+func TestKindsOf(t *testing.T) {
+	for role, want := range map[string][]string{
+		RoleDispatcher: {"add", "cancel", "classify", "confirm", "decline", "escalate", "locate", "swap"},
+		RoleTeamLeader: {"accept", "available", "clear", "decline", "en_route", "on_scene", "returning"},
+		RoleDrill:      {"accept", "add", "available", "cancel", "classify", "clear", "confirm", "decline", "en_route", "escalate", "locate", "on_scene", "returning", "swap"},
+		"root":         {},
+	} {
+		if got := KindsOf(role); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", role, got, want)
 		}
 	}
 }

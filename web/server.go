@@ -3,11 +3,9 @@ package web
 import (
 	"bufio"
 	"context"
-	"embed"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,10 +19,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/web/ui"
 )
 
 // Backend is what the server asks of the engine (dispatch.Engine plus a
-// readiness check).
+// readiness check). A Backend that is also a ScenarioBackend fills GET
+// /api/config, and one that is a StatusBackend takes the team leaders'
+// "returning" and "available"; dispatch.Engine is both.
 type Backend interface {
 	// Incidents returns the open incidents of a drill ("" = live).
 	Incidents(drill string) []dispatch.IncidentRecord
@@ -62,9 +63,14 @@ type Config struct {
 	// host (added to the Hub's).
 	AllowedOrigins []string
 	// Console serves the console pages: GET / (without ?token=) and
-	// /static/...; nil: the embedded placeholder page. Pass ui.Handler()
-	// (package web/ui) for the real consoles.
+	// /static/...; nil: the embedded consoles of package web/ui
+	// (ui.Handler()).
 	Console http.Handler
+	// TileURL is an agency's own map tile server, a template such as
+	// "https://tiles.example/{z}/{x}/{y}.png", handed to the pages by GET
+	// /api/config and allowed in the Content-Security-Policy's img-src.
+	// Empty (the default): the offline map only.
+	TileURL string
 	// ActionRate and ActionBurst are each console's token bucket for actions
 	// (20 a second, burst 40), shared by POST /api/actions and /ws.
 	ActionRate  float64
@@ -85,9 +91,6 @@ type Server struct {
 	upgrader websocket.Upgrader
 	handler  http.Handler
 }
-
-//go:embed static
-var placeholder embed.FS
 
 // New validates cfg, fills its defaults and builds the routes.
 func New(cfg Config) (*Server, error) {
@@ -119,11 +122,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
 	if cfg.Console == nil {
-		sub, err := fs.Sub(placeholder, "static")
-		if err != nil {
-			return nil, err
-		}
-		cfg.Console = placeholderHandler(sub)
+		cfg.Console = ui.Handler()
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger.With("component", "web"),
@@ -202,6 +201,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /readyz", "/readyz", s.readyz)
 	handle("GET /metrics", "/metrics", s.metrics)
 	handle("GET /api/me", "/api/me", s.auth(s.me))
+	handle("GET /api/config", "/api/config", s.auth(s.config))
 	handle("GET /api/incidents", "/api/incidents", s.auth(s.incidents))
 	handle("GET /api/incidents/{id}", "/api/incidents/{id}", s.auth(s.incident))
 	handle("GET /api/units", "/api/units", s.auth(s.units))
@@ -210,14 +210,19 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/", "/api/", func(w http.ResponseWriter, r *http.Request) { jsonError(w, http.StatusNotFound, "no such route") })
 	handle("GET /ws", "/ws", s.ws)
 	handle("GET /", "/", s.console)
-	return secure(mux)
+	return secure(mux, s.cfg.TileURL)
 }
 
-// secure sets the security headers of every response.
-func secure(next http.Handler) http.Handler {
+// secure sets the security headers of every response. The CSP allows
+// images from the tile server's origin when there is one.
+func secure(next http.Handler, tileURL string) http.Handler {
+	csp := "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	if u, err := url.Parse(tileURL); tileURL != "" && err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !strings.ContainsAny(u.Host, "{}; ") {
+		csp += "; img-src 'self' " + u.Scheme + "://" + u.Host
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
@@ -319,21 +324,6 @@ func (s *Server) console(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, c)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-// placeholderHandler serves the placeholder page of this package.
-func placeholderHandler(fsys fs.FS) http.Handler {
-	files := http.FileServerFS(fsys)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/" || r.URL.Path == "/index.html":
-			http.ServeFileFS(w, r, fsys, "index.html")
-		case strings.HasPrefix(r.URL.Path, "/static/"):
-			http.StripPrefix("/static/", files).ServeHTTP(w, r)
-		default:
-			http.NotFound(w, r)
-		}
-	})
 }
 
 // normOrigin lower-cases an origin and drops a trailing slash.

@@ -46,10 +46,10 @@ func BenchmarkThroughput(b *testing.B) {
 			var total time.Duration
 			for it := 0; it < b.N; it++ {
 				msgs := benchIncidents(fmt.Sprintf("TP%d", it), n)
-				want := console.count(firstDecisionKinds...) + n
+				want := console.decidedCount() + n
 				start := time.Now()
 				produce(b, brokers, "incidents", msgs)
-				pollUntil(b, 5*time.Minute, "console caught up", func() bool { return console.count(firstDecisionKinds...) >= want })
+				pollUntil(b, 5*time.Minute, "console caught up", func() bool { return console.decidedCount() >= want })
 				total += time.Since(start)
 			}
 			b.StopTimer()
@@ -93,7 +93,7 @@ func BenchmarkLatency(b *testing.B) {
 		}
 		tick.Stop()
 		pollUntil(b, time.Minute, "all latency incidents at the console", func() bool {
-			return console.count(firstDecisionKinds...) >= (it+1)*count
+			return console.decidedCount() >= (it+1)*count
 		})
 	}
 	b.StopTimer()

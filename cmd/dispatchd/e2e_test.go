@@ -56,7 +56,7 @@ func runE2E(t *testing.T, dbURL string, n int) {
 	console := dialConsole(t, h.cfg.HTTPAddr, h.tokens["dispatcher"], 0)
 	produce(t, brokers, "incidents", nIncidents("E2E", n))
 
-	pollUntil(t, 3*time.Minute, "every incident at the console", func() bool { return console.count(firstDecisionKinds...) >= n })
+	pollUntil(t, 3*time.Minute, "every incident at the console", func() bool { return console.decidedCount() >= n })
 	if p := console.problems(); p != "" {
 		t.Fatalf("console stream: %s", p)
 	}

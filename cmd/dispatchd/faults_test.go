@@ -31,12 +31,16 @@ func TestRestartMidStream(t *testing.T) {
 		}
 		return c
 	}
-	go produce(t, brokers, "incidents", nIncidents("RST", n))
+	produced := make(chan error, 1)
+	go func() { produced <- produceErr(brokers, "incidents", nIncidents("RST", n)) }()
 	pollUntil(t, time.Minute, "some incidents decided", func() bool { return decided() >= 300 })
 	h.stop()
 	stoppedAt := decided()
 	h.start()
 	defer h.stop()
+	if err := <-produced; err != nil {
+		t.Fatal(err)
+	}
 	pollUntil(t, 2*time.Minute, "every incident decided after restart", func() bool { return decided() >= n })
 	var count, distinct int
 	if err := conn.QueryRow(context.Background(), "SELECT count(*), count(DISTINCT id) FROM incidents WHERE drill = ''").Scan(&count, &distinct); err != nil {

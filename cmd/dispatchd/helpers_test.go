@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +120,7 @@ func writeTokens(t testing.TB, sc *dispatch.Scenario) (string, map[string]string
 			t.Fatal(err)
 		}
 		e.Name, e.Role, e.Team, e.Towns = name, role, team, towns
+		e.Expires = time.Now().Add(24 * time.Hour)
 		entries = append(entries, e)
 		plain[name] = p
 	}
@@ -198,6 +200,13 @@ func (h *harness) stop() {
 // produce writes incidents to the incidents topic with a kafka-go Writer.
 func produce(t testing.TB, brokers []string, topic string, msgs []kafka.Message) {
 	t.Helper()
+	if err := produceErr(brokers, topic, msgs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// produceErr is produce for use off the test goroutine.
+func produceErr(brokers []string, topic string, msgs []kafka.Message) error {
 	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{},
 		BatchTimeout: 2 * time.Millisecond, BatchSize: 1000, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
@@ -206,9 +215,10 @@ func produce(t testing.TB, brokers []string, topic string, msgs []kafka.Message)
 	for i := 0; i < len(msgs); i += 1000 {
 		j := min(i+1000, len(msgs))
 		if err := w.WriteMessages(ctx, msgs[i:j]...); err != nil {
-			t.Fatal(err)
+			return fmt.Errorf("produce to %s: %w", topic, err)
 		}
 	}
+	return nil
 }
 
 func incidentMsg(id, typ string, lat, lng float64, at time.Time) kafka.Message {
@@ -220,10 +230,15 @@ func incidentMsg(id, typ string, lat, lng float64, at time.Time) kafka.Message {
 // wsClient is a console: it collects every event it receives, checking
 // that seq increases and prev chains with no gap.
 type wsClient struct {
-	t      testing.TB
-	conn   *websocket.Conn
-	mu     sync.Mutex
-	events []dispatch.Event
+	t       testing.TB
+	addr    string
+	token   string
+	stop    chan struct{}
+	resumes int             // slow-consumer disconnects resumed
+	decided map[string]bool // incidents with a first-decision event
+	conn    *websocket.Conn
+	mu      sync.Mutex
+	events  []dispatch.Event
 	// arrived is when each incident's first event arrived.
 	arrived map[string]time.Time
 	last    int64
@@ -234,36 +249,79 @@ type wsClient struct {
 
 func dialConsole(t testing.TB, addr, token string, after int64) *wsClient {
 	t.Helper()
-	hdr := http.Header{"Authorization": {"Bearer " + token}}
-	conn, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", hdr)
+	c := &wsClient{t: t, addr: addr, token: token, last: max(after, 0), closed: make(chan struct{}), stop: make(chan struct{}), arrived: map[string]time.Time{}, decided: map[string]bool{}}
+	conn, err := c.dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go c.read(conn)
+	t.Cleanup(func() {
+		close(c.stop)
+		c.mu.Lock()
+		if c.conn != nil {
+			c.conn.Close()
+		}
+		c.mu.Unlock()
+		<-c.closed
+	})
+	return c
+}
+
+// dial connects and says hello with the last seq seen.
+func (c *wsClient) dial() (*websocket.Conn, error) {
+	hdr := http.Header{"Authorization": {"Bearer " + c.token}}
+	conn, resp, err := websocket.DefaultDialer.Dial("ws://"+c.addr+"/ws", hdr)
 	if err != nil {
 		code := 0
 		if resp != nil {
 			code = resp.StatusCode
 		}
-		t.Fatalf("dial /ws: %v (HTTP %d)", err, code)
+		return nil, fmt.Errorf("dial /ws: %w (HTTP %d)", err, code)
 	}
-	c := &wsClient{t: t, conn: conn, last: max(after, 0), closed: make(chan struct{}), arrived: map[string]time.Time{}}
+	c.mu.Lock()
+	c.conn = conn
+	after := c.last
+	c.mu.Unlock()
 	if err := conn.WriteJSON(map[string]any{"type": "hello", "after": after}); err != nil {
-		t.Fatal(err)
+		conn.Close()
+		return nil, err
 	}
-	go c.read()
-	t.Cleanup(func() { conn.Close(); <-c.closed })
-	return c
+	return conn, nil
 }
 
-func (c *wsClient) read() {
+// read collects events; when the server disconnects the console as a slow
+// consumer it resumes from the last seq seen, as the console pages do.
+func (c *wsClient) read(conn *websocket.Conn) {
 	defer close(c.closed)
 	for {
-		var m struct {
-			Type  string          `json:"type"`
-			Seq   int64           `json:"seq"`
-			Prev  int64           `json:"prev"`
-			Event dispatch.Event  `json:"event"`
-			Raw   json.RawMessage `json:"-"`
-		}
-		if err := c.conn.ReadJSON(&m); err != nil {
+		err := c.readConn(conn)
+		select {
+		case <-c.stop:
 			return
+		default:
+		}
+		if !websocket.IsCloseError(err, 4008) {
+			return
+		}
+		c.mu.Lock()
+		c.resumes++
+		c.mu.Unlock()
+		if conn, err = c.dial(); err != nil {
+			return
+		}
+	}
+}
+
+func (c *wsClient) readConn(conn *websocket.Conn) error {
+	for {
+		var m struct {
+			Type  string         `json:"type"`
+			Seq   int64          `json:"seq"`
+			Prev  int64          `json:"prev"`
+			Event dispatch.Event `json:"event"`
+		}
+		if err := conn.ReadJSON(&m); err != nil {
+			return err
 		}
 		if m.Type != "event" {
 			continue
@@ -278,11 +336,21 @@ func (c *wsClient) read() {
 		c.got = true
 		c.last = m.Seq
 		c.events = append(c.events, m.Event)
+		if slices.Contains(firstDecisionKinds, m.Event.Kind) {
+			c.decided[m.Event.Incident] = true
+		}
 		if _, ok := c.arrived[m.Event.Incident]; !ok {
 			c.arrived[m.Event.Incident] = time.Now()
 		}
 		c.mu.Unlock()
 	}
+}
+
+// decidedCount is how many distinct incidents got a first-decision event.
+func (c *wsClient) decidedCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.decided)
 }
 
 // count returns how many distinct incidents got one of the given event kinds.

@@ -1,15 +1,20 @@
 // Package ui holds the console pages of dispatchd as embedded static assets:
 // one page (index.html) that signs in with the console token, asks GET
-// /api/me who it is, and shows the dispatcher's console (incident queue,
-// detail with the engine's recommendation and the actions, escalations, unit
-// board, offline map, activity) or the team leader's console (the team's
-// assignments with Accept, Decline, En route, On scene, Clear).
+// /api/me who it is and GET /api/config for the scenario's towns, teams and
+// incident types, and shows the dispatcher's console (incident queue,
+// detail with the engine's recommendation and the actions, escalations,
+// unit board, offline map of the towns, activity) or the team leader's
+// console (the team's assignments with Accept, Decline and the unit's
+// status: En route, On scene, Returning, Available).
 //
 // Plain HTML, CSS and JavaScript modules: no build step, nothing fetched
 // from the internet. The pages talk to the server in package web (GET
 // /api/..., POST /api/actions, the /ws websocket with resume by sequence
-// number). docs/consoles.md describes what the consoles show and the
-// keyboard shortcuts.
+// number), which serves them by default (web.Config.Console nil).
+// docs/consoles.md describes what the consoles show and the keyboard
+// shortcuts.
 //
-// The browser tests (ui_test.go) drive Debian's chromium with chromedp.
+// The browser tests drive Debian's chromium with chromedp against the real
+// server and engine; UPDATE_SCREENSHOTS=1 rewrites the README's screenshots
+// in testdata/screenshots.
 package ui

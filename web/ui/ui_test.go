@@ -116,6 +116,9 @@ const modelChecks = `(async () => {
   eq("older version ignored", md.incidents.get("b").state, "dispatched");
   md.apply({seq: 12, kind: "incident.closed", data: {id: "b", version: 3, state: "closed"}});
   eq("closed incident leaves the queue", md.incidents.has("b"), false);
+  eq("closed incident is kept for its detail", md.closed.get("b")?.state, "closed");
+  md.apply({kind: "incident.updated", data: {id: "b", version: 2, state: "dispatched"}});
+  eq("an older open version does not reopen it", md.incidents.has("b"), false);
   md.apply({seq: 13, kind: "assignment.escalated", incident: "a", unit: "U9", data: {incident: "a", unit: "U9", waited_s: 120}});
   eq("escalation alert", md.alerts.map(a => [a.incident, a.unit, a.waited]), [["a", "U9", 120]]);
   md.apply({seq: 14, kind: "incident.cancelled", data: {id: "a", version: 9, state: "cancelled"}});
@@ -129,14 +132,18 @@ const modelChecks = `(async () => {
   md.apply({seq: 17, kind: "assignment.new", incident: "e", unit: "U1", data: {incident: {id: "e", priority: 1, state: "dispatched", version: 2, assigned: ["U1", "P7"]}, unit: {unit_id: "U1", team: "fire", eta_s: 90}}});
   eq("team leader sees own team's assignment", md.assignments("fire").map(a => [a.rec.id, a.unitId, a.pick.eta_s]), [["e", "U1", 90]]);
 
+  eq("invalid record", m.needsAction({state: "manual", flags: ["invalid_record"]}), ["manual", "invalid"]);
   eq("needs action", [m.needsAction({state: "manual", flags: ["no_location"]}), m.needsAction({state: "dispatched", type_known: false, flags: ["unknown_type"]}), m.needsAction({state: "awaiting_confirmation", recommendation: {shortfalls: [{}]}})], [["manual"], ["unknown_type"], ["confirm", "shortfall"]]);
-  eq("dispatcher actions awaiting", m.dispatcherActions({state: "awaiting_confirmation", recommendation: {units: []}}), {confirm: true, swap: true, add: true, cancel: true, classify: false, locate: false});
-  eq("dispatcher actions manual", m.dispatcherActions({state: "manual", type_known: false}), {confirm: false, swap: false, add: false, cancel: true, classify: true, locate: true});
-  eq("leader dispatched", m.leaderActions("dispatched", false), {accept: true, decline: true, en_route: true, on_scene: false, clear: false});
-  eq("leader accepted", m.leaderActions("dispatched", true), {accept: false, decline: true, en_route: true, on_scene: false, clear: false});
-  eq("leader en route", m.leaderActions("en_route", true), {accept: false, decline: false, en_route: false, on_scene: true, clear: false});
-  eq("leader on scene", m.leaderActions("on_scene", true), {accept: false, decline: false, en_route: false, on_scene: false, clear: true});
-  eq("leader available", m.leaderActions("available", true), {accept: false, decline: false, en_route: false, on_scene: false, clear: false});
+  eq("dispatcher actions awaiting", m.dispatcherActions({state: "awaiting_confirmation", lat: 22.5, lng: 113.4, recommendation: {units: []}}), {confirm: true, swap: true, add: true, escalate: true, cancel: true, classify: false, locate: false});
+  eq("dispatcher actions manual", m.dispatcherActions({state: "manual", type_known: false}), {confirm: false, swap: false, add: false, escalate: false, cancel: true, classify: true, locate: true});
+  eq("dispatcher actions closed", m.dispatcherActions({state: "closed", lat: 22.5, lng: 113.4, recommendation: {units: []}}), {confirm: false, swap: false, add: false, escalate: false, cancel: false, classify: false, locate: false});
+  eq("decline an assigned unit", [m.unitDeclinable({state: "dispatched", assigned: ["U"]}, "U", "dispatched"), m.unitDeclinable({state: "dispatched", assigned: ["U"]}, "U", "en_route"), m.unitDeclinable({state: "awaiting_confirmation"}, "U", "available"), m.unitDeclinable({state: "dispatched", assigned: ["U"]}, "V", "")], [true, false, false, false]);
+  eq("leader dispatched", m.leaderActions("dispatched", false), {accept: true, decline: true, en_route: true, on_scene: false, returning: false, available: false});
+  eq("leader accepted", m.leaderActions("dispatched", true), {accept: false, decline: true, en_route: true, on_scene: false, returning: false, available: false});
+  eq("leader en route", m.leaderActions("en_route", true), {accept: false, decline: false, en_route: false, on_scene: true, returning: false, available: false});
+  eq("leader on scene", m.leaderActions("on_scene", true), {accept: false, decline: false, en_route: false, on_scene: false, returning: true, available: true});
+  eq("leader returning", m.leaderActions("returning", true), {accept: false, decline: false, en_route: false, on_scene: false, returning: false, available: true});
+  eq("leader available", m.leaderActions("available", true), {accept: false, decline: false, en_route: false, on_scene: false, returning: false, available: false});
 
   eq("eta", [m.fmtEta(0), m.fmtEta(59.6), m.fmtEta(212.4), m.fmtEta(3725), m.fmtEta(NaN)], ["0:00", "1:00", "3:32", "1:02:05", "–"]);
   eq("km", [m.fmtKm(1634.2), m.fmtKm(50)], ["1.6 km", "0.1 km"]);
@@ -200,6 +207,7 @@ func TestMap(t *testing.T) {
 	fails := eval[[]string](t, ctx, `(async () => {
   const {MapView} = await import("/static/map.js");
   const {Model} = await import("/static/model.js");
+  const {TOWNS} = await import("/static/towns.js");
   const fails = [];
   const c = document.createElement("canvas");
   c.style.width = "600px"; c.style.height = "400px"; c.tabIndex = 0;
@@ -223,6 +231,10 @@ func TestMap(t *testing.T) {
   const [x, y] = mv.screen(22.522, 113.379);
   const px = c.getContext("2d").getImageData(Math.round(x * devicePixelRatio), Math.round(y * devicePixelRatio) + 6, 1, 1).data;
   if (!(px[0] > 150 && px[1] < 80 && px[2] < 80)) fails.push("no red P1 dot at the incident: " + Array.from(px));
+  if (mv.cells.length !== 24) fails.push("town areas: " + mv.cells.length);
+  for (const t of TOWNS) if (mv.townAt(t.lat, t.lng) !== t.code) fails.push(t.code + " centre lies in " + mv.townAt(t.lat, t.lng));
+  if (mv.townAt(22.53, 113.3795) !== "shiqi") fails.push("a point near Shiqi's centre is in " + mv.townAt(22.53, 113.3795));
+  if (mv.townAt(23.5, 114.5) !== "") fails.push("a point far outside the city is in " + mv.townAt(23.5, 114.5));
   const [tx, ty] = mv.screen(22.5220, 113.3790);
   if (Math.abs(tx - 300) > 80 || Math.abs(ty - 200) > 80) fails.push("Shiqi is not near the centre: " + tx + "," + ty);
   return fails;

@@ -8,6 +8,7 @@ import { Connection } from "./conn.js";
 import { getJSON, tryJSON, postAction, HTTPError } from "./api.js";
 import { DispatcherView } from "./dispatcher.js";
 import { LeaderView } from "./leader.js";
+import { useScenario, teamName } from "./towns.js";
 
 const model = new Model();
 let me = null;
@@ -35,6 +36,7 @@ function scheduleRender() {
   requestAnimationFrame(() => {
     renderQueued = false;
     if (view) view.render();
+    renderConn();
     document.body.dataset.seq = String(model.lastSeq);
   });
 }
@@ -45,7 +47,7 @@ function renderHeader() {
   $("lang").textContent = t("lang");
   $("help-btn").textContent = t("help") + " (?)";
   if (me) {
-    const role = t(me.role) + (me.drill ? " · " + me.drill : "") + (me.team ? " · " + me.team : "") + ((me.towns || []).length ? " · " + me.towns.join(",") : "");
+    const role = t(me.role) + (me.drill ? " · " + me.drill : "") + (me.team ? " · " + teamName(me.team, getLang()) : "") + ((me.towns || []).length ? " · " + me.towns.join(",") : "");
     replace($("who"), t("signed_in_as") + ": ", h("strong", {}, me.name || ""), " (" + role + ")");
   }
   renderConn();
@@ -76,7 +78,7 @@ function renderConn() {
 }
 
 function renderHelp() {
-  const keys = me && me.role === "team_leader" ? ["k_jk_leader", "k_leader", "k_l", "k_help", "k_esc"] : ["k_jk", "k_enter", "k_c", "k_s", "k_a", "k_x", "k_m", "k_l", "k_help", "k_map", "k_esc"];
+  const keys = me && me.role === "team_leader" ? ["k_jk_leader", "k_leader", "k_l", "k_help", "k_esc"] : ["k_jk", "k_enter", "k_c", "k_s", "k_a", "k_e", "k_x", "k_m", "k_l", "k_help", "k_map", "k_esc"];
   replace($("help"), h("h2", {}, t("shortcuts")), h("ul", {}, keys.map((k) => h("li", {}, t(k)))), h("button", { type: "button", onclick: () => toggleHelp(false) }, t("close")));
 }
 
@@ -221,6 +223,7 @@ async function main() {
   }
   document.body.dataset.role = me.role;
   const config = await tryJSON("/api/config" + query(), {});
+  useScenario(config);
   renderHeader();
   const ctx = {
     model,

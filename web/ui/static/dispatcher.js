@@ -5,8 +5,8 @@
 
 import { h, replace, prioBadge } from "./dom.js";
 import { t, getLang, statusLabel, stateLabel, eventLabel } from "./i18n.js";
-import { TOWNS, townName } from "./towns.js";
-import { EV, needsAction, dispatcherActions, fmtEta, fmtKm, fmtTime, fmtAge, shortfallText } from "./model.js";
+import { TOWNS, townName, teamName } from "./towns.js";
+import { EV, needsAction, dispatcherActions, unitDeclinable, fmtEta, fmtKm, fmtTime, fmtAge, shortfallText } from "./model.js";
 import { MapView } from "./map.js";
 
 const NEW_KINDS = new Set([EV.dispatched, EV.recommended, EV.manual]);
@@ -22,12 +22,13 @@ export class DispatcherView {
     this.ctx = ctx;
     this.model = ctx.model;
     this.selected = "";
-    this.panel = null; // {kind: "swap"|"add"|"cancel", unit?}
+    this.panel = null; // {kind: "swap"|"add"|"cancel"|"decline", unit?}
     this.detailKey = "";
     this.tab = "map";
     this.flash = new Map(); // incident id -> flash until (ms)
     this.p1 = []; // P1 banners not yet acknowledged: {id, text}
     this.typeCodes = new Set((ctx.config.types || []).map((x) => (typeof x === "string" ? x : x.code)).filter(Boolean));
+    this.typeNames = new Map((ctx.config.types || []).filter((x) => x && x.code).map((x) => [x.code, x]));
     this.build();
   }
 
@@ -175,6 +176,9 @@ export class DispatcherView {
       case "x":
         if (rec) this.openPanel({ kind: "cancel" });
         return true;
+      case "e":
+        if (rec && dispatcherActions(rec).escalate) this.send({ kind: "escalate", incident: rec.id });
+        return true;
       case "m":
         this.showTab("map");
         return true;
@@ -203,6 +207,8 @@ export class DispatcherView {
   }
 
   async send(action) {
+    // A form of the detail is done with: let the detail redraw as events arrive.
+    if (this.detailEl.contains(document.activeElement)) this.detailEl.focus();
     try {
       await this.ctx.act(action);
       this.ctx.toast(t("action_sent") + ": " + action.kind + " " + action.incident, false);
@@ -255,8 +261,7 @@ export class DispatcherView {
         h(
           "div",
           { class: "alert p1-alert flash", role: "alert" },
-          prioBadge(1),
-          " " + p.text + " ",
+          p.text + " ",
           h("button", { type: "button", onclick: () => this.select(p.id, true) }, t("detail")),
         ),
       );
@@ -323,9 +328,11 @@ export class DispatcherView {
   }
 
   renderDetail() {
-    const rec = this.model.incidents.get(this.selected);
+    const open = this.model.incidents.get(this.selected);
+    const rec = open || this.model.closed.get(this.selected);
+    const ended = !open && !!rec;
     const units = rec ? (rec.recommendation?.units || []).map((p) => this.model.units.get(p.unit_id)?.status || "").join(",") : "";
-    const base = rec ? `${rec.id}|${JSON.stringify(this.panel)}|${getLang()}` : `none|${getLang()}`;
+    const base = rec ? `${rec.id}|${JSON.stringify(this.panel)}|${getLang()}|${ended}` : `none|${getLang()}`;
     const key = rec ? `${base}|${rec.version}|${units}|${this.model.alerts.length}` : base;
     if (key === this.detailKey) return;
     // Someone is typing in a form of this incident: the update waits until the field loses focus.
@@ -338,12 +345,13 @@ export class DispatcherView {
       return;
     }
     const lang = getLang();
-    const acts = dispatcherActions(rec);
-    const why = needsAction(rec);
+    const acts = ended ? { confirm: false, swap: false, add: false, escalate: false, cancel: false, classify: false, locate: false } : dispatcherActions(rec);
+    const why = ended ? [] : needsAction(rec);
     const field = (label, value, cls) => (value === undefined || value === null || value === "" ? null : [h("dt", {}, label), h("dd", { class: cls || "" }, String(value))]);
     const parts = [
       h("h2", { id: "detail-title" }, prioBadge(rec.priority), " ", rec.type || "?", " ", h("span", { class: "iid" }, rec.id)),
       h("p", { class: "state-line" }, h("span", { class: "state s-" + rec.state }, stateLabel(rec.state)), why.map((w) => [" ", h("span", { class: "tag tag-" + w }, t("why_" + w))])),
+      ended ? h("p", { class: "ended", role: "status" }, t("closed_note")) : null,
       h(
         "dl",
         { class: "facts" },
@@ -364,6 +372,7 @@ export class DispatcherView {
     if (r) {
       parts.push(h("h3", {}, t("recommended")), this.unitsTable(rec, r, acts));
       if (this.panel?.kind === "swap") parts.push(this.swapPanel(rec, r));
+      if (this.panel?.kind === "decline") parts.push(this.declinePanel(rec));
       if (this.panel?.kind === "add") parts.push(this.addPanel(rec, r));
       if ((r.materials || []).length) parts.push(h("h3", {}, t("materials")), this.materialsTable(r));
       if ((r.shortfalls || []).length) {
@@ -377,6 +386,7 @@ export class DispatcherView {
         { class: "actions" },
         h("button", { type: "button", id: "btn-confirm", class: "primary", disabled: !acts.confirm, onclick: () => this.send({ kind: "confirm", incident: rec.id }) }, t("confirm") + " (c)"),
         h("button", { type: "button", id: "btn-add", disabled: !acts.add, onclick: () => this.openPanel({ kind: "add" }) }, t("add_unit") + " (a)"),
+        h("button", { type: "button", id: "btn-escalate", title: t("escalate_title"), disabled: !acts.escalate, onclick: () => this.send({ kind: "escalate", incident: rec.id }) }, t("escalate") + " (e)"),
         h("button", { type: "button", id: "btn-cancel", class: "danger", disabled: !acts.cancel, onclick: () => this.openPanel({ kind: "cancel" }) }, t("cancel") + " (x)"),
       ),
     );
@@ -396,16 +406,17 @@ export class DispatcherView {
         "tr",
         { "data-unit": p.unit_id },
         h("td", { class: "uid" }, p.unit_id, u?.name ? h("div", { class: "sub" }, u.name) : null, notes.length ? h("div", {}, notes) : null),
-        h("td", {}, p.team),
-        h("td", {}, p.capability),
-        h("td", { class: "num" }, fmtEta(p.eta_s)),
-        h("td", { class: "num" }, fmtKm(p.distance_m)),
-        h("td", {}, u ? statusLabel(u.status) : ""),
+        h("td", { class: "team", title: p.team }, teamName(p.team, getLang())),
+        h("td", { class: "cap" }, p.capability),
+        h("td", { class: "num eta" }, fmtEta(p.eta_s)),
+        h("td", { class: "num dist" }, fmtKm(p.distance_m)),
+        h("td", { class: "ustatus" }, u ? statusLabel(u.status) : ""),
         h("td", { class: "reasons" }, (p.reasons || []).join("; ")),
         h(
           "td",
-          {},
+          { class: "row-actions" },
           h("button", { type: "button", class: "btn-swap", disabled: !acts.swap, onclick: () => this.openPanel({ kind: "swap", unit: p.unit_id }) }, t("swap")),
+          h("button", { type: "button", class: "btn-decline", disabled: !acts.swap || !unitDeclinable(rec, p.unit_id, u?.status), onclick: () => this.openPanel({ kind: "decline", unit: p.unit_id }) }, t("decline_unit")),
         ),
       );
     });
@@ -500,6 +511,25 @@ export class DispatcherView {
     );
   }
 
+  declinePanel(rec) {
+    const unit = this.panel.unit;
+    const input = h("input", { type: "text", id: "decline-reason", required: true, placeholder: t("reason"), "aria-label": t("reason") });
+    return h(
+      "form",
+      {
+        class: "panel",
+        id: "decline-panel",
+        onsubmit: (e) => {
+          e.preventDefault();
+          if (input.value.trim()) this.send({ kind: "decline", incident: rec.id, unit, reason: input.value.trim() });
+        },
+      },
+      h("label", {}, t("decline_reason") + " (" + unit + ") ", input),
+      h("button", { type: "submit", class: "danger" }, t("decline_unit")),
+      h("button", { type: "button", onclick: () => this.openPanel(null) }, t("close")),
+    );
+  }
+
   cancelPanel(rec) {
     const input = h("input", { type: "text", id: "cancel-reason", required: true, placeholder: t("reason"), "aria-label": t("reason") });
     return h(
@@ -512,7 +542,7 @@ export class DispatcherView {
           if (input.value.trim()) this.send({ kind: "cancel", incident: rec.id, reason: input.value.trim() });
         },
       },
-      h("label", {}, t("cancel") + " — " + t("reason") + " ", input),
+      h("label", {}, t("close_reason") + " ", input),
       h("button", { type: "submit", class: "danger" }, t("cancel")),
       h("button", { type: "button", onclick: () => this.openPanel(null) }, t("close")),
     );
@@ -532,7 +562,14 @@ export class DispatcherView {
         },
       },
       h("label", {}, t("why_unknown_type") + " — " + t("type") + " ", input),
-      h("datalist", { id: "type-codes" }, [...this.typeCodes].sort().map((c) => h("option", { value: c }))),
+      h(
+        "datalist",
+        { id: "type-codes" },
+        [...this.typeCodes].sort().map((c) => {
+          const x = this.typeNames.get(c);
+          return h("option", { value: c }, x ? `P${x.priority} ${getLang() === "en" ? x.name_en : x.name_zh}` : c);
+        }),
+      ),
       h("button", { type: "submit", class: "primary" }, t("classify")),
     );
   }

@@ -1,11 +1,17 @@
 // leader.js: the team leader's console: the assignments of the leader's own
-// team (the server sends nothing else) with Accept, Decline (reason), En
-// route, On scene and Clear, each enabled only when the unit's status allows.
+// team (the server sends nothing else) with Accept, Decline (reason) and the
+// unit's status: En route, On scene, Returning, Available. The step the
+// status machine expects next is highlighted; the others stay usable and an
+// illegal change shows the server's error on the card. Units of the team
+// that are busy without an assignment (returning, out of service) are listed
+// beside, with Available.
 
 import { h, replace, prioBadge } from "./dom.js";
 import { t, getLang, statusLabel, stateLabel, eventLabel } from "./i18n.js";
 import { townName } from "./towns.js";
 import { EV, leaderActions, fmtEta, fmtKm, fmtTime } from "./model.js";
+
+const STATUS_STEPS = ["en_route", "on_scene", "returning", "available"];
 
 /** LeaderView renders the team leader's console into root. */
 export class LeaderView {
@@ -18,6 +24,7 @@ export class LeaderView {
     this.ctx = ctx;
     this.model = ctx.model;
     this.declining = ""; // "incident|unit" whose decline form is open
+    this.errors = new Map(); // "incident|unit" or "|unit" -> the server's last refusal
     this.selected = 0;
     this.key_ = "";
     this.build();
@@ -25,10 +32,16 @@ export class LeaderView {
 
   build() {
     this.listEl = h("ol", { id: "assignments", class: "assignments" });
+    this.unitsEl = h("ul", { id: "my-units", class: "my-units" });
     this.logEl = h("ol", { id: "activity", class: "activity" });
     replace(
       this.root,
-      h("div", { class: "lgrid" }, h("section", {}, h("h2", {}, t("my_assignments") + (this.ctx.me.team ? " · " + this.ctx.me.team : "")), this.listEl), h("section", { class: "side-pane" }, h("h2", {}, t("log")), this.logEl)),
+      h(
+        "div",
+        { class: "lgrid" },
+        h("section", {}, h("h2", {}, t("my_assignments")), this.listEl),
+        h("section", { class: "side-pane" }, h("h2", {}, t("my_units")), this.unitsEl, h("h2", {}, t("log")), this.logEl),
+      ),
     );
     this.key_ = "";
   }
@@ -45,7 +58,7 @@ export class LeaderView {
     if (ev.kind === EV.unitStatus) this.ctx.refreshUnits();
   }
 
-  /** key handles shortcut keys (j/k move between assignments). */
+  /** key handles shortcut keys: j/k move between assignments, a d e o r v act on the selected one. */
   key(e) {
     const cards = [...this.listEl.querySelectorAll(".card")];
     if (e.key === "j" || e.key === "k") {
@@ -54,7 +67,7 @@ export class LeaderView {
       cards[this.selected].focus();
       return true;
     }
-    const keys = { a: "accept", d: "decline", e: "en_route", o: "on_scene", c: "clear" };
+    const keys = { a: "accept", d: "decline", e: "en_route", o: "on_scene", r: "returning", v: "available" };
     if (keys[e.key]) {
       const card = document.activeElement?.closest?.(".card") || cards[this.selected];
       const b = card?.querySelector(".act-" + keys[e.key]);
@@ -70,22 +83,37 @@ export class LeaderView {
     return false;
   }
 
-  async send(action) {
+  /** send sends an action; a refusal is kept under key and shown where the action was made. */
+  async send(action, key) {
     try {
       await this.ctx.act(action);
       this.ctx.toast(t("action_sent") + ": " + action.kind + " " + action.unit, false);
+      this.errors.delete(key);
       this.declining = "";
-      this.key_ = "";
-      this.render();
     } catch (err) {
-      this.ctx.toast(t("action_failed") + ": " + (err.message || err), true);
+      const msg = String(err.message || err);
+      this.errors.set(key, msg);
+      this.ctx.toast(t("action_failed") + ": " + msg, true);
     }
+    this.key_ = "";
+    this.render();
   }
 
   render() {
-    const list = this.model.assignments(this.ctx.me.team);
+    const team = this.ctx.me.team;
+    const list = this.model.assignments(team);
+    const onCard = new Set(list.map((a) => a.unitId));
+    const busy = [...this.model.units.values()].filter((u) => u.team === team && u.status !== "available" && !onCard.has(u.id)).sort((a, b) => a.id.localeCompare(b.id));
+    const free = [...this.model.units.values()].filter((u) => u.team === team && u.status === "available").length;
     const lang = getLang();
-    const key = lang + "|" + this.declining + "|" + list.map((a) => `${a.rec.id}:${a.rec.version}:${a.unitId}:${a.unit?.status}:${a.accepted}`).join(",");
+    const key = [
+      lang,
+      this.declining,
+      [...this.errors].join(";"),
+      list.map((a) => `${a.rec.id}:${a.rec.version}:${a.unitId}:${a.unit?.status}:${a.accepted}`).join(","),
+      busy.map((u) => u.id + ":" + u.status).join(","),
+      free,
+    ].join("|");
     // Someone typing a decline reason: updates wait until the field loses focus.
     const typing = this.listEl.contains(document.activeElement) && document.activeElement.matches("input");
     if (key !== this.key_ && !(typing && this.declining === this.renderedDeclining)) {
@@ -93,6 +121,7 @@ export class LeaderView {
       this.renderedDeclining = this.declining;
       if (list.length === 0) replace(this.listEl, h("li", { class: "empty" }, t("no_assignments")));
       else replace(this.listEl, list.map((a) => this.card(a, lang)));
+      replace(this.unitsEl, h("li", { class: "hint", id: "units-free" }, t("n_available", { n: free })), busy.length ? busy.map((u) => this.unitRow(u, lang)) : h("li", { class: "hint" }, t("no_busy_units")));
     }
     replace(
       this.logEl,
@@ -103,13 +132,24 @@ export class LeaderView {
     );
   }
 
+  /** statusButtons are the status steps for a unit; the expected ones are highlighted. */
+  statusButtons(legal, send) {
+    return STATUS_STEPS.map((kind) =>
+      h("button", { type: "button", class: "act-" + kind + (legal[kind] ? " expected" : ""), "data-expected": legal[kind] ? "1" : "0", onclick: () => send(kind) }, t(kind)),
+    );
+  }
+
+  errorLine(key) {
+    const msg = this.errors.get(key);
+    return msg ? h("p", { class: "card-error bad", role: "alert" }, t("server_said") + ": " + msg) : null;
+  }
+
   card(a, lang) {
     const r = a.rec;
     const status = a.unit?.status || "dispatched";
     const legal = leaderActions(status, a.accepted);
     const id = r.id + "|" + a.unitId;
-    const act = (kind, extra) => this.send({ kind, incident: r.id, unit: a.unitId, ...(extra || {}) });
-    const btn = (kind, label, cls) => h("button", { type: "button", class: "act-" + kind + (cls ? " " + cls : ""), disabled: !legal[kind], onclick: () => (kind === "decline" ? this.openDecline(id) : act(kind)) }, label);
+    const act = (kind, extra) => this.send({ kind, incident: r.id, unit: a.unitId, ...(extra || {}) }, id);
     let declineForm = null;
     if (this.declining === id) {
       const input = h("input", { type: "text", class: "decline-reason", required: true, placeholder: t("reason"), "aria-label": t("reason") });
@@ -149,8 +189,33 @@ export class LeaderView {
         h("dt", {}, t("state")),
         h("dd", {}, stateLabel(r.state)),
       ),
-      h("div", { class: "actions" }, btn("accept", t("accept"), "primary"), btn("decline", t("decline"), "danger"), btn("en_route", t("en_route")), btn("on_scene", t("on_scene")), btn("clear", t("clear"))),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "act-accept primary", disabled: !legal.accept, onclick: () => act("accept") }, t("accept")),
+        h("button", { type: "button", class: "act-decline danger", disabled: !legal.decline, onclick: () => this.openDecline(id) }, t("decline")),
+        this.statusButtons(legal, (kind) => act(kind)),
+      ),
+      this.errorLine(id),
       declineForm,
+    );
+  }
+
+  /** unitRow is a busy unit of the team without an assignment (returning, out of service). */
+  unitRow(u, lang) {
+    const key = "|" + u.id;
+    const legal = leaderActions(u.status, true);
+    return h(
+      "li",
+      { class: "unit-row", "data-unit": u.id, "data-status": u.status },
+      h("span", { class: "uid" }, u.id),
+      " ",
+      h("span", { class: "st st-" + u.status }, statusLabel(u.status)),
+      " ",
+      h("span", { class: "town" }, townName(u.town, lang)),
+      " ",
+      h("button", { type: "button", class: "act-available" + (legal.available ? " expected" : ""), onclick: () => this.send({ kind: "available", unit: u.id }, key) }, t("available")),
+      this.errorLine(key),
     );
   }
 

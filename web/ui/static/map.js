@@ -1,10 +1,12 @@
-// map.js: a canvas map that needs no internet: the 24 town centres with
-// names, open incidents coloured by priority, units coloured by status, and
+// map.js: a canvas map that needs no internet: the towns as areas (each
+// town is the part of the city nearer to its centre than to any other, the
+// rule the engine uses to place incidents) with their centres and names,
+// open incidents coloured by priority, units coloured by status, and
 // depots. Pan with the mouse (drag) or the arrow keys, zoom with the wheel or
 // + / -, 0 resets. An optional tile layer (GET /api/config tile_url, a
 // "{z}/{x}/{y}" template on the agency's own tile server) is drawn beneath.
 
-import { TOWNS } from "./towns.js";
+import { TOWNS, TOWN_RADIUS_M } from "./towns.js";
 import { getLang } from "./i18n.js";
 
 const PRIO_COLOUR = { 1: "#d00000", 2: "#e85d04", 3: "#d4a000", 4: "#2a6fdb" };
@@ -18,6 +20,69 @@ const STATUS_COLOUR = {
 };
 
 const DEG = Math.PI / 180;
+const TOWN_FILL = ["rgba(60, 110, 170, 0.10)", "rgba(70, 150, 110, 0.10)", "rgba(170, 130, 60, 0.10)", "rgba(140, 90, 160, 0.10)"];
+
+/**
+ * townCells returns each town's area as a polygon of {lat, lng}: the points
+ * within radiusM of its centre that are nearer to it than to any other
+ * centre (Voronoi cells clipped to a circle), computed on a local flat
+ * projection, which is exact enough across one city.
+ */
+export function townCells(towns, radiusM) {
+  if (towns.length === 0) return [];
+  const lat0 = towns.reduce((a, x) => a + x.lat, 0) / towns.length;
+  const kx = 111320 * Math.cos(lat0 * DEG);
+  const ky = 110540;
+  const pts = towns.map((x) => [x.lng * kx, x.lat * ky]);
+  return towns.map((town, i) => {
+    const [cx, cy] = pts[i];
+    let poly = [];
+    for (let k = 0; k < 64; k++) {
+      const a = (2 * Math.PI * k) / 64;
+      poly.push([cx + radiusM * Math.cos(a), cy + radiusM * Math.sin(a)]);
+    }
+    for (let j = 0; j < pts.length && poly.length > 0; j++) {
+      if (j === i) continue;
+      // keep p with |p-ci|^2 <= |p-cj|^2, i.e. p·(cj-ci) <= (|cj|^2-|ci|^2)/2
+      const nx = pts[j][0] - cx;
+      const ny = pts[j][1] - cy;
+      const c = (pts[j][0] ** 2 + pts[j][1] ** 2 - cx * cx - cy * cy) / 2;
+      poly = clip(poly, nx, ny, c);
+    }
+    return { code: town.code, polygon: poly.map(([x, y]) => ({ lat: y / ky, lng: x / kx })) };
+  });
+}
+
+// clip keeps the part of a convex polygon where nx*x + ny*y <= c (Sutherland-Hodgman).
+function clip(poly, nx, ny, c) {
+  const out = [];
+  const inside = (p) => nx * p[0] + ny * p[1] <= c;
+  for (let k = 0; k < poly.length; k++) {
+    const p = poly[k];
+    const q = poly[(k + 1) % poly.length];
+    const pin = inside(p);
+    const qin = inside(q);
+    if (pin) out.push(p);
+    if (pin !== qin) {
+      const dp = nx * p[0] + ny * p[1] - c;
+      const dq = nx * q[0] + ny * q[1] - c;
+      const t = dp / (dp - dq);
+      out.push([p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])]);
+    }
+  }
+  return out;
+}
+
+/** inPolygon reports whether lat/lng is inside a polygon of {lat, lng} (ray casting). */
+export function inPolygon(lat, lng, poly) {
+  let inside = false;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const a = poly[i];
+    const b = poly[j];
+    if (a.lat > lat !== b.lat > lat && lng < ((b.lng - a.lng) * (lat - a.lat)) / (b.lat - a.lat) + a.lng) inside = !inside;
+  }
+  return inside;
+}
 
 // Web Mercator in world pixels at zoom z (256 px tiles).
 function project(lat, lng, z) {
@@ -39,6 +104,7 @@ export class MapView {
     this.opts = opts || {};
     this.tileURL = this.opts.tileURL || "";
     this.tiles = new Map();
+    this.cells = townCells(TOWNS, TOWN_RADIUS_M);
     this.model = null;
     this.selected = "";
     this.reset();
@@ -120,6 +186,12 @@ export class MapView {
     return { lat, lng };
   }
 
+  /** townAt returns the code of the town whose area holds lat/lng, or "" outside the city. */
+  townAt(lat, lng) {
+    const c = this.cells.find((x) => inPolygon(lat, lng, x.polygon));
+    return c ? c.code : "";
+  }
+
   /** screen returns the canvas position of lat/lng. */
   screen(lat, lng) {
     const [cx, cy] = project(this.center.lat, this.center.lng, this.zoom);
@@ -172,17 +244,25 @@ export class MapView {
     g.fillRect(0, 0, w, hgt);
     if (this.tileURL) this.drawTiles(g);
     const lang = getLang();
-    // towns
+    // towns: areas, then centres and names
+    this.cells.forEach((cell, i) => {
+      if (cell.polygon.length < 3) return;
+      g.beginPath();
+      cell.polygon.forEach((p, k) => {
+        const [x, y] = this.screen(p.lat, p.lng);
+        if (k === 0) g.moveTo(x, y);
+        else g.lineTo(x, y);
+      });
+      g.closePath();
+      g.fillStyle = TOWN_FILL[i % TOWN_FILL.length];
+      g.fill();
+      g.strokeStyle = "rgba(40, 60, 90, 0.55)";
+      g.lineWidth = 1;
+      g.stroke();
+    });
     g.font = "13px system-ui, sans-serif";
     for (const t of TOWNS) {
       const [x, y] = this.screen(t.lat, t.lng);
-      const r = Math.max(6, Math.sqrt(t.pop) / 30) * 2 ** (this.zoom - 10.6);
-      g.beginPath();
-      g.arc(x, y, r, 0, 2 * Math.PI);
-      g.fillStyle = "rgba(60, 80, 110, 0.08)";
-      g.fill();
-      g.strokeStyle = "rgba(60, 80, 110, 0.35)";
-      g.stroke();
       g.fillStyle = "#1d2733";
       g.fillRect(x - 2, y - 2, 4, 4);
       g.fillText(lang === "en" ? t.en : t.zh, x + 5, y - 5);

@@ -102,6 +102,8 @@ export class Model {
     this.seen = new Set();
     /** assignment.new data by "incident|unit" for the team leader */
     this.picks = new Map();
+    /** incidents closed or cancelled while the page was open (the newest 200), by id */
+    this.closed = new Map();
   }
 
   /** setIncidents replaces the incident list with a REST snapshot. */
@@ -113,11 +115,13 @@ export class Model {
   /** putIncident stores rec unless a newer version is already held. */
   putIncident(rec) {
     if (!rec || !rec.id) return false;
-    const cur = this.incidents.get(rec.id);
+    const cur = this.incidents.get(rec.id) || this.closed.get(rec.id);
     if (cur && (cur.version ?? 0) > (rec.version ?? 0)) return false;
     if (!isOpen(rec)) {
       this.incidents.delete(rec.id);
       this.alerts = this.alerts.filter((a) => a.incident !== rec.id);
+      this.closed.set(rec.id, rec);
+      if (this.closed.size > 200) this.closed.delete(this.closed.keys().next().value);
       return true;
     }
     this.incidents.set(rec.id, rec);
@@ -235,11 +239,15 @@ export function compareIncidents(a, b) {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-/** needsAction lists why a dispatcher must act on rec: "manual", "unknown_type", "confirm", "shortfall", "escalated". */
+/**
+ * needsAction lists why a dispatcher must act on rec: "manual", "invalid",
+ * "unknown_type", "confirm", "shortfall", "escalated".
+ */
 export function needsAction(rec) {
   const why = [];
   const flags = rec.flags || [];
   if (rec.state === STATE.manual || flags.includes("no_location")) why.push("manual");
+  if (flags.includes("invalid_record")) why.push("invalid");
   if (rec.type_known === false || flags.includes("unknown_type")) why.push("unknown_type");
   if (rec.state === STATE.awaiting) why.push("confirm");
   if ((rec.recommendation?.shortfalls || []).length > 0) why.push("shortfall");
@@ -247,23 +255,38 @@ export function needsAction(rec) {
   return why;
 }
 
-/** dispatcherActions returns which dispatcher buttons are legal for rec. */
+/**
+ * dispatcherActions returns which dispatcher buttons are legal for rec
+ * (cancel is the "close" button; escalate calls the city command team).
+ */
 export function dispatcherActions(rec) {
   const s = rec.state;
   const hasRec = !!rec.recommendation;
+  const open = s !== STATE.closed && s !== STATE.cancelled;
+  const live = s === STATE.awaiting || s === STATE.dispatched;
   return {
     confirm: s === STATE.awaiting,
-    swap: hasRec && (s === STATE.awaiting || s === STATE.dispatched),
-    add: hasRec && (s === STATE.awaiting || s === STATE.dispatched),
-    cancel: s !== STATE.closed && s !== STATE.cancelled,
-    classify: rec.type_known === false || (rec.flags || []).includes("unknown_type"),
+    swap: hasRec && live,
+    add: hasRec && live,
+    escalate: live && !!(rec.lat || rec.lng),
+    cancel: open,
+    classify: open && (rec.type_known === false || (rec.flags || []).includes("unknown_type")),
     locate: s === STATE.manual,
   };
 }
 
 /**
- * leaderActions returns which team-leader buttons are legal for a unit in
- * status, accepted or not (the unit status machine of teams).
+ * unitDeclinable reports whether a dispatcher may decline unit of rec: it
+ * is assigned and not moving yet (status is "" while units are loading).
+ */
+export function unitDeclinable(rec, unitId, status) {
+  return rec.state === STATE.dispatched && (rec.assigned || []).includes(unitId) && (!status || status === "dispatched");
+}
+
+/**
+ * leaderActions returns which team-leader steps are expected for a unit in
+ * status, accepted or not (the unit status machine of teams). The status
+ * buttons stay usable: the server answers an illegal change with its error.
  */
 export function leaderActions(status, accepted) {
   return {
@@ -271,7 +294,8 @@ export function leaderActions(status, accepted) {
     decline: status === "dispatched",
     en_route: status === "dispatched",
     on_scene: status === "en_route",
-    clear: status === "on_scene",
+    returning: status === "on_scene",
+    available: status === "on_scene" || status === "returning" || status === "out_of_service",
   };
 }
 

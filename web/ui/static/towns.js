@@ -1,6 +1,8 @@
-// Package towns: the 24 towns and districts of Zhongshan (2013), centre
-// coordinates and approximate populations, from data/zhongshan_towns.csv.
-// The map draws them without any network access.
+// towns.js: the scenario's names. TOWNS starts as the 24 towns and districts
+// of Zhongshan (2013), centre coordinates and approximate populations, from
+// data/zhongshan_towns.csv, embedded so that the map works with no network
+// at all; useScenario replaces them (and adds the team names) from GET
+// /api/config when the server runs another scenario.
 
 /** @type {{code:string,zh:string,en:string,kind:string,lat:number,lng:number,pop:number}[]} */
 export const TOWNS = [
@@ -35,4 +37,30 @@ export function townName(code, lang) {
   const t = TOWNS.find((x) => x.code === code);
   if (!t) return code || "";
   return lang === "en" ? t.en : t.zh;
+}
+
+/** @type {Map<string, {id:string,zh:string,en:string,kind:string}>} teams by id (from /api/config) */
+export const TEAMS = new Map();
+
+/** TOWN_RADIUS_M: a point farther than this from every town centre is outside the city. */
+export let TOWN_RADIUS_M = 12000;
+
+/**
+ * useScenario takes the towns, teams and town radius of GET /api/config;
+ * an empty town list keeps the embedded towns.
+ */
+export function useScenario(cfg) {
+  const towns = (cfg && cfg.towns) || [];
+  if (towns.length > 0) {
+    TOWNS.splice(0, TOWNS.length, ...towns.map((x) => ({ code: x.code, zh: x.name_zh || x.code, en: x.name_en || x.code, kind: x.kind || "", lat: Number(x.lat), lng: Number(x.lng), pop: Number(x.population || 0) })));
+  }
+  for (const tm of (cfg && cfg.teams) || []) TEAMS.set(tm.id, { id: tm.id, zh: tm.name_zh || tm.id, en: tm.name_en || tm.id, kind: tm.kind || "" });
+  if (cfg && Number(cfg.town_radius_m) > 0) TOWN_RADIUS_M = Number(cfg.town_radius_m);
+}
+
+/** teamName returns the label of a team id in lang, or the id. */
+export function teamName(id, lang) {
+  const tm = TEAMS.get(id);
+  if (!tm) return id || "";
+  return lang === "en" ? tm.en : tm.zh;
 }

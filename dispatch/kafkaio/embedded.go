@@ -1,0 +1,109 @@
+package kafkaio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// MaxEmbeddedMessageBytes is the largest produce batch the embedded broker
+// accepts (real Kafka defaults to 1 MiB; the embedded broker takes more so
+// that oversized records reach intake and are dead-lettered there).
+const MaxEmbeddedMessageBytes = 32 << 20
+
+// Embedded is an in-process Kafka-protocol broker on a loopback port.
+type Embedded struct {
+	c    *kfake.Cluster
+	addr string
+}
+
+// StartEmbedded starts a one-broker in-process Kafka cluster listening on
+// addr ("127.0.0.1:9092"; port 0 picks a free one) with the given topics,
+// each with the given number of partitions. The broker keeps its data in
+// memory. Close stops it.
+func StartEmbedded(ctx context.Context, addr string, topics []string, partitions int) (*Embedded, error) {
+	if partitions < 1 {
+		partitions = 1
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }),
+		kfake.SeedTopics(int32(partitions), topics...),
+		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(MaxEmbeddedMessageBytes)}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	addrs := c.ListenAddrs()
+	if len(addrs) == 0 {
+		c.Close()
+		return nil, errors.New("embedded broker has no listener")
+	}
+	return &Embedded{c: c, addr: addrs[0]}, nil
+}
+
+// Addr is the broker's host:port.
+func (e *Embedded) Addr() string { return e.addr }
+
+// Close stops the broker; its data is gone.
+func (e *Embedded) Close() { e.c.Close() }
+
+// EnsureTopics creates the topics that do not exist yet on the cluster
+// reachable at brokers, with the given partition count and replication
+// factor 1 (or the broker's default when it refuses 1). It fails fast when
+// no broker answers within ctx.
+func EnsureTopics(ctx context.Context, brokers []string, topics []string, partitions int) error {
+	if len(brokers) == 0 {
+		return errors.New("no brokers")
+	}
+	var (
+		conn *kafka.Conn
+		err  error
+	)
+	for _, b := range brokers {
+		if conn, err = kafka.DialContext(ctx, "tcp", b); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("dial: %w", err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	} else {
+		_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	}
+	ctrl, err := conn.Controller()
+	if err != nil {
+		return fmt.Errorf("controller: %w", err)
+	}
+	cc, err := kafka.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return fmt.Errorf("dial controller: %w", err)
+	}
+	defer cc.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = cc.SetDeadline(dl)
+	}
+	for _, t := range topics {
+		err := cc.CreateTopics(kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: 1})
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			// A multi-broker cluster may insist on its default replication.
+			err = cc.CreateTopics(kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: -1})
+		}
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", t, err)
+		}
+	}
+	return nil
+}

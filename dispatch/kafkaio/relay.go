@@ -1,0 +1,176 @@
+package kafkaio
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/zs110/dispatch/dispatch"
+)
+
+// Outbox is the part of the store the relay reads: records written in the
+// same transaction as the decisions they announce.
+type Outbox interface {
+	PendingOutbox(ctx context.Context, limit int) ([]dispatch.OutboxRecord, error)
+	MarkSent(ctx context.Context, ids []int64) error
+}
+
+// RelayConfig configures a Relay.
+type RelayConfig struct {
+	// Brokers to publish to. Required.
+	Brokers []string
+	// Topic for assignments. Default "assignments".
+	Topic string
+	// Outbox to drain. Required.
+	Outbox Outbox
+	// Batch bounds the records of one publish. Default 2000.
+	Batch int
+	// Poll is how often the outbox is read when nobody calls Notify
+	// (records left by a crash, or written by another instance). Default 1s.
+	Poll time.Duration
+	// RetryMin and RetryMax bound the back-off after a failure. Default
+	// 50ms and 5s.
+	RetryMin, RetryMax time.Duration
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+	// Registerer for the outbox metrics. Default: none.
+	Registerer prometheus.Registerer
+}
+
+// Relay publishes outbox records to the assignments topic (RequiredAcks =
+// all) and marks them sent only after the broker acknowledged them: a crash
+// between the two publishes a record again (at least once; the key is the
+// incident id and the value carries a dedup_key).
+type Relay struct {
+	cfg  RelayConfig
+	log  *slog.Logger
+	w    *kafka.Writer
+	wake chan struct{}
+
+	pending   prometheus.Gauge
+	published prometheus.Counter
+	failures  prometheus.Counter
+}
+
+// NewRelay validates cfg and fills its defaults.
+func NewRelay(cfg RelayConfig) (*Relay, error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("relay: no brokers")
+	}
+	if cfg.Outbox == nil {
+		return nil, errors.New("relay: no outbox")
+	}
+	if cfg.Topic == "" {
+		cfg.Topic = "assignments"
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 2000
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = 50 * time.Millisecond
+	}
+	if cfg.RetryMax < cfg.RetryMin {
+		cfg.RetryMax = max(5*time.Second, cfg.RetryMin)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Relay{
+		cfg: cfg, log: cfg.Logger.With("component", "outbox-relay"), wake: make(chan struct{}, 1),
+		w: &kafka.Writer{
+			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.Topic, Balancer: &kafka.Hash{},
+			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, BatchSize: cfg.Batch,
+			BatchBytes: 16 << 20, MaxAttempts: 3, WriteTimeout: 10 * time.Second,
+		},
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dispatch_outbox_pending", Help: "Outbox records read but not yet acknowledged by Kafka at the last relay round (outbox lag).",
+		}),
+		published: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dispatch_outbox_published_total", Help: "Outbox records published to the assignments topic.",
+		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dispatch_outbox_failures_total", Help: "Failed relay rounds (Kafka or the store unavailable).",
+		}),
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(r.pending, r.published, r.failures)
+	}
+	return r, nil
+}
+
+// Notify wakes the relay: new records are in the outbox. It never blocks.
+func (r *Relay) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx is cancelled; failures are retried with back-off.
+func (r *Relay) Run(ctx context.Context) error {
+	defer r.w.Close()
+	tick := time.NewTicker(r.cfg.Poll)
+	defer tick.Stop()
+	backoff := r.cfg.RetryMin
+	for {
+		n, err := r.round(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			r.failures.Inc()
+			r.log.Warn("relay failed, retrying", "err", err, "in", backoff)
+			if !sleep(ctx, backoff) {
+				return ctx.Err()
+			}
+			backoff = min(2*backoff, r.cfg.RetryMax)
+			continue
+		}
+		backoff = r.cfg.RetryMin
+		if n == r.cfg.Batch {
+			continue // more is waiting
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// round publishes one batch of pending records and returns how many.
+func (r *Relay) round(ctx context.Context) (int, error) {
+	recs, err := r.cfg.Outbox.PendingOutbox(ctx, r.cfg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	r.pending.Set(float64(len(recs)))
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	msgs := make([]kafka.Message, len(recs))
+	ids := make([]int64, len(recs))
+	for i, rec := range recs {
+		msgs[i] = kafka.Message{Key: []byte(rec.Key), Value: rec.Value,
+			Headers: []kafka.Header{{Key: "outbox-id", Value: []byte(strconv.FormatInt(rec.ID, 10))}}}
+		ids[i] = rec.ID
+	}
+	if err := r.w.WriteMessages(ctx, msgs...); err != nil {
+		return 0, err
+	}
+	if err := r.cfg.Outbox.MarkSent(ctx, ids); err != nil {
+		return 0, err
+	}
+	r.published.Add(float64(len(recs)))
+	r.pending.Set(0)
+	return len(recs), nil
+}
