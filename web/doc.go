@@ -124,7 +124,7 @@
 // {"type":"result","id":"c1","ok":false,"error":"..."}; the same rules and
 // rate limit as POST /api/actions apply.
 //
-// Each console has a bounded queue (256 events) drained by its own writer
+// Each console has a bounded queue (8192 events) drained by its own writer
 // goroutine. A console that falls behind is closed with code 4008 and the
 // reason "slow consumer: resume from <seq>"; the tail of the log is never
 // blocked by a console. The server pings every 20 s; a console silent for

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +124,35 @@ func produceBig(t *testing.T, brokers []string, topic string, msgs []kafka.Messa
 		if err := w.WriteMessages(ctx, m); err != nil {
 			t.Fatalf("produce %s: %v", m.Key, err)
 		}
+	}
+}
+
+// TestFailFast: in real mode, unreachable Kafka or PostgreSQL at start is a
+// clear error, not a hang.
+func TestFailFast(t *testing.T) {
+	brokers := startBroker(t)
+	tests := []struct {
+		name    string
+		brokers []string
+		db      string
+		want    string
+	}{
+		{"kafka down", []string{"127.0.0.1:1"}, "", "kafka [127.0.0.1:1] unreachable"},
+		{"database down", brokers, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2", "database unreachable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseConfig("test", nil, func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Brokers, cfg.DatabaseURL, cfg.HTTPAddr = tc.brokers, tc.db, freeAddr(t)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err = serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("serve: %v, want an error containing %q", err, tc.want)
+			}
+		})
 	}
 }
