@@ -64,7 +64,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
+	_, _ = w.Write(append(b, '\n')) // the client went away: nothing to do
 }
 
 func jsonError(w http.ResponseWriter, code int, msg string) {
@@ -72,7 +72,7 @@ func jsonError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
+	_, _ = w.Write(append(b, '\n')) // the client went away: nothing to do
 }
 
 // me answers who the console is.

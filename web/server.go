@@ -182,7 +182,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	err := hs.Shutdown(sctx)
-	<-errc
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		s.log.Warn("serve", "err", serr)
+	}
 	if err != nil {
 		return fmt.Errorf("web: shutdown: %w", err)
 	}
@@ -196,7 +198,7 @@ func (s *Server) routes() http.Handler {
 	}
 	handle("GET /healthz", "/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok")
+		_, _ = io.WriteString(w, "ok")
 	})
 	handle("GET /readyz", "/readyz", s.readyz)
 	handle("GET /metrics", "/metrics", s.metrics)
@@ -280,14 +282,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	case <-s.cfg.Hub.started:
 	default:
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "websocket hub starting\n")
+		_, _ = io.WriteString(w, "websocket hub starting\n")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	if err := s.cfg.Backend.Ready(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, err.Error()+"\n")
+		_, _ = io.WriteString(w, err.Error()+"\n")
 		return
 	}
 	io.WriteString(w, "ok")
@@ -311,7 +313,9 @@ func (s *Server) console(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := r.URL.Query().Get("token")
 	w.Header().Set("Cache-Control", "no-store")
-	c := &http.Cookie{Name: cookieName, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}
+	// Secure whenever the request came over TLS; consoles on the closed 110
+	// network may be served over plain HTTP.
+	c := &http.Cookie{Name: cookieName, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil} //nolint:gosec // see above
 	if p, err := s.cfg.Tokens.Lookup(tok); err == nil {
 		c.Value = tok
 		if exp := s.cfg.Tokens.expires(tok); !exp.IsZero() {

@@ -107,7 +107,7 @@ func (h *Hub) serve(conn *websocket.Conn, p Principal, act actFunc, log *slog.Lo
 	s := &sub{p: p, queue: make(chan *item, h.cfg.SendQueue), kicked: make(chan struct{})}
 	if !h.add(s) {
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
-		conn.Close()
+		_ = conn.Close()
 		return
 	}
 	log = log.With("console", p.Name, "role", p.Role)
@@ -115,7 +115,7 @@ func (h *Hub) serve(conn *websocket.Conn, p Principal, act actFunc, log *slog.Lo
 	reason := "client"
 	defer func() {
 		cancel()
-		conn.Close()
+		_ = conn.Close()
 		h.remove(s, reason)
 		log.Info("console disconnected", "reason", reason)
 	}()
@@ -161,7 +161,7 @@ func (h *Hub) serve(conn *websocket.Conn, p Principal, act actFunc, log *slog.Lo
 			case <-time.After(h.cfg.WriteTimeout):
 			}
 		}
-		conn.Close()
+		_ = conn.Close()
 		<-readerDone
 		if reason == "" {
 			reason = rreason

@@ -77,7 +77,7 @@ func EnsureTopics(ctx context.Context, brokers []string, topics []string, partit
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	} else {
@@ -91,7 +91,7 @@ func EnsureTopics(ctx context.Context, brokers []string, topics []string, partit
 	if err != nil {
 		return fmt.Errorf("dial controller: %w", err)
 	}
-	defer cc.Close()
+	defer func() { _ = cc.Close() }()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = cc.SetDeadline(dl)
 	}

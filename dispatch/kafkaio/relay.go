@@ -116,7 +116,7 @@ func (r *Relay) Notify() {
 
 // Run relays until ctx is cancelled; failures are retried with back-off.
 func (r *Relay) Run(ctx context.Context) error {
-	defer r.w.Close()
+	defer func() { _ = r.w.Close() }()
 	tick := time.NewTicker(r.cfg.Poll)
 	defer tick.Stop()
 	backoff := r.cfg.RetryMin

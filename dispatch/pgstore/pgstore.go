@@ -83,7 +83,7 @@ func (s *Store) migrate() error {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(s.pool)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	drv, err := migratepgx.WithInstance(db, &migratepgx.Config{})
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
@@ -94,7 +94,7 @@ func (s *Store) migrate() error {
 	}
 	// Close releases the connection the driver holds (and its advisory
 	// lock session): without it the pool never closes.
-	defer m.Close()
+	defer func() { _, _ = m.Close() }()
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -427,11 +427,11 @@ func (s *Store) writeStock(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outc
 	for _, w := range want {
 		tag, err := br.Exec()
 		if err != nil {
-			br.Close()
+			_ = br.Close()
 			return conflict("apply: "+w, err)
 		}
 		if tag.RowsAffected() != 1 {
-			br.Close()
+			_ = br.Close()
 			return fmt.Errorf("apply: %s: nothing to change: %w", w, dispatch.ErrConflict)
 		}
 	}

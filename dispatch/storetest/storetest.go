@@ -118,7 +118,7 @@ func wantStock(t *testing.T, s Store, drill string, onHand, reserved int, resv .
 		t.Fatalf("reservations %v, want %v", got, resv)
 	}
 	for i := range got {
-		if got[i] != resv[i] {
+		if got[i] != resv[i] { //nolint:gosec // len(got) == len(resv) checked above
 			t.Fatalf("reservations %v, want %v", got, resv)
 		}
 	}
