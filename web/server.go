@@ -292,7 +292,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, err.Error()+"\n")
 		return
 	}
-	io.WriteString(w, "ok")
+	_, _ = io.WriteString(w, "ok")
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
