@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,15 +83,15 @@ type ConsumerConfig struct {
 // Consumer is the intake: it reads, decodes, hands batches to the Handler,
 // dead-letters refused records and commits offsets after durability.
 type Consumer struct {
-	cfg    ConsumerConfig
-	log    *slog.Logger
-	m      *consumerMetrics
-	dlq    *kafka.Writer
+	cfg ConsumerConfig
+	log *slog.Logger
+	m   *consumerMetrics
+	dlq *kafka.Writer
 
 	readyMu  sync.Mutex
 	readyAt  time.Time
 	readyErr error
-	failing  bool // handling or committing is failing now (store or broker down)
+	failing  map[string]bool // steps failing now (store or broker down)
 }
 
 type consumerMetrics struct {
@@ -109,7 +111,7 @@ func newConsumerMetrics(reg prometheus.Registerer) *consumerMetrics {
 			Name: "dispatch_dead_letters_total", Help: "Records written to the dead-letter topic, by reason.",
 		}, []string{"reason"}),
 		batches: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "dispatch_intake_batches_total", Help: "Intake batches committed.",
+			Name: "dispatch_intake_batches_total", Help: "Intake batches decided, stored and committed.",
 		}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dispatch_intake_retries_total", Help: "Retries of an intake batch, by failing step (handle, dlq, commit).",
@@ -167,7 +169,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Consumer{cfg: cfg, log: cfg.Logger.With("component", "intake"), m: newConsumerMetrics(cfg.Registerer)}
+	c := &Consumer{cfg: cfg, log: cfg.Logger.With("component", "intake"), m: newConsumerMetrics(cfg.Registerer), failing: map[string]bool{}}
 	c.dlq = &kafka.Writer{
 		Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DLQTopic, Balancer: &kafka.Hash{},
 		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, BatchBytes: int64(cfg.MaxFetchBytes),
@@ -200,6 +202,31 @@ func (c *Consumer) Run(ctx context.Context) error {
 		_ = r.Close()
 		_ = c.dlq.Close()
 	}()
+	// Commits run beside the next batch: a batch is committed once it is
+	// durable, in order, while the following one is decided. At shutdown the
+	// last commits get a few seconds (what is not committed is redelivered,
+	// and redelivery is idempotent).
+	commits := make(chan []kafka.Message, 2)
+	cctx, cancelCommits := context.WithCancel(context.WithoutCancel(ctx))
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		for msgs := range commits {
+			if err := c.retry(cctx, "commit", func() error { return r.CommitMessages(cctx, msgs...) }); err != nil {
+				return
+			}
+			c.m.batches.Inc()
+		}
+	}()
+	defer func() {
+		close(commits)
+		select {
+		case <-committed:
+		case <-time.After(5 * time.Second):
+		}
+		cancelCommits()
+		<-committed
+	}()
 	backoff := c.cfg.RetryMin
 	for {
 		msgs, err := c.fetch(ctx, r)
@@ -215,8 +242,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = c.cfg.RetryMin
-		if err := c.process(ctx, r, msgs); err != nil {
+		if err := c.process(ctx, msgs); err != nil {
 			return err // only ctx errors reach here
+		}
+		select {
+		case commits <- msgs:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
@@ -247,9 +279,9 @@ type deadLetter struct {
 	err    error
 }
 
-// process decodes, handles, dead-letters and commits one batch, retrying
-// each step until it succeeds or ctx ends.
-func (c *Consumer) process(ctx context.Context, r *kafka.Reader, msgs []kafka.Message) error {
+// process decodes, handles and dead-letters one batch, retrying each step
+// until it succeeds or ctx ends. The caller commits the batch afterwards.
+func (c *Consumer) process(ctx context.Context, msgs []kafka.Message) error {
 	var (
 		b       Batch
 		incMsg  []*kafka.Message // Batch.Incidents[i] came from incMsg[i]
@@ -330,10 +362,6 @@ func (c *Consumer) process(ctx context.Context, r *kafka.Reader, msgs []kafka.Me
 			c.log.Info("dead letter", "topic", d.msg.Topic, "partition", d.msg.Partition, "offset", d.msg.Offset, "reason", d.reason, "err", d.err)
 		}
 	}
-	if err := c.retry(ctx, "commit", func() error { return r.CommitMessages(ctx, msgs...) }); err != nil {
-		return err
-	}
-	c.m.batches.Inc()
 	return nil
 }
 
@@ -344,13 +372,13 @@ func (c *Consumer) retry(ctx context.Context, step string, fn func() error) erro
 	for {
 		err := fn()
 		if err == nil {
-			c.setFailing(false)
+			c.setFailing(step, false)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		c.setFailing(true)
+		c.setFailing(step, true)
 		c.m.retries.WithLabelValues(step).Inc()
 		c.log.Warn("intake step failed, retrying; offsets are not committed", "step", step, "err", err, "in", backoff)
 		if !sleep(ctx, backoff) {
@@ -360,10 +388,14 @@ func (c *Consumer) retry(ctx context.Context, step string, fn func() error) erro
 	}
 }
 
-func (c *Consumer) setFailing(f bool) {
+func (c *Consumer) setFailing(step string, f bool) {
 	c.readyMu.Lock()
-	c.failing = f
-	c.readyMu.Unlock()
+	defer c.readyMu.Unlock()
+	if f {
+		c.failing[step] = true
+	} else {
+		delete(c.failing, step)
+	}
 }
 
 // writeDead writes dead letters with their original key and bytes and the
@@ -429,8 +461,13 @@ func deadMessage(d deadLetter, keep int) kafka.Message {
 func (c *Consumer) Ready() error {
 	c.readyMu.Lock()
 	defer c.readyMu.Unlock()
-	if c.failing {
-		return errors.New("intake is retrying a failed batch")
+	if len(c.failing) > 0 {
+		steps := make([]string, 0, len(c.failing))
+		for s := range c.failing {
+			steps = append(steps, s)
+		}
+		slices.Sort(steps)
+		return fmt.Errorf("intake is retrying a failed %s", strings.Join(steps, ", "))
 	}
 	if time.Since(c.readyAt) < time.Second {
 		return c.readyErr

@@ -23,23 +23,46 @@ type Embedded struct {
 	addr string
 }
 
+// EmbeddedOption configures StartEmbedded.
+type EmbeddedOption func(*embeddedConfig)
+
+type embeddedConfig struct {
+	dataDir string
+}
+
+// WithDataDir makes the embedded broker persist its topics, records and
+// consumer group offsets in dir (created if needed) and reload them when it
+// starts again on the same dir: a broker restart then loses nothing that
+// was acknowledged. Without it the broker keeps everything in memory.
+func WithDataDir(dir string) EmbeddedOption {
+	return func(c *embeddedConfig) { c.dataDir = dir }
+}
+
 // StartEmbedded starts a one-broker in-process Kafka cluster listening on
 // addr ("127.0.0.1:9092"; port 0 picks a free one) with the given topics,
 // each with the given number of partitions. The broker keeps its data in
-// memory. Close stops it.
-func StartEmbedded(ctx context.Context, addr string, topics []string, partitions int) (*Embedded, error) {
+// memory unless WithDataDir is given. Close stops it.
+func StartEmbedded(ctx context.Context, addr string, topics []string, partitions int, opts ...EmbeddedOption) (*Embedded, error) {
 	if partitions < 1 {
 		partitions = 1
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c, err := kfake.NewCluster(
+	var ec embeddedConfig
+	for _, o := range opts {
+		o(&ec)
+	}
+	kopts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }),
 		kfake.SeedTopics(int32(partitions), topics...),
 		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(MaxEmbeddedMessageBytes)}),
-	)
+	}
+	if ec.dataDir != "" {
+		kopts = append(kopts, kfake.DataDir(ec.dataDir))
+	}
+	c, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
@@ -54,7 +77,8 @@ func StartEmbedded(ctx context.Context, addr string, topics []string, partitions
 // Addr is the broker's host:port.
 func (e *Embedded) Addr() string { return e.addr }
 
-// Close stops the broker; its data is gone.
+// Close stops the broker; its data is gone unless it was started WithDataDir
+// (then Close writes it to disk).
 func (e *Embedded) Close() { e.c.Close() }
 
 // EnsureTopics creates the topics that do not exist yet on the cluster
