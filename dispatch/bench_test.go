@@ -3,6 +3,7 @@ package dispatch
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -54,9 +55,26 @@ func heapInUse() uint64 {
 	return m.HeapAlloc
 }
 
-// BenchmarkRank measures one decision (units + depots) per op.
+// BenchmarkRank measures one decision (units + depots) per op, on the
+// generated Zhongshan scenario of n units (every unit at its station) with
+// 70 % busy. Before timing, the first requests are checked against the
+// brute-force oracle on the same state: the three indices answer alike.
+// Two sizes per unit (of all units, busy or not): state-B/unit is the heap
+// of the whole state (units, indices, caches), index-B/unit the part held by
+// the capability indices alone (with their ring and cell caches).
 func BenchmarkRank(b *testing.B) {
-	for _, n := range []int{1000, 10000, 100000} {
+	benchRank(b, []int{1000, 10000, 100000}, false)
+}
+
+// BenchmarkRankSpread is BenchmarkRank with every unit moved to a random
+// point of the city first (patrols on the move rather than waiting at their
+// stations): as many distinct positions as units.
+func BenchmarkRankSpread(b *testing.B) {
+	benchRank(b, []int{10000, 100000}, true)
+}
+
+func benchRank(b *testing.B, sizes []int, spread bool) {
+	for _, n := range sizes {
 		sc, err := GenerateScenario(ScenarioGenConfig{Units: n, Seed: 3})
 		if err != nil {
 			b.Fatal(err)
@@ -66,8 +84,22 @@ func BenchmarkRank(b *testing.B) {
 			b.Run(fmt.Sprintf("index=%s/units=%d", index, n), func(b *testing.B) {
 				before := heapInUse()
 				st := benchState(b, sc, index)
-				for _, rq := range reqs { // warm the ring caches once
-					st.Rank(rq)
+				if spread {
+					r := rand.New(rand.NewPCG(3, 4))
+					for _, u := range sc.Units {
+						p := geo.Point{Lat: 22.28 + r.Float64()*0.43, Lng: 113.20 + r.Float64()*0.33}
+						if _, err := st.SetPosition(u.ID, p, rankNow); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				for i, rq := range reqs { // warm the ring caches once
+					got := st.Rank(rq)
+					if i < 64 && index != "brute" {
+						if want := st.RankBrute(rq); !reflect.DeepEqual(got, want) {
+							b.Fatalf("request %d: %s differs from the oracle\n got %+v\nwant %+v", i, index, got, want)
+						}
+					}
 				}
 				after := heapInUse()
 				b.ReportAllocs()
@@ -77,8 +109,47 @@ func BenchmarkRank(b *testing.B) {
 				}
 				b.StopTimer()
 				b.ReportMetric(float64(after-before)/float64(n), "state-B/unit")
+				withIndex := heapInUse()
+				for _, c := range st.caps { // the indices alone: what dropping them frees
+					c.pro, c.res = nil, nil
+				}
+				b.ReportMetric(float64(int64(withIndex)-int64(heapInUse()))/float64(n), "index-B/unit")
 				runtime.KeepAlive(st)
 			})
 		}
+	}
+}
+
+// BenchmarkSetPosition measures one position report of an available unit
+// (indices, town and cell of the new point): about constant in the number
+// of units. The points come from a set of 4096, so some reports land on a
+// point seen before and some start a new spot in the indices.
+func BenchmarkSetPosition(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		sc, err := GenerateScenario(ScenarioGenConfig{Units: n, Seed: 3})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("index=h3/units=%d", n), func(b *testing.B) {
+			st := benchState(b, sc, "h3")
+			var ids []string
+			for _, u := range st.Units() {
+				if u.Status == string(teams.StatusAvailable) {
+					ids = append(ids, u.ID)
+				}
+			}
+			r := rand.New(rand.NewPCG(1, 2))
+			pts := make([]geo.Point, 4096)
+			for i := range pts {
+				pts[i] = geo.Point{Lat: 22.28 + r.Float64()*0.43, Lng: 113.20 + r.Float64()*0.33}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := st.SetPosition(ids[(i*7919)%len(ids)], pts[(i*31)%len(pts)], rankNow); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

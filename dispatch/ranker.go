@@ -189,6 +189,10 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 			}
 		}
 	}
+	units := 0 // picks at most: the size of rec.Units
+	for _, rq := range req.Plan.Units {
+		units += max(rq.Count, 0)
+	}
 	for _, rq := range req.Plan.Units {
 		n := rq.Count
 		pros := find(rq.Capability, false, n+s.cfg.Alternates, false)
@@ -244,6 +248,9 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 			})
 			final = append(keep, pool[:min(want, len(pool))]...)
 		}
+		if rec.Units == nil && len(final) > 0 {
+			rec.Units = make([]UnitPick, 0, units)
+		}
 		for _, c := range final {
 			rec.Units = append(rec.Units, s.unitPick(c, rq, target, req.Priority))
 		}
@@ -254,9 +261,14 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 			if rec.Alternates == nil {
 				rec.Alternates = map[string][]UnitPick{}
 			}
-			for _, c := range alts {
-				rec.Alternates[rq.Capability] = append(rec.Alternates[rq.Capability], s.unitPick(c, rq, target, req.Priority))
+			as := rec.Alternates[rq.Capability]
+			if as == nil {
+				as = make([]UnitPick, 0, len(alts))
 			}
+			for _, c := range alts {
+				as = append(as, s.unitPick(c, rq, target, req.Priority))
+			}
+			rec.Alternates[rq.Capability] = as
 		}
 		if missing := n - len(final); missing > 0 {
 			what := rq.Capability

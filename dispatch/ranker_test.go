@@ -62,7 +62,10 @@ func randomQuery(r *rand.Rand) geo.Point {
 
 // TestRankMatchesOracle: over random scenarios, states and incidents, the
 // H3 ranker and the R-tree ranker return exactly the brute-force oracle's
-// recommendation.
+// recommendation. The cases include units stacked at one spot and on H3
+// cell vertices (randomScenario), units spread away from their stations,
+// incidents on vertices and outside the city (randomQuery), every unit
+// busy, and capabilities nobody has (randomPlan).
 func TestRankMatchesOracle(t *testing.T) {
 	r := rand.New(rand.NewPCG(42, 7))
 	scenarios := 60
@@ -73,8 +76,14 @@ func TestRankMatchesOracle(t *testing.T) {
 		sc := randomScenario(r)
 		weight := []float64{0, 0, 120, 600}[r.IntN(4)]
 		states := map[string]*State{}
-		for _, kind := range []string{"h3", "rtree"} {
-			st, err := NewState(sc, RankConfig{CoverageWeightS: weight, Index: kind})
+		// h3 chooses its resolutions and search level; h3-fixed keeps one
+		// fine resolution, so its searches walk many rings.
+		for _, kind := range []string{"h3", "h3-fixed", "rtree"} {
+			cfg := RankConfig{CoverageWeightS: weight, Index: kind}
+			if kind == "h3-fixed" {
+				cfg.Index, cfg.Resolution = "h3", 6+r.IntN(4)
+			}
+			st, err := NewState(sc, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,8 +93,9 @@ func TestRankMatchesOracle(t *testing.T) {
 		if r.IntN(8) == 0 {
 			busy = 1 // all units busy
 		}
+		spread := []float64{0, 0.25, 0.9}[r.IntN(3)] // share of units away from their station
 		for _, u := range sc.Units {
-			moved := r.IntN(4) == 0
+			moved := r.Float64() < spread
 			p := randomQuery(r)
 			busyNow := r.Float64() < busy
 			for _, st := range states {

@@ -25,8 +25,10 @@ type RankConfig struct {
 	// Index is the search structure: "h3" (default), "rtree" or "brute".
 	// All three give the same answers; "brute" is the oracle.
 	Index string
-	// Resolution of the H3 index; 0 chooses one per capability from the
-	// number of units with it and the city's area.
+	// Resolution of the H3 index; 0 chooses, per capability, the
+	// resolutions to keep from the number of units with it and the city's
+	// area (geo.ResolutionsFor), and a search picks among them by how many
+	// distinct positions the available units occupy.
 	Resolution int
 }
 
@@ -57,13 +59,18 @@ type unitRec struct {
 	u        teams.Unit
 	status   teams.Status
 	pos      geo.Point
-	town     int32 // index into State.townCodes; -1 outside the city
+	cell     string // resolution-9 cell of pos, kept with it (views and changes read it often)
+	town     int32  // index into State.townCodes; -1 outside the city
 	incident string
 	since    time.Time
 	profile  int
 	reserve  bool
 	delayS   float64
 	caps     []int32 // capability indices
+	// class numbers the units that any ranking prices alike at the same
+	// point: same profile, reserve flag, activation delay and capabilities
+	// (the coverage cost then depends only on the town, that is the point).
+	class uint32
 }
 
 // capIndex holds the available units of one capability, professionals and
@@ -96,7 +103,8 @@ type State struct {
 	truck     int
 	targets   [4]float64
 	scratch   scratch
-	cells     geo.CellCache // the query's cells, shared by the capability indices
+	cells     geo.CellCache           // the query's cells, shared by the capability indices
+	memo      map[geo.Point]pointInfo // place's answers for recent points (bounded)
 }
 
 // scratch buffers reused by Rank (no allocation in the search loop).
@@ -128,7 +136,7 @@ func NewState(sc *Scenario, cfg RankConfig) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	s := &State{sc: sc, cfg: cfg, eta: eta, towns: towns, byID: map[string]int32{}, capByName: map[string]int32{},
+	s := &State{sc: sc, cfg: cfg, eta: eta, towns: towns, byID: map[string]int32{}, capByName: map[string]int32{}, memo: map[geo.Point]pointInfo{},
 		inv: resources.NewInventory(sc.Depots), depots: sc.Depots, targets: sc.Targets}
 	for _, t := range sc.Towns {
 		s.townCodes = append(s.townCodes, t.Code)
@@ -161,17 +169,18 @@ func NewState(sc *Scenario, cfg RankConfig) (*State, error) {
 		geo.DistanceM(geo.Point{Lat: minP.Lat, Lng: minP.Lng}, geo.Point{Lat: minP.Lat, Lng: maxP.Lng})
 	for _, c := range s.capNames {
 		ci := &capIndex{name: c}
-		res := cfg.Resolution
-		if res == 0 {
-			res = geo.ResolutionFor(capCount[c]/2+1, area)
+		ixc := geo.IndexConfig{Resolutions: []int{cfg.Resolution}, Cells: &s.cells}
+		if cfg.Resolution == 0 {
+			ixc.Resolutions, ixc.AreaM2 = geo.ResolutionsFor(capCount[c]/2+1, area), area
 		}
-		if ci.pro, err = newPointIndex(cfg.Index, res, &s.cells); err != nil {
+		if ci.pro, err = newPointIndex(cfg.Index, ixc); err != nil {
 			return nil, err
 		}
-		ci.res, _ = newPointIndex(cfg.Index, res, &s.cells)
+		ci.res, _ = newPointIndex(cfg.Index, ixc)
 		s.caps = append(s.caps, ci)
 	}
 	s.avail = make([]int32, len(s.townCodes)*len(s.caps))
+	classes := map[string]uint32{}
 	for i, u := range units {
 		t, ok := teamOf[u.Team]
 		if !ok {
@@ -188,7 +197,8 @@ func NewState(sc *Scenario, cfg RankConfig) (*State, error) {
 		if _, dup := s.byID[u.ID]; dup {
 			return nil, fmt.Errorf("state: duplicate unit %s", u.ID)
 		}
-		r := unitRec{u: u, status: teams.StatusAvailable, pos: st.Location, town: s.townOf(st.Location), profile: prof,
+		pi := s.place(st.Location)
+		r := unitRec{u: u, status: teams.StatusAvailable, pos: st.Location, cell: pi.cell, town: pi.town, profile: prof,
 			reserve: t.Kind == teams.KindReserve, delayS: teams.ActivationDelay(t).Seconds()}
 		for _, c := range u.Capabilities {
 			ci := s.capByName[c]
@@ -199,6 +209,13 @@ func NewState(sc *Scenario, cfg RankConfig) (*State, error) {
 				}
 			}
 		}
+		sig := fmt.Sprint(prof, r.reserve, r.delayS, slices.Sorted(slices.Values(r.caps)))
+		cl, ok := classes[sig]
+		if !ok {
+			cl = uint32(len(classes))
+			classes[sig] = cl
+		}
+		r.class = cl
 		s.byID[u.ID] = int32(i)
 		s.units = append(s.units, r)
 		s.link(int32(i))
@@ -206,10 +223,14 @@ func NewState(sc *Scenario, cfg RankConfig) (*State, error) {
 	return s, nil
 }
 
-func newPointIndex(kind string, res int, cells *geo.CellCache) (geo.PointIndex, error) {
+func newPointIndex(kind string, cfg geo.IndexConfig) (geo.PointIndex, error) {
 	switch kind {
 	case "h3":
-		return geo.NewIndex(geo.IndexConfig{Resolution: res, Cells: cells})
+		ix, err := geo.NewIndex(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
+		return ix, nil
 	case "rtree":
 		return geo.NewRTreeIndex(), nil
 	case "brute":
@@ -227,12 +248,39 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-func (s *State) townOf(p geo.Point) int32 {
-	code, ok := s.towns.Locate(p)
-	if !ok {
-		return -1
+func (s *State) townOf(p geo.Point) int32 { return s.place(p).town }
+
+// pointInfo is the town and the resolution-9 cell of a point.
+type pointInfo struct {
+	town int32
+	cell string
+}
+
+// place returns the town and cell of p, remembering them for recent points:
+// the same points come back (stations, an incident and the units arriving
+// on its scene), and locating them is most of a unit move's cost.
+func (s *State) place(p geo.Point) pointInfo {
+	if pi, ok := s.memo[p]; ok {
+		return pi
 	}
-	return int32(slices.Index(s.townCodes, code))
+	pi := pointInfo{town: -1, cell: geo.CellOf(p, 9).String()}
+	if code, ok := s.towns.Locate(p); ok {
+		pi.town = int32(slices.Index(s.townCodes, code))
+	}
+	if len(s.memo) >= 8192 {
+		clear(s.memo)
+	}
+	s.memo[p] = pi
+	return pi
+}
+
+// locate is Towns().Locate and the cell of p, through the memo.
+func (s *State) locate(p geo.Point) (town string, inside bool, cell string) {
+	pi := s.place(p)
+	if pi.town >= 0 {
+		return s.townCodes[pi.town], true, pi.cell
+	}
+	return "", false, pi.cell
 }
 
 // link puts an available unit into its capability indices and town counts.
@@ -243,9 +291,9 @@ func (s *State) link(i int32) {
 	}
 	for _, c := range r.caps {
 		if r.reserve {
-			s.caps[c].res.Set(i, r.pos)
+			s.caps[c].res.Set(i, r.pos, r.class)
 		} else {
-			s.caps[c].pro.Set(i, r.pos)
+			s.caps[c].pro.Set(i, r.pos, r.class)
 			if r.town >= 0 {
 				s.avail[int(r.town)*len(s.caps)+int(c)]++
 			}
@@ -271,7 +319,7 @@ func (s *State) unlink(i int32) {
 	}
 }
 
-func (s *State) change(i int32, oldStatus teams.Status, oldPos geo.Point, at time.Time) UnitChange {
+func (s *State) change(i int32, oldStatus teams.Status, oldPos geo.Point, oldCell string, at time.Time) UnitChange {
 	r := &s.units[i]
 	ch := UnitChange{UnitID: r.u.ID, Team: r.u.Team, OldStatus: string(oldStatus), NewStatus: string(r.status),
 		Lat: r.pos.Lat, Lng: r.pos.Lng, Incident: r.incident, At: at}
@@ -279,8 +327,7 @@ func (s *State) change(i int32, oldStatus teams.Status, oldPos geo.Point, at tim
 		ch.Town = s.townCodes[r.town]
 	}
 	if oldPos != r.pos {
-		ch.OldCell = geo.CellOf(oldPos, 9).String()
-		ch.NewCell = geo.CellOf(r.pos, 9).String()
+		ch.OldCell, ch.NewCell = oldCell, r.cell
 	}
 	return ch
 }
@@ -295,11 +342,14 @@ func (s *State) SetPosition(id string, p geo.Point, at time.Time) (UnitChange, e
 		return UnitChange{}, fmt.Errorf("unit %s: %w", id, err)
 	}
 	r := &s.units[i]
-	old := r.pos
+	old, oldCell := r.pos, r.cell
 	s.unlink(i)
-	r.pos, r.town = p, s.townOf(p)
+	if p != old {
+		pi := s.place(p)
+		r.pos, r.cell, r.town = p, pi.cell, pi.town
+	}
 	s.link(i)
-	return s.change(i, r.status, old, at), nil
+	return s.change(i, r.status, old, oldCell, at), nil
 }
 
 // SetStatus changes a unit's status, checked by the state machine, and
@@ -320,7 +370,7 @@ func (s *State) SetStatus(id string, to teams.Status, incident string, at time.T
 		r.since = at
 	}
 	s.link(i)
-	return s.change(i, from, r.pos, at), nil
+	return s.change(i, from, r.pos, r.cell, at), nil
 }
 
 // Restore sets a unit's state as loaded from the store, without the state machine.
@@ -339,7 +389,8 @@ func (s *State) Restore(u UnitState) error {
 	}
 	s.unlink(i)
 	r := &s.units[i]
-	r.status, r.pos, r.town, r.incident, r.since = st, p, s.townOf(p), u.Incident, u.Since
+	pi := s.place(p)
+	r.status, r.pos, r.cell, r.town, r.incident, r.since = st, p, pi.cell, pi.town, u.Incident, u.Since
 	s.link(i)
 	return nil
 }
@@ -347,7 +398,7 @@ func (s *State) Restore(u UnitState) error {
 func (s *State) view(i int32) UnitView {
 	r := &s.units[i]
 	v := UnitView{Unit: r.u, Status: string(r.status), Lat: r.pos.Lat, Lng: r.pos.Lng, Incident: r.incident,
-		Since: r.since, Reserve: r.reserve, Cell: geo.CellOf(r.pos, 9).String()}
+		Since: r.since, Reserve: r.reserve, Cell: r.cell}
 	if r.town >= 0 {
 		v.Town = s.townCodes[r.town]
 	}

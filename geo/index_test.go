@@ -35,9 +35,16 @@ func TestIndexesAgreeWithBruteForce(t *testing.T) {
 	if testing.Short() {
 		cases = 500
 	}
+	levelsUsed := map[int]int{}
 	for tc := 0; tc < cases; tc++ {
-		res := 5 + r.IntN(5)
-		h3i, err := NewIndex(IndexConfig{Resolution: res})
+		// One to three kept resolutions; the area decides the search level.
+		fine := 5 + r.IntN(5)
+		res := []int{fine}
+		for l := 1; l < 1+r.IntN(3); l++ {
+			res = append(res, fine-2*l)
+		}
+		area := []float64{0, 1e7, 4.5e9, 1e12}[r.IntN(4)]
+		h3i, err := NewIndex(IndexConfig{Resolutions: res, AreaM2: area})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,28 +54,41 @@ func TestIndexesAgreeWithBruteForce(t *testing.T) {
 		if r.IntN(4) == 0 {
 			n = r.IntN(3000)
 		}
-		spots := []Point{randomPoint(r, res, []Point{zhongshan}), randomPoint(r, res, []Point{zhongshan})}
-		speed := make([]float64, n) // m/s per item: the cost is a travel time
+		spots := []Point{randomPoint(r, fine, []Point{zhongshan}), randomPoint(r, fine, []Point{zhongshan})}
+		// The cost is a travel time plus a penalty; items with the same
+		// speed and penalty share a class (same point, same class: same cost).
+		speeds := []float64{5, 10, 12.5}
+		speed := make([]float64, n) // m/s per item
 		penalty := make([]float64, n)
+		class := make([]uint32, n)
 		for i := 0; i < n; i++ {
-			p := randomPoint(r, res, spots)
-			for _, ix := range idxs {
-				ix.Set(int32(i), p)
-			}
-			speed[i] = []float64{5, 10, 12.5}[r.IntN(3)]
+			s, pen := r.IntN(3), 0
 			if r.IntN(5) == 0 {
-				penalty[i] = float64(r.IntN(3)) * 300
+				pen = r.IntN(3)
+			}
+			speed[i], penalty[i], class[i] = speeds[s], float64(pen)*300, uint32(s*3+pen)
+			p := randomPoint(r, fine, spots)
+			for _, ix := range idxs {
+				ix.Set(int32(i), p, class[i])
 			}
 		}
-		// Moves and removals after the build.
+		// Moves, class changes and removals after the build.
 		for m := 0; m < n/5; m++ {
 			id := int32(r.IntN(max(n, 1)))
-			if r.IntN(2) == 0 {
-				p := randomPoint(r, res, spots)
+			switch r.IntN(3) {
+			case 0:
+				p := randomPoint(r, fine, spots)
 				for _, ix := range idxs {
-					ix.Set(id, p)
+					ix.Set(id, p, class[id])
 				}
-			} else {
+			case 1:
+				s := r.IntN(3)
+				speed[id], penalty[id], class[id] = speeds[s], 0, uint32(s*3)
+				p := randomPoint(r, fine, spots)
+				for _, ix := range idxs {
+					ix.Set(id, p, class[id])
+				}
+			default:
 				for _, ix := range idxs {
 					ix.Remove(id)
 				}
@@ -79,6 +99,7 @@ func TestIndexesAgreeWithBruteForce(t *testing.T) {
 				t.Fatalf("case %d: Len %d, brute %d", tc, ix.Len(), bf.Len())
 			}
 		}
+		levelsUsed[h3i.res[h3i.level()]]++
 		excluded := map[int32]bool{}
 		for e := 0; e < r.IntN(5); e++ {
 			excluded[int32(r.IntN(max(n, 1)))] = true
@@ -90,7 +111,7 @@ func TestIndexesAgreeWithBruteForce(t *testing.T) {
 			return d/speed[id] + penalty[id], true
 		}
 		for qn := 0; qn < 5; qn++ {
-			q := randomPoint(r, res, spots)
+			q := randomPoint(r, fine, spots)
 			k := 1 + r.IntN(8)
 			if r.IntN(10) == 0 {
 				k = n + 5
@@ -99,9 +120,14 @@ func TestIndexesAgreeWithBruteForce(t *testing.T) {
 			for name, ix := range map[string]PointIndex{"h3": h3i, "rtree": rt} {
 				got := ix.Nearest(q, k, 1/12.5, cost, nil)
 				if !sameHits(got, want) {
-					t.Fatalf("case %d res %d n %d k %d q %v: %s\n got %v\nwant %v", tc, res, n, k, q, name, got, want)
+					t.Fatalf("case %d res %v area %g n %d k %d q %v: %s\n got %v\nwant %v", tc, res, area, n, k, q, name, got, want)
 				}
 			}
+		}
+	}
+	for r := 1; r <= 9; r++ {
+		if levelsUsed[r] == 0 {
+			t.Errorf("no search ran at resolution %d (%v)", r, levelsUsed)
 		}
 	}
 }
@@ -121,9 +147,9 @@ func sameHits(a, b []Hit) bool {
 }
 
 func TestNearestTable(t *testing.T) {
-	ix, _ := NewIndex(IndexConfig{Resolution: 9})
+	ix, _ := NewIndex(IndexConfig{Resolutions: []int{9}})
 	for i := 0; i < 100; i++ { // a line of items 100 m apart going north
-		ix.Set(int32(i), Point{zhongshan.Lat + float64(i)*0.0009, zhongshan.Lng})
+		ix.Set(int32(i), Point{zhongshan.Lat + float64(i)*0.0009, zhongshan.Lng}, 0)
 	}
 	dist := func(id int32, d float64) (float64, bool) { return d, true }
 	cases := []struct {
@@ -158,9 +184,9 @@ func TestNearestTable(t *testing.T) {
 }
 
 func TestTiesBrokenByID(t *testing.T) {
-	ix, _ := NewIndex(IndexConfig{Resolution: 8})
+	ix, _ := NewIndex(IndexConfig{Resolutions: []int{8}})
 	for i := 99; i >= 0; i-- {
-		ix.Set(int32(i), zhongshan) // all at one spot
+		ix.Set(int32(i), zhongshan, 0) // all at one spot
 	}
 	got := ix.Nearest(Point{zhongshan.Lat + 0.01, zhongshan.Lng}, 4, 1, func(id int32, d float64) (float64, bool) { return d, true }, nil)
 	for i, h := range got {
@@ -232,4 +258,52 @@ func TestPointValidate(t *testing.T) {
 func ExampleResolutionFor() {
 	fmt.Println(ResolutionFor(1200, 2500e6), ResolutionFor(12000, 2500e6))
 	// Output: 7 8
+}
+
+// TestStackPricedOnce: a stack of items of one class at one point is priced
+// once; after that only ids that can still win are asked about.
+func TestStackPricedOnce(t *testing.T) {
+	ix, err := NewIndex(IndexConfig{Resolutions: []int{9, 7}, AreaM2: 4.5e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, i := range r.Perm(2000) {
+		ix.Set(int32(i), zhongshan, 0)
+	}
+	for i := 2000; i < 2100; i++ { // other spots farther away
+		ix.Set(int32(i), Point{zhongshan.Lat + 0.01 + float64(i-2000)*0.001, zhongshan.Lng}, uint32(i%3))
+	}
+	calls := 0
+	cost := func(id int32, d float64) (float64, bool) {
+		calls++
+		return d / 10, id != 1 // id 1 is excluded
+	}
+	got := ix.Nearest(Point{zhongshan.Lat + 0.001, zhongshan.Lng}, 3, 0.1, cost, nil)
+	if len(got) != 3 || got[0].ID != 0 || got[1].ID != 2 || got[2].ID != 3 {
+		t.Fatalf("got %v, want ids 0 2 3", got)
+	}
+	if calls > 200 {
+		t.Fatalf("%d cost calls for a stack of 2000 and 100 other items", calls)
+	}
+	if ix.Spots() != 101 || ix.Len() != 2100 {
+		t.Fatalf("spots %d len %d", ix.Spots(), ix.Len())
+	}
+}
+
+func TestNewIndexRefuses(t *testing.T) {
+	for _, cfg := range []IndexConfig{
+		{Resolutions: []int{16}}, {Resolutions: []int{-1}}, {Resolutions: []int{9, 9}},
+		{Resolutions: []int{9, 8, 7, 6, 5}}, {AreaM2: -1}, {AreaM2: math.NaN()},
+	} {
+		if _, err := NewIndex(cfg); err == nil {
+			t.Errorf("accepted %+v", cfg)
+		}
+	}
+}
+
+func ExampleResolutionsFor() {
+	// The Zhongshan box is about 4,500 km².
+	fmt.Println(ResolutionsFor(1000, 4.5e9), ResolutionsFor(50000, 4.5e9))
+	// Output: [7 5] [9 7 5]
 }

@@ -20,8 +20,8 @@ func NewRTreeIndex() *RTreeIndex { return &RTreeIndex{} }
 
 func pt(p Point) [2]float64 { return [2]float64{p.Lng, p.Lat} }
 
-// Set implements PointIndex.
-func (r *RTreeIndex) Set(id int32, p Point) {
+// Set implements PointIndex; the class is not used.
+func (r *RTreeIndex) Set(id int32, p Point, _ uint32) {
 	for int(id) >= len(r.pos) {
 		r.pos = append(r.pos, Point{})
 		r.present = append(r.present, false)
