@@ -84,11 +84,44 @@ func BenchmarkRankPostGIS(b *testing.B) {
 				run(bt)
 			}
 			b.ResetTimer()
+			start := time.Now()
 			for i := 0; i < b.N; i++ {
 				run(batches[i%len(batches)])
 			}
+			pg := time.Since(start) / time.Duration(b.N)
+			b.StopTimer()
+			// The baseline in the same process: the H3 ranker's full decisions
+			// on the same requests, with the same units busy.
+			h3 := h3Baseline(b, sc, reqs)
+			b.ReportMetric(float64(h3.Nanoseconds())/1000, "h3-us/op")
+			b.ReportMetric(float64(pg)/float64(h3), "postgis/h3")
 		})
 	}
+}
+
+// h3Baseline times the in-memory H3 ranker on reqs, with the units made
+// busy exactly as loadPostGISUnits does.
+func h3Baseline(b *testing.B, sc *dispatch.Scenario, reqs []dispatch.RankRequest) time.Duration {
+	b.Helper()
+	st, err := dispatch.NewState(sc, dispatch.RankConfig{Index: "h3"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	now := reqs[0].Now
+	for _, u := range sc.Units {
+		if r.Float64() < 0.7 {
+			if _, err := st.SetStatus(u.ID, teams.StatusDispatched, "busy", now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	const rounds = 4096
+	start := time.Now()
+	for i := range rounds {
+		_ = st.Rank(reqs[i%len(reqs)])
+	}
+	return time.Since(start) / rounds
 }
 
 // knnSQL: the k nearest available professional units with a capability.
