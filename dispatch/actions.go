@@ -109,7 +109,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		rec.Type = typ.Code
 		rec.TypeKnown = true
 		rec.Flags = slices.DeleteFunc(rec.Flags, func(f string) bool { return f == FlagUnknownType })
-		if rec.Incident.Priority == 0 || !slices.Contains([]int{1, 2, 3, 4}, rec.Incident.Priority) {
+		if rec.Priority == 0 || !slices.Contains([]int{1, 2, 3, 4}, rec.Priority) {
 			rec.Priority = typ.Priority
 		}
 		e.addEvent(out, EvIncidentUpdated, rec, nil)

@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -27,10 +26,11 @@ const (
 
 // Incident flags.
 const (
-	FlagUnknownType = "unknown_type" // decided with the fallback plan: classify it
-	FlagNoLocation  = "no_location"  // no usable location: handle manually
-	FlagOutsideCity = "outside_city" // location outside every town
-	FlagShortfall   = "shortfall"    // part of the plan could not be covered
+	FlagUnknownType = "unknown_type"   // decided with the fallback plan: classify it
+	FlagNoLocation  = "no_location"    // no usable location: handle manually
+	FlagOutsideCity = "outside_city"   // location outside every town
+	FlagShortfall   = "shortfall"      // part of the plan could not be covered
+	FlagInvalid     = "invalid_record" // intake refused part of the record: handle manually
 )
 
 func (e *Engine) family(code string) string {
@@ -59,21 +59,26 @@ func (e *Engine) decide(w *world, inc *Incident) []*Outcome {
 		rec.Priority = typ.Priority
 	}
 	out := &Outcome{Drill: w.drill, Incident: rec, NewIncident: true}
-	if !inc.HasLocation {
+	if inc.Invalid != "" {
+		rec.Flags = append(rec.Flags, FlagInvalid)
+	}
+	if !inc.HasLocation || inc.Invalid != "" {
 		rec.State = StateManual
-		rec.Flags = append(rec.Flags, FlagNoLocation)
+		if !inc.HasLocation {
+			rec.Flags = append(rec.Flags, FlagNoLocation)
+		}
 		w.open[rec.ID] = rec
 		e.addEvent(out, EvIncidentManual, rec, nil)
 		return []*Outcome{out}
 	}
 	p := pointOf(inc.Lat, inc.Lng)
-	town, inside := w.state.Towns().Locate(p)
+	town, inside, cell := w.state.locate(p)
 	if inside {
 		rec.Town = town
 	} else {
 		rec.Flags = append(rec.Flags, FlagOutsideCity)
 	}
-	rec.Cell = geo.CellOf(p, 9).String()
+	rec.Cell = cell
 	fam := e.family(inc.Type)
 	if rec.TypeKnown {
 		if dup := w.links.find(p, inc.ReportedAt, fam); dup != nil {
@@ -159,10 +164,7 @@ func (e *Engine) assign(w *world, out *Outcome, rec *IncidentRecord, pick UnitPi
 	}
 	out.Units = append(out.Units, ch)
 	rec.Assigned = append(rec.Assigned, pick.UnitID)
-	data, _ := json.Marshal(struct {
-		Incident *IncidentRecord `json:"incident"`
-		Unit     UnitPick        `json:"unit"`
-	}{rec, pick})
+	data, _ := assignmentEventJSON(&e.jsonBuf, &e.recJSON, rec, &pick) // {"incident": rec, "unit": pick}
 	out.Events = append(out.Events, Event{At: now, Kind: EvAssignment, Drill: w.drill, Town: rec.Town,
 		Teams: []string{pick.Team}, Incident: rec.ID, Unit: pick.UnitID, Data: data})
 	e.addUnitEvent(w, out, ch)
@@ -179,7 +181,7 @@ func (e *Engine) addEvent(out *Outcome, kind string, rec *IncidentRecord, extra 
 		}
 	}
 	slices.Sort(ts)
-	data, _ := json.Marshal(rec)
+	data, _ := recordJSON(&e.jsonBuf, &e.recJSON, rec)
 	out.Events = append(out.Events, Event{At: rec.UpdatedAt, Kind: kind, Drill: out.Drill, Town: rec.Town,
 		Teams: ts, Incident: rec.ID, Data: data})
 }
@@ -188,7 +190,7 @@ func (e *Engine) addUnitEvent(w *world, out *Outcome, ch UnitChange) {
 	if ch.OldStatus == ch.NewStatus {
 		return
 	}
-	data, _ := json.Marshal(ch)
+	data, _ := unitChangeJSON(&e.jsonBuf, &ch)
 	out.Events = append(out.Events, Event{At: ch.At, Kind: EvUnitStatus, Drill: w.drill, Town: ch.Town,
 		Teams: []string{ch.Team}, Incident: ch.Incident, Unit: ch.UnitID, Data: data})
 }
@@ -240,7 +242,7 @@ func (e *Engine) assignmentRecord(w *world, rec *IncidentRecord, now time.Time) 
 		}
 		m.Materials = rec.Rec.Materials
 	}
-	v, _ := json.Marshal(m)
+	v, _ := assignmentJSON(&e.jsonBuf, &m)
 	key := rec.ID
 	if w.drill != "" {
 		key = w.drill + "/" + rec.ID

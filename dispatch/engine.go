@@ -65,6 +65,10 @@ type Engine struct {
 	types  map[string]*IncidentType
 	mu     sync.Mutex // guards worlds and everything inside them
 	worlds map[string]*world
+	// jsonBuf is the scratch buffer of event JSON, recJSON the JSON of
+	// recent recommendations (both guarded by mu).
+	jsonBuf []byte
+	recJSON recCache
 }
 
 // world is the working state of one drill ("" = live).

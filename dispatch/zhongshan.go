@@ -261,7 +261,6 @@ func GenerateScenario(cfg ScenarioGenConfig) (*Scenario, error) {
 			for i := range weights {
 				weights[i] = 1
 			}
-			sum = float64(len(weights))
 		}
 		counts := apportion(n, weights)
 		for i, t := range cfg.Towns {

@@ -1,0 +1,154 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// EvStockRestocked is the console event of a delivery to a depot (Engine.Restock).
+const EvStockRestocked = "stock.restocked"
+
+// FillShortfalls assigns available units to the queue: the open, dispatched
+// incidents of a drill's world ("" = live) whose plan is still missing units
+// (a unit shortfall at decision time, or at an earlier fill). ids names the
+// incidents to try (nil: every open incident of the world). They are served
+// most urgent first: priority, then oldest reported_at, then id. For each,
+// the missing units of each requirement (the plan's count minus the units
+// picked for it so far) are ranked as at decision time, excluding the units
+// already on the incident and those that declined, and assigned; the unit
+// shortfalls of the recommendation are replaced by what is still missing.
+// Changes are durable when it returns, like Process. It returns the ids of
+// the incidents it changed (they got units, or a stale unit shortfall was
+// cleared), in the order served.
+func (e *Engine) FillShortfalls(ctx context.Context, drill string, ids []string) ([]string, error) {
+	e.mu.Lock()
+	w, err := e.worldLocked(ctx, drill)
+	if err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	now := e.cfg.Clock()
+	var queue []*IncidentRecord
+	if ids == nil {
+		for _, rec := range w.open {
+			queue = append(queue, rec)
+		}
+	} else {
+		for _, id := range ids {
+			if rec, ok := w.open[id]; ok {
+				queue = append(queue, rec)
+			}
+		}
+	}
+	slices.SortFunc(queue, func(a, b *IncidentRecord) int {
+		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.ReportedAt.Compare(b.ReportedAt), cmp.Compare(a.ID, b.ID))
+	})
+	var (
+		outs   []*Outcome
+		filled []string
+	)
+	for _, rec := range queue {
+		if out := e.fill(w, rec, now); out != nil {
+			outs = append(outs, out)
+			filled = append(filled, rec.ID)
+		}
+	}
+	if len(outs) == 0 {
+		e.mu.Unlock()
+		return nil, nil
+	}
+	freeze(outs)
+	if err := e.store.Apply(ctx, outs); err != nil {
+		e.reloadLocked()
+		e.mu.Unlock()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	e.mu.Unlock()
+	if e.cfg.OnCommit != nil {
+		e.cfg.OnCommit(outs)
+	}
+	return filled, nil
+}
+
+// fill ranks and assigns the missing units of one incident; nil when it
+// has no unit shortfall or no unit could be found.
+func (e *Engine) fill(w *world, rec *IncidentRecord, now time.Time) *Outcome {
+	if rec.State != StateDispatched || rec.Rec == nil || !slices.ContainsFunc(rec.Rec.Shortfalls, isUnitShortfall) {
+		return nil
+	}
+	var missing []Requirement
+	for _, r := range e.typeOf(rec).Plan.Units {
+		have := 0
+		for _, p := range rec.Rec.Units {
+			if p.Requirement == r.Capability {
+				have++
+			}
+		}
+		if n := r.Count - have; n > 0 {
+			missing = append(missing, Requirement{Capability: r.Capability, Count: n, Substitutes: r.Substitutes})
+		}
+	}
+	ex := make(map[string]bool, len(rec.Rec.Units)+len(rec.Declined))
+	for _, p := range rec.Rec.Units {
+		ex[p.UnitID] = true
+	}
+	for _, id := range rec.Declined {
+		ex[id] = true
+	}
+	var r Recommendation
+	if len(missing) > 0 {
+		r = w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: Plan{Units: missing}, Priority: rec.Priority, Now: now, Exclude: ex})
+		if len(r.Units) == 0 {
+			return nil // still nothing available: the incident stays queued
+		}
+	}
+	e.touch(rec, now)
+	out := &Outcome{Drill: w.drill, Incident: rec}
+	for _, p := range r.Units {
+		p.Reasons = append(p.Reasons, "assigned from the queue: the plan was missing this unit")
+		rec.Rec.Units = append(rec.Rec.Units, p)
+		e.assign(w, out, rec, p, now)
+	}
+	rec.Rec.Shortfalls = append(slices.DeleteFunc(rec.Rec.Shortfalls, isUnitShortfall), r.Shortfalls...)
+	if len(rec.Rec.Shortfalls) == 0 {
+		rec.Flags = slices.DeleteFunc(rec.Flags, func(f string) bool { return f == FlagShortfall })
+	}
+	out.Outbox = append(out.Outbox, e.assignmentRecord(w, rec, now))
+	e.addEvent(out, EvIncidentUpdated, rec, nil)
+	return out
+}
+
+func isUnitShortfall(s Shortfall) bool { return s.Kind == "unit" }
+
+// Restock adds qty of item to a depot of a drill's world ("" = live): a
+// delivery. The change is durable when it returns.
+func (e *Engine) Restock(ctx context.Context, drill, depot, item string, qty int) error {
+	e.mu.Lock()
+	w, err := e.worldLocked(ctx, drill)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	now := e.cfg.Clock()
+	if err := w.state.Inventory().Restock(depot, item, qty); err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	out := &Outcome{Drill: drill, Stock: []StockChange{{Depot: depot, Item: item, Qty: qty, Op: "restock"}}}
+	out.Events = append(out.Events, Event{At: now, Kind: EvStockRestocked, Drill: drill,
+		Data: mustJSON(map[string]any{"depot": depot, "item": item, "qty": qty})})
+	outs := []*Outcome{out}
+	if err := e.store.Apply(ctx, outs); err != nil {
+		e.reloadLocked()
+		e.mu.Unlock()
+		return fmt.Errorf("store: %w", err)
+	}
+	e.mu.Unlock()
+	if e.cfg.OnCommit != nil {
+		e.cfg.OnCommit(outs)
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package drill
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/pgstore"
+)
+
+// benchDays reads a span in days from the environment.
+func benchDays(env string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(env)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// peakRSS returns the process's peak resident set size in MiB (Linux), 0 elsewhere.
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		var kb float64
+		if _, err := fmt.Sscanf(sc.Text(), "VmHWM: %f kB", &kb); err == nil {
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// testDB creates a fresh PostgreSQL database and drops it at cleanup; it
+// skips when PostgreSQL is unreachable (fails under CI).
+func testDB(tb testing.TB) string {
+	tb.Helper()
+	admin := "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("PostgreSQL unreachable under CI: %v", err)
+		}
+		tb.Skipf("PostgreSQL unreachable: %v", err)
+	}
+	defer conn.Close(context.Background())
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := fmt.Sprintf("drill_test_%x", b)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			tb.Errorf("drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			tb.Errorf("drop %s: %v", name, err)
+		}
+	})
+	return "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
+}
+
+// BenchmarkReplay replays the synthetic stream (seed 1, the default surges
+// that fall in the span) as fast as possible, simulation included, as
+// `dispatchd replay --speed max` does (GC percent 300, soft memory limit
+// 1 GiB, no alternates: DRILL_BENCH_ALTERNATES=3 keeps the engine's
+// default). The span is
+// DRILL_BENCH_DAYS days (default 30; 365 for the year) in memory and
+// DRILL_BENCH_PG_DAYS (default 1) with PostgreSQL, each step durable
+// ("postgres") or 1,000 outcomes a transaction ("postgres-group", see
+// GroupCommit). It reports incidents/s,
+// the span's calls and the process's peak RSS.
+func BenchmarkReplay(b *testing.B) {
+	// at --speed max the command keeps no alternates; DRILL_BENCH_ALTERNATES=3
+	// measures with the engine's default
+	alternates := -1
+	if n, err := strconv.Atoi(os.Getenv("DRILL_BENCH_ALTERNATES")); err == nil {
+		alternates = n
+	}
+	for _, store := range []string{"memory", "postgres", "postgres-group"} {
+		days := benchDays("DRILL_BENCH_DAYS", 30)
+		if store != "memory" {
+			days = benchDays("DRILL_BENCH_PG_DAYS", 1)
+		}
+		b.Run(fmt.Sprintf("store=%s/days=%d", store, days), func(b *testing.B) {
+			sc, err := dispatch.DefaultScenario()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer debug.SetGCPercent(debug.SetGCPercent(300))
+			defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 30))
+			var calls int
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				var st dispatch.Store = NewStore(StoreConfig{})
+				if store != "memory" {
+					pg, err := pgstore.New(context.Background(), pgstore.Config{URL: testDB(b), Logger: quiet})
+					if err != nil {
+						b.Fatal(err)
+					}
+					st = pg
+					if store == "postgres-group" {
+						st = NewGroupCommit(pg, 1000)
+					}
+				}
+				g, err := NewGenerator(GenConfig{Scenario: sc, Seed: 1, Duration: time.Duration(days) * 24 * time.Hour})
+				if err != nil {
+					b.Fatal(err)
+				}
+				d, err := New(Config{Scenario: sc, Store: st, Drill: fmt.Sprintf("bench-%d", i), Seed: 1, Logger: quiet,
+					Rank: dispatch.RankConfig{Alternates: alternates}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				b.StartTimer()
+				start := time.Now()
+				res, err := d.Run(context.Background(), g)
+				total += time.Since(start)
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				calls += res.Calls()
+				st.Close()
+			}
+			b.ReportMetric(float64(calls)/total.Seconds(), "incidents/s")
+			b.ReportMetric(float64(calls/b.N), "calls")
+			b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+		})
+	}
+}

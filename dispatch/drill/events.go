@@ -1,0 +1,216 @@
+package drill
+
+import (
+	"time"
+
+	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/geo"
+	"github.com/zs110/dispatch/teams"
+)
+
+// Kinds of simulation events.
+const (
+	evEnRoute uint8 = iota
+	evOnScene
+	evReturning
+	evAvailable
+	evRestock
+)
+
+// simEvent is a future change: a unit's next status, or a delivery.
+type simEvent struct {
+	at   int64 // unix ns
+	seq  uint64
+	kind uint8
+	unit int32
+	inc  string
+}
+
+// evHeap is a binary min-heap of events by (at, seq).
+type evHeap struct{ a []simEvent }
+
+func (h *evHeap) Len() int       { return len(h.a) }
+func (h *evHeap) min() *simEvent { return &h.a[0] }
+func (h *evHeap) less(i, j int) bool {
+	if h.a[i].at != h.a[j].at {
+		return h.a[i].at < h.a[j].at
+	}
+	return h.a[i].seq < h.a[j].seq
+}
+
+func (h *evHeap) push(e simEvent) {
+	h.a = append(h.a, e)
+	i := len(h.a) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h.a[i], h.a[p] = h.a[p], h.a[i]
+		i = p
+	}
+}
+
+func (h *evHeap) pop() simEvent {
+	top := h.a[0]
+	n := len(h.a) - 1
+	h.a[0] = h.a[n]
+	h.a = h.a[:n]
+	i := 0
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h.less(l, m) {
+			m = l
+		}
+		if r < n && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h.a[i], h.a[m] = h.a[m], h.a[i]
+		i = m
+	}
+	return top
+}
+
+func (d *Drill) push(e simEvent) {
+	d.seq++
+	e.seq = d.seq
+	d.heap.push(e)
+}
+
+// unitEvent is the terminal report a simulation event stands for.
+func (d *Drill) unitEvent(e simEvent) dispatch.UnitEvent {
+	u := &d.units[e.unit]
+	ev := dispatch.UnitEvent{UnitID: u.id, At: time.Unix(0, e.at).In(cst), Drill: d.cfg.Drill, Incident: e.inc}
+	switch e.kind {
+	case evEnRoute:
+		ev.Status = string(teams.StatusEnRoute)
+	case evOnScene:
+		ev.Status = string(teams.StatusOnScene)
+	case evReturning:
+		ev.Status = string(teams.StatusReturning)
+		ev.Incident = ""
+	case evAvailable:
+		// back at the station
+		ev.Status = string(teams.StatusAvailable)
+		ev.Incident = ""
+		ev.HasPosition, ev.Lat, ev.Lng = true, u.station.Lat, u.station.Lng
+	}
+	return ev
+}
+
+// observe follows the engine's committed outcomes: it registers decisions,
+// schedules each assigned unit's trip, work and return, keeps the queue of
+// incidents waiting for units, and feeds the statistics.
+func (d *Drill) observe(outs []*dispatch.Outcome) {
+	for _, o := range outs {
+		if o.Drill != d.cfg.Drill {
+			continue
+		}
+		rec := o.Incident
+		if rec != nil && o.NewIncident {
+			d.decision(rec)
+		}
+		for i := range o.Units {
+			d.unitChange(&o.Units[i], rec)
+		}
+		for i := range o.Stock {
+			d.stats.stock(&o.Stock[i], d.now.UnixNano())
+		}
+		if rec != nil {
+			d.incidentChange(rec)
+		}
+	}
+}
+
+// decision registers a new incident.
+func (d *Drill) decision(rec *dispatch.IncidentRecord) {
+	d.stats.call(rec)
+	if rec.State == dispatch.StateLinked || rec.State == dispatch.StateManual {
+		return
+	}
+	typ := d.types[rec.Type]
+	if typ == nil {
+		typ = d.fall
+	}
+	town, ok := d.towns[rec.Town]
+	if !ok {
+		town = -1
+	}
+	st := &incState{id: rec.ID, lat: rec.Lat, lng: rec.Lng, typ: typ, priority: rec.Priority, town: town,
+		reported: rec.ReportedAt.UnixNano(), service: d.serviceTime(rec.ID, typ.service)}
+	d.inflight[rec.ID] = st
+}
+
+// unitChange schedules what a unit does next.
+func (d *Drill) unitChange(u *dispatch.UnitChange, rec *dispatch.IncidentRecord) {
+	ui, ok := d.byID[u.UnitID]
+	if !ok || u.OldStatus == u.NewStatus {
+		return
+	}
+	unit := &d.units[ui]
+	at := u.At.UnixNano()
+	d.stats.touch(at)
+	if u.OldStatus == string(teams.StatusAvailable) {
+		unit.since = at
+		d.busy++
+	}
+	switch teams.Status(u.NewStatus) {
+	case teams.StatusDispatched:
+		st := d.inflight[u.Incident]
+		if st == nil || rec == nil || rec.Rec == nil {
+			d.fail("unit %s dispatched to untracked incident %s", u.UnitID, u.Incident)
+			return
+		}
+		eta := -1.0
+		for _, p := range rec.Rec.Units {
+			if p.UnitID == u.UnitID {
+				eta = p.EtaS
+			}
+		}
+		if eta < 0 {
+			d.fail("unit %s dispatched to %s without a pick", u.UnitID, u.Incident)
+			return
+		}
+		if st.firstAssign == 0 {
+			st.firstAssign = at
+		}
+		if unit.reserve {
+			d.stats.reserve(unit.team, st.priority)
+		}
+		leave := at + int64(d.cfg.Turnout)
+		d.push(simEvent{at: leave + int64(unit.delay), kind: evEnRoute, unit: ui, inc: u.Incident})
+		d.push(simEvent{at: leave + int64(eta*float64(time.Second)), kind: evOnScene, unit: ui, inc: u.Incident})
+	case teams.StatusOnScene:
+		st := d.inflight[u.Incident]
+		if st == nil {
+			d.fail("unit %s on scene of untracked incident %s", u.UnitID, u.Incident)
+			return
+		}
+		if st.firstOnScene == 0 {
+			st.firstOnScene = at
+		}
+		// work, then drive back to the station
+		clear := at + int64(st.service)
+		hour := d.eta.Hour(time.Unix(0, clear))
+		back := d.eta.Seconds(geo.DistanceM(geo.Point{Lat: st.lat, Lng: st.lng}, unit.station), unit.profile, hour)
+		d.push(simEvent{at: clear, kind: evReturning, unit: ui})
+		d.push(simEvent{at: clear + int64(back*float64(time.Second)), kind: evAvailable, unit: ui})
+	case teams.StatusAvailable:
+		if unit.since != 0 {
+			d.stats.busyTime(unit.team, at-unit.since)
+			unit.since = 0
+			d.busy--
+		}
+		d.released = append(d.released, ui)
+	}
+}
+
+// fail records the first inconsistency between the engine and the simulation.
+func (d *Drill) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = errorf(format, args...)
+	}
+}

@@ -1,0 +1,467 @@
+package drill
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
+)
+
+// Result is what a drill measured; Report turns it into the response-time report.
+type Result struct {
+	c   *collector
+	cfg Config
+}
+
+func (c *collector) result() *Result { return &Result{c: c, cfg: c.d.cfg} }
+
+// Calls returns how many records the drill decided.
+func (r *Result) Calls() int { return r.c.calls }
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// ReportConfig configures Result.Report.
+type ReportConfig struct {
+	// Targets are the response-time targets in seconds, call to first unit on
+	// scene, by town kind (as in the scenario: "urban district", "town", ...)
+	// then priority (index 0 = P1); the kind "default" covers the kinds not
+	// listed. Default DefaultTargets(scenario).
+	Targets map[string][4]float64
+	// Label describes the run in reports and comparisons (policy,
+	// deployment). Default: the policy.
+	Label string
+}
+
+// DefaultTargets are the report's default response-time targets: the
+// scenario's targets (the ranker's; Zhongshan: P1 10 min, P2 15, P3 30, P4
+// 60) in urban districts and development zones, one and a half times them
+// in towns and the mountain district ("default": P1 15 min, P2 22.5, P3 45,
+// P4 90).
+func DefaultTargets(sc *dispatch.Scenario) map[string][4]float64 {
+	base := sc.Targets
+	for i, v := range base {
+		if v <= 0 {
+			base[i] = [4]float64{600, 900, 1800, 3600}[i]
+		}
+	}
+	var far [4]float64
+	for i, v := range base {
+		far[i] = v * 1.5
+	}
+	return map[string][4]float64{"urban district": base, "development zone": base, "default": far}
+}
+
+// Report is the response-time report of one drill run. Times are in
+// seconds; percentiles are nearest-rank (the smallest value with at least
+// p of the values at or below it).
+type Report struct {
+	Label           string    `json:"label"`
+	Drill           string    `json:"drill"`
+	Scenario        string    `json:"scenario"`
+	CoverageWeightS float64   `json:"coverage_weight_s"`
+	Seed            uint64    `json:"seed"`
+	From            time.Time `json:"from"` // first call
+	To              time.Time `json:"to"`   // last unit back or call
+	Days            int       `json:"days"`
+	Calls           int       `json:"calls"`
+	// Incidents is the calls decided automatically: duplicates (linked to
+	// an open incident) and manual records (no usable location) apart.
+	Incidents   int `json:"incidents"`
+	Duplicates  int `json:"duplicates"`
+	Manual      int `json:"manual"`
+	UnknownType int `json:"unknown_type"`
+	// OutOfOrder counts records reported before the drill's clock (decided late).
+	OutOfOrder int            `json:"out_of_order"`
+	Targets    []Target       `json:"targets"`
+	Response   Response       `json:"response"`
+	Queue      Queue          `json:"queue"`
+	Teams      []TeamUse      `json:"teams"`
+	Stock      []ItemStock    `json:"stock"`
+	Restocks   int            `json:"restocks"`
+	Daily      DailyResponses `json:"daily"`
+}
+
+// Target is the response-time target of a priority in a kind of town.
+type Target struct {
+	Kind     string  `json:"kind"`
+	Priority int     `json:"priority"`
+	TargetS  float64 `json:"target_s"`
+}
+
+// Stat summarises the response times of a group of incidents.
+type Stat struct {
+	Key  string `json:"key"`            // "all", "P1".."P4", a town code
+	Name string `json:"name,omitempty"` // town name
+	Kind string `json:"kind,omitempty"` // town kind
+	// Count incidents, of which Served had a unit on scene.
+	Count  int     `json:"count"`
+	Served int     `json:"served"`
+	P50    float64 `json:"p50_s"`
+	P90    float64 `json:"p90_s"`
+	P99    float64 `json:"p99_s"`
+	Mean   float64 `json:"mean_s"`
+	Max    float64 `json:"max_s"`
+	// WithinTarget is the share of Count on scene within the target of its
+	// priority and town kind (unserved incidents count as late).
+	WithinTarget float64 `json:"within_target"`
+}
+
+// Response is call to first unit on scene.
+type Response struct {
+	All        Stat   `json:"all"`
+	ByPriority []Stat `json:"by_priority"`
+	ByTown     []Stat `json:"by_town"`
+	// ByFamily is by incident-type family (fire, traffic, flood, ...), in
+	// catalogue order: where a deployment change shows.
+	ByFamily []Stat `json:"by_family"`
+}
+
+// Queue is how incidents waited for units.
+type Queue struct {
+	// Queued incidents were missing some unit of their plan at some point.
+	Queued int `json:"queued"`
+	// Waited incidents had no unit at all at the call; Wait is their call to
+	// first unit assigned.
+	Waited int  `json:"waited"`
+	Wait   Stat `json:"wait"`
+	// Unserved incidents never had a unit on scene.
+	Unserved  int       `json:"unserved"`
+	MaxLength int       `json:"max_length"`
+	MaxAt     time.Time `json:"max_at"`
+	// DailyMax is the longest queue of each day.
+	DailyMax []int `json:"daily_max"`
+}
+
+// TeamUse is one team's work.
+type TeamUse struct {
+	Team  string `json:"team"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Units int    `json:"units"`
+	// BusyHours is the time its units spent away from their stations.
+	BusyHours float64 `json:"busy_hours"`
+	// Utilisation is BusyHours over Units x the span of the drill.
+	Utilisation float64 `json:"utilisation"`
+	// Activations is, for reserve teams, how many times a unit was called,
+	// by priority (index 0 = P1).
+	Activations  int    `json:"activations,omitempty"`
+	ByPriority   [4]int `json:"by_priority"`
+	ReserveDelay int    `json:"activation_delay_s,omitempty"`
+}
+
+// ItemStock is one item's city-wide stock over the drill.
+type ItemStock struct {
+	Item      string `json:"item"`
+	Initial   int    `json:"initial"`
+	Consumed  int    `json:"consumed"`
+	Restocked int    `json:"restocked"`
+	End       int    `json:"end"` // on hand at the end
+	// MinAvailable is the lowest on hand minus reserved, at MinAt.
+	MinAvailable int       `json:"min_available"`
+	MinAt        time.Time `json:"min_at,omitzero"`
+	// Shortfall is how many incidents were missing some of the item, Missing the quantity.
+	Shortfall int `json:"shortfall_incidents"`
+	Missing   int `json:"missing"`
+	// Daily is the lowest available of each day.
+	Daily []int `json:"daily"`
+}
+
+// DailyResponses are daily series for plots.
+type DailyResponses struct {
+	// P90 is the 90th percentile response of each day by priority (index 0
+	// = P1); -1 on a day without served incidents of the priority.
+	P90   [4][]float64 `json:"p90_s"`
+	Calls []int        `json:"calls"`
+}
+
+// Report builds the report.
+func (r *Result) Report(cfg ReportConfig) (*Report, error) {
+	c := r.c
+	sc := r.cfg.Scenario
+	if cfg.Targets == nil {
+		cfg.Targets = DefaultTargets(sc)
+	}
+	if _, ok := cfg.Targets["default"]; !ok {
+		return nil, errors.New("report: targets have no \"default\" kind")
+	}
+	policy := Policy(r.cfg.Rank.CoverageWeightS)
+	if cfg.Label == "" {
+		cfg.Label = policy
+	}
+	rep := &Report{Label: cfg.Label, Drill: r.cfg.Drill, Scenario: sc.Name, CoverageWeightS: r.cfg.Rank.CoverageWeightS, Seed: r.cfg.Seed,
+		From: time.Unix(0, c.start).In(cst), To: time.Unix(0, c.last).In(cst), Calls: c.calls, Incidents: len(c.incs),
+		Duplicates: c.linked, Manual: c.manual, UnknownType: c.unknownType, OutOfOrder: c.late, Restocks: c.restocks}
+	rep.Days = int((c.last-c.start)/dayNs) + 1
+	kinds := []string{}
+	for _, t := range sc.Towns {
+		if !slices.Contains(kinds, t.Kind) {
+			kinds = append(kinds, t.Kind)
+		}
+	}
+	slices.Sort(kinds)
+	target := func(town, prio int) float64 {
+		kind := "default"
+		if town >= 0 {
+			kind = sc.Towns[town].Kind
+		}
+		t, ok := cfg.Targets[kind]
+		if !ok {
+			t = cfg.Targets["default"]
+		}
+		if prio < 1 || prio > 4 {
+			return math.Inf(1)
+		}
+		return t[prio-1]
+	}
+	for _, k := range append(kinds, "default") {
+		t, ok := cfg.Targets[k]
+		if !ok {
+			t = cfg.Targets["default"]
+		}
+		for p := 1; p <= 4; p++ {
+			rep.Targets = append(rep.Targets, Target{Kind: k, Priority: p, TargetS: t[p-1]})
+		}
+	}
+	// Response times.
+	all := make([]int, 0, len(c.incs))
+	byPrio := [4][]int{}
+	byTown := make([][]int, len(sc.Towns)+1)
+	byFamily := make([][]int, len(c.d.families))
+	for i, s := range c.incs {
+		byFamily[s.family] = append(byFamily[s.family], i)
+		all = append(all, i)
+		if s.priority >= 1 && s.priority <= 4 {
+			byPrio[s.priority-1] = append(byPrio[s.priority-1], i)
+		}
+		t := int(s.town)
+		if t < 0 {
+			t = len(sc.Towns)
+		}
+		byTown[t] = append(byTown[t], i)
+	}
+	stat := func(key string, idx []int) Stat {
+		return responseStat(key, c.incs, idx, target)
+	}
+	rep.Response.All = stat("all", all)
+	for p := range byPrio {
+		rep.Response.ByPriority = append(rep.Response.ByPriority, stat(fmt.Sprintf("P%d", p+1), byPrio[p]))
+	}
+	for t, idx := range byTown {
+		if t == len(sc.Towns) {
+			if len(idx) > 0 {
+				rep.Response.ByTown = append(rep.Response.ByTown, stat("outside", idx))
+			}
+			continue
+		}
+		s := stat(sc.Towns[t].Code, idx)
+		s.Name, s.Kind = sc.Towns[t].NameEN, sc.Towns[t].Kind
+		rep.Response.ByTown = append(rep.Response.ByTown, s)
+	}
+	for f, idx := range byFamily {
+		if len(idx) > 0 {
+			rep.Response.ByFamily = append(rep.Response.ByFamily, stat(c.d.families[f], idx))
+		}
+	}
+	// Queue.
+	var waited []int
+	for i, s := range c.incs {
+		if s.queued {
+			rep.Queue.Queued++
+		}
+		if s.wait > 0 {
+			waited = append(waited, i)
+		}
+		if s.resp < 0 {
+			rep.Queue.Unserved++
+		}
+	}
+	rep.Queue.Waited = len(waited)
+	rep.Queue.Wait = waitStat(c.incs, waited)
+	rep.Queue.MaxLength = c.queueMax
+	if c.queueMax > 0 {
+		rep.Queue.MaxAt = time.Unix(0, c.queueMaxAt).In(cst)
+	}
+	rep.Queue.DailyMax = make([]int, rep.Days)
+	for h, n := range c.queueHourly {
+		if d := h / 24; d < rep.Days {
+			rep.Queue.DailyMax[d] = max(rep.Queue.DailyMax[d], n)
+		}
+	}
+	r.teams(rep)
+	r.stock(rep)
+	r.daily(rep)
+	return rep, nil
+}
+
+// Policy names a ranker policy by its coverage weight.
+func Policy(coverageWeightS float64) string {
+	if coverageWeightS == 0 {
+		return "closest-eta"
+	}
+	return fmt.Sprintf("coverage-aware (%gs)", coverageWeightS)
+}
+
+func (r *Result) teams(rep *Report) {
+	c := r.c
+	sc := r.cfg.Scenario
+	span := float64(c.last-c.start) / 1e9
+	count := make([]int, len(sc.Teams))
+	for _, u := range c.d.units {
+		count[u.team]++
+	}
+	for i, t := range sc.Teams {
+		tu := TeamUse{Team: t.ID, Name: t.NameEN, Kind: string(t.Kind), Units: count[i], BusyHours: round1(float64(c.busyNs[i]) / 3.6e12)}
+		if count[i] > 0 && span > 0 {
+			tu.Utilisation = round4(float64(c.busyNs[i]) / 1e9 / (float64(count[i]) * span))
+		}
+		if t.Kind == teams.KindReserve {
+			tu.ByPriority = c.reserves[i]
+			for _, n := range c.reserves[i] {
+				tu.Activations += n
+			}
+			tu.ReserveDelay = int(t.ActivationDelayS)
+		}
+		rep.Teams = append(rep.Teams, tu)
+	}
+}
+
+func (r *Result) stock(rep *Report) {
+	c := r.c
+	for _, code := range sortedKeys(c.items) {
+		it := c.items[code]
+		is := ItemStock{Item: code, Initial: it.initial, Consumed: it.consumed, Restocked: it.restocked, End: it.onHand,
+			MinAvailable: it.minAvail, Shortfall: it.shortInc, Missing: it.missing}
+		if it.minAt != 0 {
+			is.MinAt = time.Unix(0, it.minAt).In(cst)
+		}
+		is.Daily = make([]int, rep.Days)
+		level := it.initial
+		for d := range is.Daily {
+			if d < len(it.daily) {
+				level = it.daily[d]
+			} else if d == len(it.daily) {
+				level = it.onHand - it.reserved
+			}
+			is.Daily[d] = level
+		}
+		rep.Stock = append(rep.Stock, is)
+	}
+}
+
+func (r *Result) daily(rep *Report) {
+	c := r.c
+	rep.Daily.Calls = make([]int, rep.Days)
+	var byDay [4][][]float64
+	for p := range byDay {
+		byDay[p] = make([][]float64, rep.Days)
+	}
+	for _, s := range c.incs {
+		d := int((s.reported - c.start) / dayNs)
+		if d < 0 || d >= rep.Days {
+			continue
+		}
+		rep.Daily.Calls[d]++
+		if s.resp >= 0 && s.priority >= 1 && s.priority <= 4 {
+			byDay[s.priority-1][d] = append(byDay[s.priority-1][d], s.resp)
+		}
+	}
+	for p := range byDay {
+		rep.Daily.P90[p] = make([]float64, rep.Days)
+		for d, v := range byDay[p] {
+			if len(v) == 0 {
+				rep.Daily.P90[p][d] = -1
+				continue
+			}
+			slices.Sort(v)
+			rep.Daily.P90[p][d] = round1(percentile(v, 0.9))
+		}
+	}
+}
+
+// responseStat summarises the response times of the incidents idx.
+func responseStat(key string, incs []incStat, idx []int, target func(town, prio int) float64) Stat {
+	st := Stat{Key: key, Count: len(idx)}
+	v := make([]float64, 0, len(idx))
+	within := 0
+	for _, i := range idx {
+		s := incs[i]
+		if s.resp < 0 {
+			continue
+		}
+		v = append(v, s.resp)
+		if s.resp <= target(int(s.town), int(s.priority)) {
+			within++
+		}
+	}
+	fill(&st, v)
+	if st.Count > 0 {
+		st.WithinTarget = round4(float64(within) / float64(st.Count))
+	}
+	return st
+}
+
+func waitStat(incs []incStat, idx []int) Stat {
+	st := Stat{Key: "wait", Count: len(idx)}
+	v := make([]float64, 0, len(idx))
+	for _, i := range idx {
+		v = append(v, incs[i].wait)
+	}
+	fill(&st, v)
+	return st
+}
+
+// fill sets the served count and the percentiles of v (unsorted).
+func fill(st *Stat, v []float64) {
+	st.Served = len(v)
+	if len(v) == 0 {
+		return
+	}
+	slices.Sort(v)
+	sum := 0.0
+	for _, x := range v {
+		sum += x
+	}
+	st.P50, st.P90, st.P99 = round1(percentile(v, 0.5)), round1(percentile(v, 0.9)), round1(percentile(v, 0.99))
+	st.Mean, st.Max = round1(sum/float64(len(v))), round1(v[len(v)-1])
+}
+
+// percentile is the nearest-rank percentile of sorted v.
+func percentile(v []float64, p float64) float64 {
+	i := int(math.Ceil(p*float64(len(v)))) - 1
+	return v[min(max(i, 0), len(v)-1)]
+}
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// fmtDur prints seconds as 1h02m03s, 4m05s or 12.3s.
+func fmtDur(s float64) string {
+	if s < 0 {
+		return "-"
+	}
+	if s < 60 {
+		return fmt.Sprintf("%.1fs", s)
+	}
+	d := time.Duration(math.Round(s)) * time.Second
+	h, m, sec := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%dh%02dm%02ds", h, m, sec)
+	}
+	return fmt.Sprintf("%dm%02ds", m, sec)
+}
+
+// pct prints a share as a percentage.
+func pct(x float64) string { return strings.TrimSuffix(fmt.Sprintf("%.1f", x*100), ".0") + "%" }

@@ -1,0 +1,532 @@
+package dispatch
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// The engine marshals an incident record into every console event it
+// writes, several times per incident: reflection-based encoding/json was
+// most of the decision path's time. These functions write exactly the bytes
+// json.Marshal writes for the same values (fastjson_test.go checks it for
+// every field, so a field added to these types without its line here fails
+// the test); a value they cannot write (a NaN, a time outside years 0-9999)
+// falls back to json.Marshal, errors included.
+
+// recordJSON is json.Marshal(rec). scratch, when not nil, is a buffer
+// reused between calls (the engine's, under its lock): the result is an
+// exact-size copy.
+func recordJSON(scratch *[]byte, rc *recCache, rec *IncidentRecord) ([]byte, error) {
+	b, ok := appendRecord(take(scratch), rc, rec)
+	if ok {
+		return keep(scratch, b), nil
+	}
+	return json.Marshal(rec)
+}
+
+// assignmentEventJSON is json.Marshal of {"incident": rec, "unit": pick}.
+func assignmentEventJSON(scratch *[]byte, rc *recCache, rec *IncidentRecord, pick *UnitPick) ([]byte, error) {
+	if rec != nil {
+		b, ok := appendRecord(append(take(scratch), `{"incident":`...), rc, rec)
+		b = jpick(append(b, `,"unit":`...), pick, &ok)
+		if ok {
+			return keep(scratch, append(b, '}')), nil
+		}
+	}
+	return json.Marshal(struct {
+		Incident *IncidentRecord `json:"incident"`
+		Unit     UnitPick        `json:"unit"`
+	}{rec, *pick})
+}
+
+// unitChangeJSON is json.Marshal(c).
+func unitChangeJSON(scratch *[]byte, c *UnitChange) ([]byte, error) {
+	if b, ok := appendUnitChange(take(scratch), c); ok {
+		return keep(scratch, b), nil
+	}
+	return json.Marshal(c)
+}
+
+// assignmentJSON is json.Marshal(m).
+func assignmentJSON(scratch *[]byte, m *AssignmentMessage) ([]byte, error) {
+	if b, ok := appendAssignment(take(scratch), m); ok {
+		return keep(scratch, b), nil
+	}
+	return json.Marshal(m)
+}
+
+func take(scratch *[]byte) []byte {
+	if scratch == nil {
+		return nil
+	}
+	return (*scratch)[:0]
+}
+
+// keep returns an exact-size copy of b and keeps b's array as the scratch buffer.
+func keep(scratch *[]byte, b []byte) []byte {
+	if scratch == nil {
+		return b
+	}
+	*scratch = b[:0]
+	return append([]byte(nil), b...)
+}
+
+// The appenders below take and return the buffer (no pointer to it is
+// stored: no write barriers) and clear *ok on a value only encoding/json
+// can judge.
+
+// jkey appends ,"name": (without the comma when first).
+func jkey(b []byte, name string, first bool) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"', ':')
+}
+
+func jstr(b []byte, s string, ok *bool) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, err := json.Marshal(s)
+			if err != nil {
+				*ok = false
+				return b
+			}
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func jint(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) }
+
+func jbool(b []byte, v bool) []byte {
+	if v {
+		return append(b, "true"...)
+	}
+	return append(b, "false"...)
+}
+
+// jfloat writes f as encoding/json does ('f', or 'e' for very small and
+// very large magnitudes, exponent without a leading zero).
+func jfloat(b []byte, f float64, ok *bool) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		*ok = false
+		return b
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+func jtime(b []byte, t time.Time, ok *bool) []byte {
+	if y := t.Year(); y < 0 || y > 9999 {
+		*ok = false
+		return b
+	}
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		*ok = false
+		return b
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+func jstrs(b []byte, s []string, ok *bool) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, v := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jstr(b, v, ok)
+	}
+	return append(b, ']')
+}
+
+func jintMap(b []byte, m map[string]int, ok *bool) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jstr(b, k, ok)
+		b = append(b, ':')
+		b = jint(b, m[k])
+	}
+	return append(b, '}')
+}
+
+func appendRecord(b []byte, rc *recCache, r *IncidentRecord) ([]byte, bool) {
+	ok := true
+	b = append(b, '{')
+	b = jkey(b, "id", true)
+	b = jstr(b, r.ID, &ok)
+	b = jkey(b, "reported_at", false)
+	b = jtime(b, r.ReportedAt, &ok)
+	b = jkey(b, "type", false)
+	b = jstr(b, r.Type, &ok)
+	if r.Priority != 0 {
+		b = jkey(b, "priority", false)
+		b = jint(b, r.Priority)
+	}
+	b = jkey(b, "lat", false)
+	b = jfloat(b, r.Lat, &ok)
+	b = jkey(b, "lng", false)
+	b = jfloat(b, r.Lng, &ok)
+	b = jopt(b, "address", r.Address, &ok)
+	b = jopt(b, "description", r.Description, &ok)
+	b = jopt(b, "caller", r.Caller, &ok)
+	if r.Casualties != 0 {
+		b = jkey(b, "casualties", false)
+		b = jint(b, r.Casualties)
+	}
+	if len(r.Materials) > 0 {
+		b = jkey(b, "materials", false)
+		b = jintMap(b, r.Materials, &ok)
+	}
+	b = jopt(b, "drill", r.Drill, &ok)
+	b = jkey(b, "state", false)
+	b = jstr(b, r.State, &ok)
+	b = jkey(b, "type_known", false)
+	b = jbool(b, r.TypeKnown)
+	b = jopt(b, "town", r.Town, &ok)
+	b = jopt(b, "cell", r.Cell, &ok)
+	b = jopt(b, "linked_to", r.LinkedTo, &ok)
+	b = jopts(b, "linked", r.Linked, &ok)
+	if r.Rec != nil {
+		b = jkey(b, "recommendation", false)
+		b = rc.append(b, r.Rec, &ok)
+	}
+	b = jopts(b, "assigned", r.Assigned, &ok)
+	b = jopts(b, "accepted", r.Accepted, &ok)
+	b = jopts(b, "declined", r.Declined, &ok)
+	b = jopts(b, "cleared", r.Cleared, &ok)
+	b = jopts(b, "escalated", r.Escalated, &ok)
+	b = jkey(b, "dispatched_at", false) // omitempty never omits a struct
+	b = jtime(b, r.DispatchedAt, &ok)
+	b = jkey(b, "first_on_scene_at", false)
+	b = jtime(b, r.FirstOnSceneAt, &ok)
+	b = jopts(b, "flags", r.Flags, &ok)
+	b = jkey(b, "version", false)
+	b = jint(b, r.Version)
+	b = jkey(b, "decided_at", false)
+	b = jtime(b, r.DecidedAt, &ok)
+	b = jkey(b, "updated_at", false)
+	b = jtime(b, r.UpdatedAt, &ok)
+	return append(b, '}'), ok
+}
+
+// jopt writes an omitempty string field.
+func jopt(b []byte, name, v string, ok *bool) []byte {
+	if v == "" {
+		return b
+	}
+	return jstr(jkey(b, name, false), v, ok)
+}
+
+// jopts writes an omitempty string slice field.
+func jopts(b []byte, name string, v []string, ok *bool) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	return jstrs(jkey(b, name, false), v, ok)
+}
+
+func jrecommendation(b []byte, r *Recommendation, ok *bool) []byte {
+	b = append(b, '{')
+	b = jkey(b, "units", true)
+	b = jpicks(b, r.Units, ok)
+	if len(r.Alternates) > 0 {
+		b = jkey(b, "alternates", false)
+		keys := make([]string, 0, len(r.Alternates))
+		for k := range r.Alternates {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jstr(b, k, ok)
+			b = append(b, ':')
+			b = jpicks(b, r.Alternates[k], ok)
+		}
+		b = append(b, '}')
+	}
+	if len(r.Materials) > 0 {
+		b = jkey(b, "materials", false)
+		b = jmaterials(b, r.Materials, ok)
+	}
+	if len(r.Shortfalls) > 0 {
+		b = jkey(b, "shortfalls", false)
+		b = append(b, '[')
+		for i := range r.Shortfalls {
+			s := &r.Shortfalls[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			b = jkey(b, "kind", true)
+			b = jstr(b, s.Kind, ok)
+			b = jkey(b, "what", false)
+			b = jstr(b, s.What, ok)
+			b = jkey(b, "missing", false)
+			b = jint(b, s.Missing)
+			b = jkey(b, "reason", false)
+			b = jstr(b, s.Reason, ok)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+func jpicks(b []byte, ps []UnitPick, ok *bool) []byte {
+	if ps == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range ps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jpick(b, &ps[i], ok)
+	}
+	return append(b, ']')
+}
+
+func jpick(b []byte, p *UnitPick, ok *bool) []byte {
+	b = append(b, '{')
+	b = jkey(b, "unit_id", true)
+	b = jstr(b, p.UnitID, ok)
+	b = jkey(b, "team", false)
+	b = jstr(b, p.Team, ok)
+	b = jkey(b, "requirement", false)
+	b = jstr(b, p.Requirement, ok)
+	b = jkey(b, "capability", false)
+	b = jstr(b, p.Capability, ok)
+	if p.Substitute {
+		b = append(b, `,"substitute":true`...)
+	}
+	if p.Reserve {
+		b = append(b, `,"reserve":true`...)
+	}
+	b = jkey(b, "eta_s", false)
+	b = jfloat(b, p.EtaS, ok)
+	b = jkey(b, "distance_m", false)
+	b = jfloat(b, p.DistanceM, ok)
+	if p.CoverageCost != 0 {
+		b = jkey(b, "coverage_cost_s", false)
+		b = jfloat(b, p.CoverageCost, ok)
+	}
+	b = jkey(b, "cost_s", false)
+	b = jfloat(b, p.Cost, ok)
+	b = jopt(b, "town", p.Town, ok)
+	b = jopts(b, "reasons", p.Reasons, ok)
+	return append(b, '}')
+}
+
+func jmaterials(b []byte, ms []MaterialPick, ok *bool) []byte {
+	if ms == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range ms {
+		m := &ms[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		b = jkey(b, "item", true)
+		b = jstr(b, m.Item, ok)
+		b = jkey(b, "depot_id", false)
+		b = jstr(b, m.DepotID, ok)
+		b = jkey(b, "qty", false)
+		b = jint(b, m.Qty)
+		b = jkey(b, "eta_s", false)
+		b = jfloat(b, m.EtaS, ok)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendUnitChange(b []byte, c *UnitChange) ([]byte, bool) {
+	ok := true
+	b = append(b, '{')
+	b = jkey(b, "unit_id", true)
+	b = jstr(b, c.UnitID, &ok)
+	b = jkey(b, "team", false)
+	b = jstr(b, c.Team, &ok)
+	b = jkey(b, "old_status", false)
+	b = jstr(b, c.OldStatus, &ok)
+	b = jkey(b, "new_status", false)
+	b = jstr(b, c.NewStatus, &ok)
+	b = jopt(b, "old_cell", c.OldCell, &ok)
+	b = jopt(b, "new_cell", c.NewCell, &ok)
+	b = jkey(b, "lat", false)
+	b = jfloat(b, c.Lat, &ok)
+	b = jkey(b, "lng", false)
+	b = jfloat(b, c.Lng, &ok)
+	b = jopt(b, "town", c.Town, &ok)
+	b = jopt(b, "incident", c.Incident, &ok)
+	b = jkey(b, "at", false)
+	b = jtime(b, c.At, &ok)
+	return append(b, '}'), ok
+}
+
+func appendAssignment(b []byte, m *AssignmentMessage) ([]byte, bool) {
+	ok := true
+	b = append(b, '{')
+	b = jkey(b, "dedup_key", true)
+	b = jstr(b, m.DedupKey, &ok)
+	b = jkey(b, "incident", false)
+	b = jstr(b, m.Incident, &ok)
+	b = jopt(b, "drill", m.Drill, &ok)
+	b = jkey(b, "version", false)
+	b = jint(b, m.Version)
+	b = jkey(b, "state", false)
+	b = jstr(b, m.State, &ok)
+	b = jkey(b, "type", false)
+	b = jstr(b, m.Type, &ok)
+	b = jkey(b, "priority", false)
+	b = jint(b, m.Priority)
+	b = jkey(b, "lat", false)
+	b = jfloat(b, m.Lat, &ok)
+	b = jkey(b, "lng", false)
+	b = jfloat(b, m.Lng, &ok)
+	b = jopt(b, "town", m.Town, &ok)
+	b = jkey(b, "units", false)
+	b = jpicks(b, m.Units, &ok)
+	if len(m.Materials) > 0 {
+		b = jkey(b, "materials", false)
+		b = jmaterials(b, m.Materials, &ok)
+	}
+	b = jkey(b, "at", false)
+	b = jtime(b, m.At, &ok)
+	return append(b, '}'), ok
+}
+
+// recCache remembers the JSON of recommendations: an incident's
+// recommendation rarely changes while its record is written into every
+// event of its life. An entry is used only when the recommendation still
+// holds exactly what was encoded (compared field by field against a copy),
+// so a change in place is never missed. Not safe for concurrent use (the
+// engine's lock guards it); a nil *recCache encodes every time.
+type recCache struct {
+	m map[*Recommendation]*recEntry
+}
+
+type recEntry struct {
+	was  Recommendation // a copy of the content encoded (slices and the map cloned)
+	json []byte
+}
+
+// maxRecCache bounds the cache; it is emptied when full.
+const maxRecCache = 8192
+
+func (rc *recCache) append(b []byte, r *Recommendation, ok *bool) []byte {
+	if rc == nil {
+		return jrecommendation(b, r, ok)
+	}
+	if e, hit := rc.m[r]; hit && sameRec(&e.was, r) {
+		return append(b, e.json...)
+	}
+	start := len(b)
+	b = jrecommendation(b, r, ok)
+	if !*ok {
+		return b
+	}
+	if rc.m == nil || len(rc.m) >= maxRecCache {
+		rc.m = make(map[*Recommendation]*recEntry, 256)
+	}
+	e := &recEntry{json: append([]byte(nil), b[start:]...), was: Recommendation{Units: clonePicks(r.Units),
+		Materials: slices.Clone(r.Materials), Shortfalls: slices.Clone(r.Shortfalls)}}
+	if r.Alternates != nil {
+		e.was.Alternates = make(map[string][]UnitPick, len(r.Alternates))
+		for k, v := range r.Alternates {
+			e.was.Alternates[k] = clonePicks(v)
+		}
+	}
+	rc.m[r] = e
+	return b
+}
+
+func clonePicks(ps []UnitPick) []UnitPick {
+	if ps == nil {
+		return nil
+	}
+	out := make([]UnitPick, len(ps))
+	copy(out, ps)
+	for i := range out {
+		out[i].Reasons = slices.Clone(ps[i].Reasons)
+	}
+	return out
+}
+
+// sameRec reports whether r holds what was holds (nil and empty apart, as
+// the encoding tells them apart).
+func sameRec(was, r *Recommendation) bool {
+	if !samePicks(was.Units, r.Units) || len(was.Alternates) != len(r.Alternates) || (was.Alternates == nil) != (r.Alternates == nil) ||
+		!slices.EqualFunc(was.Materials, r.Materials, func(a, b MaterialPick) bool {
+			return a.Item == b.Item && a.DepotID == b.DepotID && a.Qty == b.Qty && sameFloat(a.EtaS, b.EtaS)
+		}) || (was.Materials == nil) != (r.Materials == nil) ||
+		!slices.Equal(was.Shortfalls, r.Shortfalls) || (was.Shortfalls == nil) != (r.Shortfalls == nil) {
+		return false
+	}
+	for k, v := range r.Alternates {
+		w, ok := was.Alternates[k]
+		if !ok || !samePicks(w, v) {
+			return false
+		}
+	}
+	return true
+}
+
+func samePicks(a, b []UnitPick) bool {
+	if len(a) != len(b) || (a == nil) != (b == nil) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.UnitID != y.UnitID || x.Team != y.Team || x.Requirement != y.Requirement || x.Capability != y.Capability ||
+			x.Substitute != y.Substitute || x.Reserve != y.Reserve || !sameFloat(x.EtaS, y.EtaS) || !sameFloat(x.DistanceM, y.DistanceM) ||
+			!sameFloat(x.CoverageCost, y.CoverageCost) || !sameFloat(x.Cost, y.Cost) || x.Town != y.Town ||
+			!slices.Equal(x.Reasons, y.Reasons) || (x.Reasons == nil) != (y.Reasons == nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameFloat compares bits: 0 and -0 encode differently.
+func sameFloat(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
