@@ -399,3 +399,48 @@ func (h *harness) incident(t testing.TB, id string) *dispatch.IncidentRecord {
 	}
 	return &rec
 }
+
+// readAll reads every record of a topic, partition by partition, up to the
+// end offsets at the time of the call.
+func readAll(t testing.TB, brokers []string, topic string) []kafka.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+	meta, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil || len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
+		t.Fatalf("metadata %s: %v %+v", topic, err, meta)
+	}
+	var out []kafka.Message
+	for _, p := range meta.Topics[0].Partitions {
+		req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID)}}}
+		res, err := cl.ListOffsets(ctx, req)
+		if err != nil {
+			t.Fatalf("list offsets %s/%d: %v", topic, p.ID, err)
+		}
+		po := res.Topics[topic][0]
+		if po.Error != nil {
+			t.Fatalf("list offsets %s/%d: %v", topic, p.ID, po.Error)
+		}
+		if po.LastOffset <= po.FirstOffset {
+			continue
+		}
+		rd := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond})
+		if err := rd.SetOffset(po.FirstOffset); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			m, err := rd.ReadMessage(ctx)
+			if err != nil {
+				rd.Close()
+				t.Fatalf("read %s/%d: %v", topic, p.ID, err)
+			}
+			out = append(out, m)
+			if m.Offset >= po.LastOffset-1 {
+				break
+			}
+		}
+		rd.Close()
+	}
+	return out
+}
