@@ -37,6 +37,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientMessage$$' -fuzztime $(FUZZTIME) ./web/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseScenario$$' -fuzztime $(FUZZTIME) ./dispatch/
 
+## soak: the long fault tests of docs/reliability.md (20 SIGKILLs, 5 broker restarts, 20,000-incident
+## streams, the known-bug cases); SEED=n changes the random fault points
+soak:
+	SOAK=1 $(GO) test -count=1 -timeout 90m -v -run 'TestKillEngine|TestPostgresOutage|TestBrokerRestart|TestTwoInstances|TestConsolesReconnect|TestStaleUnitReports|TestRestartMidStream' ./cmd/dispatchd/
+
 ## lint: pinned golangci-lint v2 (gosec, errcheck, staticcheck)
 lint:
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION) run ./...

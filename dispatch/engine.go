@@ -478,6 +478,12 @@ func (e *Engine) applyUnitEvent(w *world, ev *UnitEvent) (*Outcome, error) {
 		if to.Active() && u.Incident == "" && ev.Incident == "" {
 			return nil, fmt.Errorf("%w: unit %s reported %s with no incident", ErrIllegalStatus, u.ID, to)
 		}
+		// A report that names another incident than the unit's is stale
+		// (a terminal resending, or intake redelivering after a crash): it
+		// must not move or clear the unit on the incident it is on now.
+		if ev.Incident != "" && ev.Incident != u.Incident && ev.Status != u.Status {
+			return nil, fmt.Errorf("%w: unit %s reported %s for incident %s but is %s on %q", ErrIllegalStatus, u.ID, to, ev.Incident, u.Status, u.Incident)
+		}
 	}
 	if ev.HasPosition {
 		ch, err := w.state.SetPosition(ev.UnitID, pointOf(ev.Lat, ev.Lng), at)

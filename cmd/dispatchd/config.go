@@ -21,6 +21,7 @@ type config struct {
 	Scenario       string // empty: the embedded Zhongshan scenario
 	TokensFile     string // empty: fresh tokens printed at start
 	GroupID        string
+	SessionTimeout time.Duration
 	TopicIncidents string
 	TopicUnits     string
 	TopicAssign    string
@@ -61,6 +62,7 @@ func parseConfig(name string, args []string, getenv func(string) string) (*confi
 		{"scenario", "DISPATCH_SCENARIO", "", "scenario file (JSON or YAML); empty uses the embedded Zhongshan scenario", func(s string) error { c.Scenario = s; return nil }},
 		{"tokens", "DISPATCH_TOKENS_FILE", "", "console token file (hashed tokens); empty makes fresh tokens and prints them", func(s string) error { c.TokensFile = s; return nil }},
 		{"group", "DISPATCH_GROUP_ID", "dispatchd", "Kafka consumer group", func(s string) error { c.GroupID = s; return nil }},
+		{"kafka-session-timeout", "DISPATCH_KAFKA_SESSION_TIMEOUT", "30s", "how long the consumer group waits for a silent (crashed) instance before handing its partitions to the others", func(s string) (err error) { c.SessionTimeout, err = time.ParseDuration(s); return }},
 		{"topic-incidents", "DISPATCH_TOPIC_INCIDENTS", "incidents", "incidents topic (in)", func(s string) error { c.TopicIncidents = s; return nil }},
 		{"topic-unit-events", "DISPATCH_TOPIC_UNIT_EVENTS", "unit-events", "unit events topic (in)", func(s string) error { c.TopicUnits = s; return nil }},
 		{"topic-assignments", "DISPATCH_TOPIC_ASSIGNMENTS", "assignments", "assignments topic (out)", func(s string) error { c.TopicAssign = s; return nil }},

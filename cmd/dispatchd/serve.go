@@ -96,7 +96,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		return fmt.Errorf("load state: %w", err)
 	}
 	consumer, err := kafkaio.NewConsumer(kafkaio.ConsumerConfig{
-		Brokers: brokers, GroupID: cfg.GroupID,
+		Brokers: brokers, GroupID: cfg.GroupID, SessionTimeout: cfg.SessionTimeout,
 		IncidentsTopic: cfg.TopicIncidents, UnitEventsTopic: cfg.TopicUnits, DLQTopic: cfg.TopicDLQ,
 		Handler: handler{eng: eng, m: metrics}, Logger: log, Registerer: reg,
 	})

@@ -71,6 +71,12 @@ type ConsumerConfig struct {
 	// Default 250ms (kafka-go's own default of 10s would delay shutdown
 	// and rebalances, not records: a fetch returns as soon as one arrives).
 	MaxWait time.Duration
+	// SessionTimeout is how long the group coordinator waits for a silent
+	// member (a crashed instance) before it hands its partitions to the
+	// others; heartbeats are sent every SessionTimeout/10 (at most 3s).
+	// Default 30s. The broker bounds it (Kafka's
+	// group.min.session.timeout.ms, 6s by default).
+	SessionTimeout time.Duration
 	// RetryMin and RetryMax bound the back-off between retries of a batch
 	// whose handling, dead-lettering or commit failed. Default 50ms and 5s.
 	RetryMin, RetryMax time.Duration
@@ -166,6 +172,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.RetryMax < cfg.RetryMin {
 		cfg.RetryMax = max(5*time.Second, cfg.RetryMin)
 	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = 30 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -183,17 +192,19 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 // only ctx's error.
 func (c *Consumer) Run(ctx context.Context) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        c.cfg.Brokers,
-		GroupID:        c.cfg.GroupID,
-		GroupTopics:    []string{c.cfg.IncidentsTopic, c.cfg.UnitEventsTopic},
-		StartOffset:    kafka.FirstOffset, // a new group must not skip what arrived first
-		MinBytes:       1,
-		MaxBytes:       c.cfg.MaxFetchBytes,
-		MaxWait:        c.cfg.MaxWait,
-		QueueCapacity:  max(100, c.cfg.MaxBatch),
-		CommitInterval: 0, // synchronous commits, after durability
-		ReadBackoffMin: 10 * time.Millisecond,
-		ReadBackoffMax: time.Second,
+		Brokers:           c.cfg.Brokers,
+		GroupID:           c.cfg.GroupID,
+		GroupTopics:       []string{c.cfg.IncidentsTopic, c.cfg.UnitEventsTopic},
+		StartOffset:       kafka.FirstOffset, // a new group must not skip what arrived first
+		MinBytes:          1,
+		MaxBytes:          c.cfg.MaxFetchBytes,
+		MaxWait:           c.cfg.MaxWait,
+		QueueCapacity:     max(100, c.cfg.MaxBatch),
+		CommitInterval:    0, // synchronous commits, after durability
+		SessionTimeout:    c.cfg.SessionTimeout,
+		HeartbeatInterval: min(3*time.Second, c.cfg.SessionTimeout/10),
+		ReadBackoffMin:    10 * time.Millisecond,
+		ReadBackoffMax:    time.Second,
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
 			c.log.Debug("kafka reader: " + fmt.Sprintf(msg, args...))
 		}),

@@ -164,10 +164,15 @@ func (r *Relay) round(ctx context.Context) (int, error) {
 			Headers: []kafka.Header{{Key: "outbox-id", Value: []byte(strconv.FormatInt(rec.ID, 10))}}}
 		ids[i] = rec.ID
 	}
-	if err := r.w.WriteMessages(ctx, msgs...); err != nil {
+	// A publish under way finishes (bounded) even when ctx ends: a stop
+	// between the write and MarkSent would publish the batch again at the
+	// next start (harmless, at least once, but up to Batch duplicates).
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := r.w.WriteMessages(wctx, msgs...); err != nil {
 		return 0, err
 	}
-	if err := r.cfg.Outbox.MarkSent(ctx, ids); err != nil {
+	if err := r.cfg.Outbox.MarkSent(wctx, ids); err != nil {
 		return 0, err
 	}
 	r.published.Add(float64(len(recs)))
