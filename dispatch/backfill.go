@@ -3,7 +3,6 @@ package dispatch
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"time"
 )
@@ -60,11 +59,9 @@ func (e *Engine) FillShortfalls(ctx context.Context, drill string, ids []string)
 		e.mu.Unlock()
 		return nil, nil
 	}
-	freeze(outs)
-	if err := e.store.Apply(ctx, outs); err != nil {
-		e.reloadLocked()
+	if err := e.commitLocked(ctx, outs); err != nil {
 		e.mu.Unlock()
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, err
 	}
 	e.mu.Unlock()
 	if e.cfg.OnCommit != nil {
@@ -141,10 +138,9 @@ func (e *Engine) Restock(ctx context.Context, drill, depot, item string, qty int
 	out.Events = append(out.Events, Event{At: now, Kind: EvStockRestocked, Drill: drill,
 		Data: mustJSON(map[string]any{"depot": depot, "item": item, "qty": qty})})
 	outs := []*Outcome{out}
-	if err := e.store.Apply(ctx, outs); err != nil {
-		e.reloadLocked()
+	if err := e.commitLocked(ctx, outs); err != nil {
 		e.mu.Unlock()
-		return fmt.Errorf("store: %w", err)
+		return err
 	}
 	e.mu.Unlock()
 	if e.cfg.OnCommit != nil {

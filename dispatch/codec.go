@@ -23,14 +23,18 @@ var (
 
 // Reasons of refused records, as written in the dead-letter "reason" header.
 const (
-	ReasonBadJSON      = "bad_json"      // not a JSON object
-	ReasonInvalidUTF8  = "invalid_utf8"  // not UTF-8 text
-	ReasonMissingField = "missing_field" // a required field is absent or empty
-	ReasonBadField     = "bad_field"     // a field has the wrong type or an impossible value
-	ReasonBadLocation  = "bad_location"  // lat/lng missing, wrong-typed, NaN or out of range
-	ReasonOversized    = "oversized"     // the record is larger than intake accepts
-	ReasonUnknownUnit  = "unknown_unit"  // a unit event names no unit of the scenario
-	ReasonIllegal      = "illegal_status"
+	ReasonBadJSON      = "bad_json"       // not a JSON object
+	ReasonInvalidUTF8  = "invalid_utf8"   // not UTF-8 text
+	ReasonMissingField = "missing_field"  // a required field is absent or empty
+	ReasonBadField     = "bad_field"      // a field has the wrong type or an impossible value
+	ReasonBadLocation  = "bad_location"   // lat/lng missing, wrong-typed, NaN or out of range
+	ReasonOversized    = "oversized"      // the record is larger than intake accepts
+	ReasonUnknownUnit  = "unknown_unit"   // a unit event names no unit of the scenario
+	ReasonIllegal      = "illegal_status" // a status change the state machine refuses
+	// ReasonStaleReport: a refused status report made before the unit's
+	// last change (a redelivery after a crash or rebalance, a terminal
+	// resending): a duplicate, not news.
+	ReasonStaleReport = "stale_report"
 )
 
 // Limits of the decoders.

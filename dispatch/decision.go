@@ -139,6 +139,12 @@ type Outcome struct {
 	// NewIncident marks the first decision on Incident.ID: the store enforces
 	// that it is decided only once.
 	NewIncident bool
+	// BaseVersion, for an existing incident, is the version the engine read
+	// it at (from the store, or as it last wrote it). The store refuses the
+	// batch with ErrConflict when the stored version differs: another engine
+	// sharing the store changed the incident meanwhile. 0: not checked. The
+	// engine sets it; outcomes of one incident in a batch share it.
+	BaseVersion int
 	Units       []UnitChange
 	Stock       []StockChange
 	Events      []Event

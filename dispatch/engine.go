@@ -38,6 +38,13 @@ type EngineConfig struct {
 	// OnCommit is called, outside the engine lock, after outcomes are durable
 	// (the hub and the outbox relay are woken from it). Optional.
 	OnCommit func(outs []*Outcome)
+	// OnReload is called, under the engine lock (it must not call the
+	// engine), each time the worlds are dropped to be reloaded from the
+	// store, with the cause: ReloadConflict (the store refused a write made
+	// from a stale copy: another engine shares the store), ReloadStale (an
+	// input refused against memory is tried again from the store) or
+	// ReloadError (a store error). Optional; main counts them in a metric.
+	OnReload func(cause string)
 	// MaxRetries bounds how often a batch is re-decided after ErrConflict.
 	// Default 5.
 	MaxRetries int
@@ -51,6 +58,9 @@ var (
 	ErrUnknownUnit = errors.New("unknown unit")
 	// ErrIllegalStatus: a unit event asks for a status change the state machine refuses.
 	ErrIllegalStatus = errors.New("illegal status change")
+	// ErrStaleReport: a refused unit event (ErrIllegalStatus too) was made
+	// before the unit's last change: a report delivered again.
+	ErrStaleReport = errors.New("stale report")
 )
 
 // Engine decides incidents, applies unit events and console actions, and
@@ -77,6 +87,9 @@ type world struct {
 	state *State
 	open  map[string]*IncidentRecord // incidents not closed or cancelled
 	links *linkIndex
+	// stored holds, for every open incident, the version the store has (as
+	// loaded or as last written): the BaseVersion of the next change.
+	stored map[string]int
 	// extra collects outcomes a step produced for other incidents (linked
 	// calls closed with their incident); drained by takeExtra.
 	extra []*Outcome
@@ -208,7 +221,8 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %q: %w", drill, err)
 	}
-	w := &world{drill: drill, state: st, open: map[string]*IncidentRecord{}, links: newLinkIndex(e.cfg.LinkRadiusM, e.cfg.LinkWindow)}
+	w := &world{drill: drill, state: st, open: map[string]*IncidentRecord{}, stored: map[string]int{},
+		links: newLinkIndex(e.cfg.LinkRadiusM, e.cfg.LinkWindow)}
 	for _, u := range snap.Units {
 		if err := st.Restore(u); err != nil {
 			return nil, fmt.Errorf("restore unit %s: %w", u.ID, err)
@@ -228,6 +242,7 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 	for i := range snap.Open {
 		rec := snap.Open[i]
 		w.open[rec.ID] = &rec
+		w.stored[rec.ID] = rec.Version
 		if rec.State != StateLinked && rec.HasLocation {
 			w.links.add(&rec, e.family(rec.Type))
 		}
@@ -235,10 +250,64 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 	return w, nil
 }
 
+// Causes of a reload, as passed to EngineConfig.OnReload.
+const (
+	ReloadConflict = "conflict"
+	ReloadStale    = "stale"
+	ReloadError    = "error"
+)
+
 // reload drops the in-memory worlds so that they are rebuilt from the store:
-// used after a failed or conflicting write, when memory may be ahead of the truth.
-func (e *Engine) reloadLocked() {
+// used after a failed or conflicting write, when memory may be ahead of the
+// truth, and when an input is refused against memory that may be behind it.
+func (e *Engine) reloadLocked(cause string) {
 	e.worlds = map[string]*world{}
+	if e.cfg.OnReload != nil {
+		e.cfg.OnReload(cause)
+	}
+}
+
+// errStale: a step refused an input that another engine sharing the store
+// may have made legal; the step is undone and taken again from the store.
+var errStale = errors.New("memory may be stale")
+
+// commitLocked writes outs durably. Every outcome on an existing incident
+// carries the version the engine read it at, so that a change made
+// meanwhile by another engine on the same store fails with ErrConflict
+// instead of being overwritten. On failure the worlds are reloaded (memory
+// is ahead of the store); on success the stored versions move on.
+func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
+	for _, o := range outs {
+		if o.Incident != nil && !o.NewIncident {
+			if w := e.worlds[o.Drill]; w != nil {
+				o.BaseVersion = w.stored[o.Incident.ID]
+			}
+		}
+	}
+	freeze(outs)
+	if err := e.store.Apply(ctx, outs); err != nil {
+		cause := ReloadError
+		if errors.Is(err, ErrConflict) {
+			cause = ReloadConflict
+		}
+		e.reloadLocked(cause)
+		return fmt.Errorf("store: %w", err)
+	}
+	for _, o := range outs {
+		if o.Incident == nil {
+			continue
+		}
+		w := e.worlds[o.Drill]
+		if w == nil {
+			continue
+		}
+		if _, open := w.open[o.Incident.ID]; open {
+			w.stored[o.Incident.ID] = o.Incident.Version
+		} else {
+			delete(w.stored, o.Incident.ID)
+		}
+	}
+	return nil
 }
 
 // Process decides a batch of incidents and applies a batch of unit events,
@@ -248,10 +317,18 @@ func (e *Engine) reloadLocked() {
 // refuses (unknown unit, illegal status change) are returned as rejects and
 // change nothing. On a store error nothing is kept in memory either: the
 // worlds are reloaded from the store and the caller retries the batch.
+//
+// Several engines may share one store (a consumer group): the store refuses
+// a change made from a stale copy (ErrConflict) and the batch is decided
+// again from the store, up to MaxRetries times. A unit event refused
+// against memory that was not just loaded is not refused yet: the worlds
+// are reloaded once and the batch taken again, since the report may follow
+// a change another engine made (a unit it dispatched).
 func (e *Engine) Process(ctx context.Context, incs []Incident, evs []UnitEvent) ([]Reject, error) {
 	var lastErr error
-	for attempt := 0; attempt <= e.cfg.MaxRetries; attempt++ {
-		rejects, outs, err := e.processOnce(ctx, incs, evs)
+	fresh := false // the worlds were loaded from the store for this batch
+	for attempt := 0; attempt <= e.cfg.MaxRetries; {
+		rejects, outs, err := e.processOnce(ctx, incs, evs, fresh)
 		if err == nil {
 			if e.cfg.OnCommit != nil && len(outs) > 0 {
 				e.cfg.OnCommit(outs)
@@ -259,15 +336,20 @@ func (e *Engine) Process(ctx context.Context, incs []Incident, evs []UnitEvent) 
 			return rejects, nil
 		}
 		lastErr = err
+		fresh = true
+		if errors.Is(err, errStale) {
+			continue
+		}
 		if !errors.Is(err, ErrConflict) {
 			return nil, err
 		}
-		e.log.Info("conflict, re-deciding the batch from the store", "err", err, "attempt", attempt+1)
+		attempt++
+		e.log.Info("conflict, re-deciding the batch from the store", "err", err, "attempt", attempt)
 	}
 	return nil, fmt.Errorf("process: gave up after %d conflicts: %w", e.cfg.MaxRetries, lastErr)
 }
 
-func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEvent) ([]Reject, []*Outcome, error) {
+func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEvent, fresh bool) ([]Reject, []*Outcome, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var (
@@ -283,6 +365,12 @@ func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEve
 		}
 		out, err := e.applyUnitEvent(w, &evs[i])
 		if err != nil {
+			if !fresh && errors.Is(err, ErrIllegalStatus) {
+				// Undo the step (nothing is written yet) and take it
+				// again from the store, which may know better.
+				e.reloadLocked(ReloadStale)
+				return nil, nil, errStale
+			}
 			rejects = append(rejects, Reject{Index: i, Reason: rejectReason(err), Err: err})
 			continue
 		}
@@ -303,7 +391,7 @@ func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEve
 		}
 		d, err := e.store.Decided(ctx, drill, ids)
 		if err != nil {
-			e.reloadLocked()
+			e.reloadLocked(ReloadError)
 			return nil, nil, fmt.Errorf("decided: %w", err)
 		}
 		decided[drill] = d
@@ -325,28 +413,34 @@ func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEve
 	if len(outs) == 0 {
 		return rejects, nil, nil
 	}
-	freeze(outs)
-	if err := e.store.Apply(ctx, outs); err != nil {
-		e.reloadLocked()
-		return nil, nil, fmt.Errorf("store: %w", err)
+	if err := e.commitLocked(ctx, outs); err != nil {
+		return nil, nil, err
 	}
 	return rejects, outs, nil
 }
 
 // Act applies a dispatcher's or team leader's action and returns the
-// incident as it is after the action, once the change is durable.
+// incident as it is after the action, once the change is durable. As in
+// Process, an action refused against memory not just loaded, or refused by
+// the store as made from a stale copy, is taken again from the store.
 func (e *Engine) Act(ctx context.Context, a Action) (*IncidentRecord, error) {
-	rec, outs, err := e.actOnce(ctx, a)
-	if err != nil {
-		return nil, err
+	fresh := false
+	for attempt := 0; ; attempt++ {
+		rec, outs, err := e.actOnce(ctx, a, fresh)
+		if err == nil {
+			if e.cfg.OnCommit != nil && len(outs) > 0 {
+				e.cfg.OnCommit(outs)
+			}
+			return rec, nil
+		}
+		if !errors.Is(err, errStale) && (!errors.Is(err, ErrConflict) || attempt >= e.cfg.MaxRetries) {
+			return nil, err
+		}
+		fresh = true
 	}
-	if e.cfg.OnCommit != nil && len(outs) > 0 {
-		e.cfg.OnCommit(outs)
-	}
-	return rec, nil
 }
 
-func (e *Engine) actOnce(ctx context.Context, a Action) (*IncidentRecord, []*Outcome, error) {
+func (e *Engine) actOnce(ctx context.Context, a Action, fresh bool) (*IncidentRecord, []*Outcome, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	w, err := e.worldLocked(ctx, a.Drill)
@@ -356,13 +450,15 @@ func (e *Engine) actOnce(ctx context.Context, a Action) (*IncidentRecord, []*Out
 	outs, err := e.act(w, &a)
 	if err != nil {
 		// act validates before it mutates, so memory is untouched here.
+		if !fresh {
+			e.reloadLocked(ReloadStale)
+			return nil, nil, fmt.Errorf("%w: %w", errStale, err)
+		}
 		return nil, nil, err
 	}
 	outs = append(outs, w.takeExtra()...)
-	freeze(outs)
-	if err := e.store.Apply(ctx, outs); err != nil {
-		e.reloadLocked()
-		return nil, nil, fmt.Errorf("store: %w", err)
+	if err := e.commitLocked(ctx, outs); err != nil {
+		return nil, nil, err
 	}
 	rec := w.open[a.Incident]
 	if rec == nil {
@@ -456,8 +552,20 @@ func (e *Engine) Drills() []string {
 	return out
 }
 
-// applyUnitEvent applies a status and/or position report.
+// applyUnitEvent applies a status and/or position report. A refused report
+// older than the unit's last change is marked ErrStaleReport.
 func (e *Engine) applyUnitEvent(w *world, ev *UnitEvent) (*Outcome, error) {
+	out, err := e.applyUnitEventAt(w, ev)
+	if err != nil && errors.Is(err, ErrIllegalStatus) && !ev.At.IsZero() {
+		if u, ok := w.state.Unit(ev.UnitID); ok && ev.At.Before(u.Since) {
+			err = fmt.Errorf("%w (made %s, before the unit's last change %s): %w", ErrStaleReport,
+				ev.At.Format(time.RFC3339Nano), u.Since.Format(time.RFC3339Nano), err)
+		}
+	}
+	return out, err
+}
+
+func (e *Engine) applyUnitEventAt(w *world, ev *UnitEvent) (*Outcome, error) {
 	u, ok := w.state.Unit(ev.UnitID)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownUnit, ev.UnitID)
@@ -516,9 +624,11 @@ func (e *Engine) applyUnitEvent(w *world, ev *UnitEvent) (*Outcome, error) {
 func rejectReason(err error) string {
 	switch {
 	case errors.Is(err, ErrUnknownUnit):
-		return "unknown_unit"
+		return ReasonUnknownUnit
+	case errors.Is(err, ErrStaleReport):
+		return ReasonStaleReport
 	case errors.Is(err, ErrIllegalStatus):
-		return "illegal_status"
+		return ReasonIllegal
 	default:
 		return "rejected"
 	}

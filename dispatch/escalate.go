@@ -120,11 +120,9 @@ func (e *Engine) EscalateOverdue(ctx context.Context, drill string, after time.D
 		e.mu.Unlock()
 		return 0, nil
 	}
-	freeze(outs)
-	if err := e.store.Apply(ctx, outs); err != nil {
-		e.reloadLocked()
+	if err := e.commitLocked(ctx, outs); err != nil {
 		e.mu.Unlock()
-		return 0, fmt.Errorf("store: %w", err)
+		return 0, err
 	}
 	e.mu.Unlock()
 	if e.cfg.OnCommit != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -122,10 +121,6 @@ func TestBrokerRestart(t *testing.T) {
 	t.Logf("result: %s", rep)
 }
 
-// knownBugs reports whether tests that show an engine bug not fixed yet run
-// (RELIABILITY_KNOWN_BUGS=1, or SOAK=1); see docs/reliability.md.
-func knownBugs() bool { return soak() || os.Getenv("RELIABILITY_KNOWN_BUGS") == "1" }
-
 // TestTwoInstances runs two dispatchd processes in one consumer group on one
 // PostgreSQL: the second starts mid-stream (a rebalance), later the first
 // stops (another). No unit may be assigned twice, nothing may be lost.
@@ -133,24 +128,18 @@ func knownBugs() bool { return soak() || os.Getenv("RELIABILITY_KNOWN_BUGS") == 
 // "incidents only": every decision claims units that are never freed, so
 // the two instances race for the same units and stock. "with unit reports":
 // the simulator moves the units along, so the two instances also update the
-// same incidents; this shows the lost-update bug of docs/reliability.md
-// (pgstore writeIncidents is last-writer-wins) and runs only with
-// RELIABILITY_KNOWN_BUGS=1 or SOAK=1 until it is fixed.
+// same incidents and units (reports are keyed by unit, incidents by id):
+// each instance's memory falls behind the database, and the store's version
+// and status checks (ErrConflict, then a reload) keep it from acting on it.
 func TestTwoInstances(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		units bool
-		bug   string
 	}{
-		{"incidents only", false, ""},
-		{"with unit reports", true, "lost update of incident rows between instances (pgstore.(*Store).writeIncidents)"},
+		{"incidents only", false},
+		{"with unit reports", true},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.bug != "" && !knownBugs() {
-				t.Skipf("known engine bug: %s; RELIABILITY_KNOWN_BUGS=1 runs it", tc.bug)
-			}
-			twoInstances(t, tc.units)
-		})
+		t.Run(tc.name, func(t *testing.T) { twoInstances(t, tc.units) })
 	}
 }
 

@@ -65,6 +65,7 @@ func (b backend) Ready(ctx context.Context) error {
 type engineMetrics struct {
 	decisions *prometheus.CounterVec
 	latency   prometheus.Histogram
+	reloads   *prometheus.CounterVec
 }
 
 func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
@@ -77,8 +78,12 @@ func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
 			Help:    "Time to decide and durably store one intake batch.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dispatch_engine_reloads_total",
+			Help: "Times the engine rebuilt its memory from the database, by cause (conflict: another instance wrote first; stale: a refused input tried again; error).",
+		}, []string{"cause"}),
 	}
-	reg.MustRegister(m.decisions, m.latency)
+	reg.MustRegister(m.decisions, m.latency, m.reloads)
 	return m
 }
 

@@ -270,7 +270,7 @@ func checkUnits(ctx context.Context, t testing.TB, conn *pgx.Conn, sim *unitSim,
 		cur[u.ID] = pos{u.Status, ""}
 	}
 	rows, err := conn.Query(ctx, `SELECT unit_id, old_status, new_status, coalesce(incident, ''), at FROM unit_status_history
-		WHERE drill = '' ORDER BY unit_id, at, ctid`)
+		WHERE drill = '' ORDER BY unit_id, id`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,6 +83,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		LinkRadiusM: cfg.LinkRadiusM,
 		LinkWindow:  cfg.LinkWindow,
 		Logger:      log,
+		OnReload:    func(cause string) { metrics.reloads.WithLabelValues(cause).Inc() },
 		OnCommit: func(outs []*dispatch.Outcome) {
 			metrics.observe(outs)
 			hub.Notify()

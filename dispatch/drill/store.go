@@ -301,6 +301,13 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 				if _, exists := s.decided[k]; exists || slices.Contains(written, k) {
 					return fmt.Errorf("incident %s already decided: %w", o.Incident.ID, dispatch.ErrConflict)
 				}
+			} else if o.BaseVersion != 0 && !slices.Contains(written, k) {
+				// A retired (finished) incident keeps no record to compare with.
+				r, kept := s.incidents[k]
+				_, decided := s.decided[k]
+				if !decided || kept && r.Version != o.BaseVersion {
+					return fmt.Errorf("incident %s is not at version %d (changed by another writer): %w", o.Incident.ID, o.BaseVersion, dispatch.ErrConflict)
+				}
 			}
 			written = append(written, k)
 		}

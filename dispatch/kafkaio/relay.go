@@ -20,13 +20,24 @@ type Outbox interface {
 	MarkSent(ctx context.Context, ids []int64) error
 }
 
+// OutboxLocker is implemented by an outbox several instances share
+// (pgstore.Store): only the instance holding the lock relays, so that each
+// record is published once and the records of an incident stay in order.
+// LockOutbox returns once the lock is held (checking every poll while
+// another instance holds it); lost is closed when it is lost, unlock
+// releases it.
+type OutboxLocker interface {
+	LockOutbox(ctx context.Context, poll time.Duration) (lost <-chan struct{}, unlock func(), err error)
+}
+
 // RelayConfig configures a Relay.
 type RelayConfig struct {
 	// Brokers to publish to. Required.
 	Brokers []string
 	// Topic for assignments. Default "assignments".
 	Topic string
-	// Outbox to drain. Required.
+	// Outbox to drain. Required. When it is also an OutboxLocker, the relay
+	// publishes only while it holds the lock.
 	Outbox Outbox
 	// Batch bounds the records of one publish. Default 2000.
 	Batch int
@@ -55,6 +66,7 @@ type Relay struct {
 	pending   prometheus.Gauge
 	published prometheus.Counter
 	failures  prometheus.Counter
+	active    prometheus.Gauge
 }
 
 // NewRelay validates cfg and fills its defaults.
@@ -99,9 +111,12 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		failures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "dispatch_outbox_failures_total", Help: "Failed relay rounds (Kafka or the store unavailable).",
 		}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dispatch_outbox_relay_active", Help: "1 while this instance relays the outbox (it holds the outbox lock, or the outbox has none).",
+		}),
 	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(r.pending, r.published, r.failures)
+		cfg.Registerer.MustRegister(r.pending, r.published, r.failures, r.active)
 	}
 	return r, nil
 }
@@ -114,9 +129,48 @@ func (r *Relay) Notify() {
 	}
 }
 
+// errLockLost ends a relay turn when another instance may relay now.
+var errLockLost = errors.New("outbox lock lost")
+
 // Run relays until ctx is cancelled; failures are retried with back-off.
+// With an OutboxLocker it first waits for the lock, and waits again if it
+// loses it.
 func (r *Relay) Run(ctx context.Context) error {
 	defer func() { _ = r.w.Close() }()
+	lk, ok := r.cfg.Outbox.(OutboxLocker)
+	if !ok {
+		r.active.Set(1)
+		return r.relay(ctx, nil)
+	}
+	backoff := r.cfg.RetryMin
+	for {
+		lost, unlock, err := lk.LockOutbox(ctx, r.cfg.Poll)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.log.Warn("outbox lock failed, retrying", "err", err, "in", backoff)
+			if !sleep(ctx, backoff) {
+				return ctx.Err()
+			}
+			backoff = min(2*backoff, r.cfg.RetryMax)
+			continue
+		}
+		backoff = r.cfg.RetryMin
+		r.log.Info("relaying: this instance holds the outbox lock")
+		r.active.Set(1)
+		err = r.relay(ctx, lost)
+		r.active.Set(0)
+		unlock()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.log.Warn("outbox lock lost, waiting to take it again", "err", err)
+	}
+}
+
+// relay publishes until ctx ends or lost is closed (nil: never).
+func (r *Relay) relay(ctx context.Context, lost <-chan struct{}) error {
 	tick := time.NewTicker(r.cfg.Poll)
 	defer tick.Stop()
 	backoff := r.cfg.RetryMin
@@ -135,12 +189,19 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = r.cfg.RetryMin
+		select {
+		case <-lost:
+			return errLockLost
+		default:
+		}
 		if n == r.cfg.Batch {
 			continue // more is waiting
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-lost:
+			return errLockLost
 		case <-r.wake:
 		case <-tick.C:
 		}

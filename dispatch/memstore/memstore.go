@@ -23,6 +23,7 @@ type Store struct {
 	incidents map[key][]byte // JSON of the IncidentRecord: a deep copy by construction
 	located   map[key]bool   // Incident.HasLocation, which the JSON leaves out
 	states    map[key]string
+	versions  map[key]int // IncidentRecord.Version as stored
 	units     map[key]dispatch.UnitState
 	history   int
 	stock     map[stockKey]*stockRow
@@ -38,7 +39,7 @@ var _ dispatch.Store = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{incidents: map[key][]byte{}, located: map[key]bool{}, states: map[key]string{}, units: map[key]dispatch.UnitState{},
+	return &Store{incidents: map[key][]byte{}, located: map[key]bool{}, states: map[key]string{}, versions: map[key]int{}, units: map[key]dispatch.UnitState{},
 		stock: map[stockKey]*stockRow{}, res: map[key]dispatch.StockChange{}, resDone: map[key]bool{}}
 }
 
@@ -111,6 +112,7 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 			s.incidents[k] = b
 			s.located[k] = o.Incident.HasLocation
 			s.states[k] = o.Incident.State
+			s.versions[k] = o.Incident.Version
 		}
 		for _, u := range o.Units {
 			k := key{o.Drill, u.UnitID}
@@ -196,6 +198,10 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 			if o.NewIncident {
 				if _, exists := s.incidents[k]; exists || written[k] {
 					return fmt.Errorf("incident %s already decided: %w", o.Incident.ID, dispatch.ErrConflict)
+				}
+			} else if o.BaseVersion != 0 && !written[k] {
+				if v, ok := s.versions[k]; !ok || v != o.BaseVersion {
+					return fmt.Errorf("incident %s is at version %d, not %d (changed by another writer): %w", o.Incident.ID, v, o.BaseVersion, dispatch.ErrConflict)
 				}
 			}
 			written[k] = true

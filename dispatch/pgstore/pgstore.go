@@ -156,6 +156,7 @@ type incRow struct {
 	drill string
 	rec   *dispatch.IncidentRecord
 	isNew bool
+	base  int // BaseVersion of the batch's first outcome on the incident
 }
 
 type dkey struct{ drill, id string }
@@ -203,7 +204,7 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) 
 				return fmt.Errorf("apply: incident %s decided twice in one batch: %w", o.Incident.ID, dispatch.ErrConflict)
 			}
 			if !ok {
-				r = &incRow{drill: o.Drill, isNew: o.NewIncident}
+				r = &incRow{drill: o.Drill, isNew: o.NewIncident, base: o.BaseVersion}
 				incs[k] = r
 				order = append(order, k)
 			}
@@ -328,6 +329,9 @@ func (s *Store) writeIncidents(ctx context.Context, tx pgx.Tx, incs map[dkey]*in
 			ups = append(ups, incs[k])
 		}
 	}
+	if err := s.checkVersions(ctx, tx, ups); err != nil {
+		return err
+	}
 	for _, part := range []struct {
 		rows []*incRow
 		sql  string
@@ -362,6 +366,46 @@ func (s *Store) writeIncidents(ctx context.Context, tx pgx.Tx, incs map[dkey]*in
 		if _, err := tx.Exec(ctx, part.sql, drill, id, typ, prio, state, town, rep, dec, upd, ver, doc, loc); err != nil {
 			return conflict("apply: incidents", err)
 		}
+	}
+	return nil
+}
+
+// checkVersions locks the stored rows of the incidents the batch updates
+// (FOR UPDATE, in key order) and refuses the batch when one of them is not
+// at the version the engine read it at: another engine sharing the
+// database changed it meanwhile, and writing this copy would undo that.
+func (s *Store) checkVersions(ctx context.Context, tx pgx.Tx, ups []*incRow) error {
+	if len(ups) == 0 {
+		return nil
+	}
+	n := len(ups)
+	drill, id := make([]string, n), make([]string, n)
+	want := make(map[dkey]int, n)
+	for i, r := range ups {
+		drill[i], id[i] = r.drill, r.rec.ID
+		want[dkey{r.drill, r.rec.ID}] = r.base
+	}
+	rows, err := tx.Query(ctx, `SELECT i.drill, i.id, i.version FROM incidents i
+		JOIN unnest($1::text[], $2::text[]) AS x(drill, id) ON i.drill = x.drill AND i.id = x.id
+		ORDER BY i.drill, i.id FOR UPDATE OF i`, drill, id)
+	if err != nil {
+		return conflict("apply: lock incidents", err)
+	}
+	var k dkey
+	var v int
+	found := 0
+	_, err = pgx.ForEachRow(rows, []any{&k.drill, &k.id, &v}, func() error {
+		found++
+		if base := want[k]; base != 0 && v != base {
+			return fmt.Errorf("apply: incident %s is at version %d, not %d (changed by another writer): %w", k.id, v, base, dispatch.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return conflict("apply: lock incidents", err)
+	}
+	if found != n {
+		return fmt.Errorf("apply: %d of %d incidents to update are not stored: %w", n-found, n, dispatch.ErrConflict)
 	}
 	return nil
 }

@@ -14,8 +14,15 @@ import (
 
 // Load implements dispatch.Store.
 func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, error) {
+	// One snapshot: another engine writing meanwhile must not leave a unit
+	// loaded as free whose incident is loaded as assigned to it.
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read only
 	snap := &dispatch.Snapshot{}
-	rows, err := s.pool.Query(ctx, `SELECT id, status, lat, lng, coalesce(incident, ''), since FROM units WHERE drill = $1 ORDER BY id`, drill)
+	rows, err := tx.Query(ctx, `SELECT id, status, lat, lng, coalesce(incident, ''), since FROM units WHERE drill = $1 ORDER BY id`, drill)
 	if err != nil {
 		return nil, fmt.Errorf("load units: %w", err)
 	}
@@ -27,7 +34,7 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("load units: %w", err)
 	}
-	rows, err = s.pool.Query(ctx, `SELECT depot, item, on_hand, reserved FROM stock WHERE drill = $1 ORDER BY depot, item`, drill)
+	rows, err = tx.Query(ctx, `SELECT depot, item, on_hand, reserved FROM stock WHERE drill = $1 ORDER BY depot, item`, drill)
 	if err != nil {
 		return nil, fmt.Errorf("load stock: %w", err)
 	}
@@ -39,7 +46,7 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("load stock: %w", err)
 	}
-	rows, err = s.pool.Query(ctx, `SELECT id, incident, depot, item, qty FROM reservations WHERE drill = $1 AND state = 'reserved' ORDER BY id`, drill)
+	rows, err = tx.Query(ctx, `SELECT id, incident, depot, item, qty FROM reservations WHERE drill = $1 AND state = 'reserved' ORDER BY id`, drill)
 	if err != nil {
 		return nil, fmt.Errorf("load reservations: %w", err)
 	}
@@ -51,7 +58,7 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("load reservations: %w", err)
 	}
-	rows, err = s.pool.Query(ctx, `SELECT doc, has_location FROM incidents WHERE drill = $1 AND state NOT IN ('closed', 'cancelled') ORDER BY id`, drill)
+	rows, err = tx.Query(ctx, `SELECT doc, has_location FROM incidents WHERE drill = $1 AND state NOT IN ('closed', 'cancelled') ORDER BY id`, drill)
 	if err != nil {
 		return nil, fmt.Errorf("load incidents: %w", err)
 	}
@@ -69,7 +76,7 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("load incidents: %w", err)
 	}
-	if err := s.pool.QueryRow(ctx, `SELECT n FROM event_seq`).Scan(&snap.LastSeq); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT n FROM event_seq`).Scan(&snap.LastSeq); err != nil {
 		return nil, fmt.Errorf("load seq: %w", err)
 	}
 	return snap, nil

@@ -249,6 +249,25 @@ func testRaceIncident(t *testing.T, s Store) {
 	}
 }
 
+func testRaceVersion(t *testing.T, s Store) {
+	defer s.Close()
+	seed(t, s, "")
+	if err := s.Apply(context.Background(), []*dispatch.Outcome{decision("", "A", "U1")}); err != nil {
+		t.Fatal(err)
+	}
+	won := race(t, s, 8, func(i int) []*dispatch.Outcome {
+		o := update("", "A", 1, 2)
+		o.Incident.Accepted = []string{fmt.Sprintf("writer%d", i)}
+		return []*dispatch.Outcome{o}
+	})
+	if won != 1 {
+		t.Fatalf("%d writers updated A from version 1, want 1", won)
+	}
+	if r, err := s.Incident(context.Background(), "", "A"); err != nil || r.Version != 2 || len(r.Accepted) != 1 {
+		t.Fatalf("incident %+v %v", r, err)
+	}
+}
+
 func testRaceStock(t *testing.T, s Store) {
 	defer s.Close()
 	seed(t, s, "")

@@ -26,6 +26,13 @@ func uc(unit, old, new, inc string) dispatch.UnitChange {
 	return dispatch.UnitChange{UnitID: unit, Team: "police", OldStatus: old, NewStatus: new, Lat: 22.5, Lng: 113.4, Incident: inc, At: t0}
 }
 
+// update is a later change of incident id from version base to version to.
+func update(drill, id string, base, to int) *dispatch.Outcome {
+	r := rec(id, dispatch.StateDispatched)
+	r.Version = to
+	return &dispatch.Outcome{Drill: drill, Incident: r, BaseVersion: base}
+}
+
 // decision is the first decision on incident id, dispatching units.
 func decision(drill, id string, units ...string) *dispatch.Outcome {
 	o := &dispatch.Outcome{Drill: drill, Incident: rec(id, dispatch.StateDispatched), NewIncident: true}
@@ -163,6 +170,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("concurrent writers: a tailer sees every event once, in order", func(t *testing.T) { testTail(t, newStore(t)) })
 	t.Run("concurrent claims on one unit: one wins", func(t *testing.T) { testRaceUnit(t, newStore(t)) })
 	t.Run("concurrent decisions of one incident: one wins", func(t *testing.T) { testRaceIncident(t, newStore(t)) })
+	t.Run("concurrent updates of one incident from one version: one wins", func(t *testing.T) { testRaceVersion(t, newStore(t)) })
 	t.Run("concurrent reservations never overdraw", func(t *testing.T) { testRaceStock(t, newStore(t)) })
 }
 
@@ -208,6 +216,30 @@ func cases() []tcase {
 					t.Fatalf("incident %+v %v", r, err)
 				}
 			}},
+		{"update from the stored version accepted, from an older one refused", [][]*dispatch.Outcome{{decision("", "A", "U1")},
+			{update("", "A", 1, 2)}, {update("", "A", 1, 2)}, {update("", "A", 2, 3)}}, 2,
+			func(t *testing.T, s Store) {
+				if r, err := s.Incident(ctx, "", "A"); err != nil || r.Version != 3 {
+					t.Fatalf("incident %+v %v, want version 3", r, err)
+				}
+			}},
+		{"updates of one incident in one batch share the base version", [][]*dispatch.Outcome{{decision("", "A", "U1")},
+			{update("", "A", 1, 2), update("", "A", 1, 3)}}, -1,
+			func(t *testing.T, s Store) {
+				if r, err := s.Incident(ctx, "", "A"); err != nil || r.Version != 3 {
+					t.Fatalf("incident %+v %v, want version 3", r, err)
+				}
+			}},
+		{"decision and update in one batch: no base to check", [][]*dispatch.Outcome{{decision("", "A", "U1"), update("", "A", 0, 2)}}, -1, nil},
+		{"stale update refused with the rest of its batch", [][]*dispatch.Outcome{{decision("", "A", "U1")}, {update("", "A", 1, 2)},
+			{decision("", "B", "U2"), update("", "A", 1, 3)}}, 2,
+			func(t *testing.T, s Store) {
+				if d, _ := s.Decided(ctx, "", []string{"B"}); d["B"] {
+					t.Fatal("B written by a refused batch")
+				}
+				wantUnit(t, s, "", "U2", "available", "")
+			}},
+		{"versioned update of an incident never decided refused", [][]*dispatch.Outcome{{update("", "A", 1, 2)}}, 0, nil},
 		{"unit active on another incident refused", [][]*dispatch.Outcome{{decision("", "A", "U1")},
 			{unitsOut("", uc("U1", "dispatched", "en_route", "B"))}}, 1,
 			func(t *testing.T, s Store) { wantUnit(t, s, "", "U1", "dispatched", "A") }},

@@ -1,0 +1,167 @@
+package dispatch_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/zs110/dispatch/dispatch"
+)
+
+// twoEngines starts a second engine on f's store, as a second instance of a
+// consumer group sharing one database. reloads counts both engines' reloads
+// by cause (the tests call the engines from one goroutine).
+func twoEngines(t *testing.T) (f *fixture, other *dispatch.Engine, reloads map[string]int) {
+	t.Helper()
+	reloads = map[string]int{}
+	f = newFixture(t, func(c *dispatch.EngineConfig) { c.OnReload = func(cause string) { reloads[cause]++ } })
+	other, err := dispatch.NewEngine(f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return f, other, reloads
+}
+
+func report(t *testing.T, e *dispatch.Engine, unit, status, incident string, at time.Time) {
+	t.Helper()
+	rej, err := e.Process(context.Background(), nil, []dispatch.UnitEvent{{UnitID: unit, Status: status, Incident: incident, At: at}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rej) != 0 {
+		t.Fatalf("%s %s on %s refused: %v", unit, status, incident, rej[0].Err)
+	}
+}
+
+// TestEnginesSharingAStore: two engines on one store, each with its own
+// memory, take turns with the reports of one incident's units (reports are
+// keyed by unit, so they reach either instance). No report may be refused
+// because an engine's memory is behind, and no engine may overwrite the
+// incident with its older copy: every unit clears and the incident closes.
+func TestEnginesSharingAStore(t *testing.T) {
+	f, b, reloads := twoEngines(t)
+	a := f.eng
+	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0)) // decided by a; b never saw it
+	x := f.get("X")
+	if len(x.Assigned) < 2 {
+		t.Fatalf("want several units on X, got %v", x.Assigned)
+	}
+	at := t0
+	engines := []*dispatch.Engine{b, a}
+	for _, status := range []string{"en_route", "on_scene", "available"} {
+		for i, u := range x.Assigned {
+			at = at.Add(time.Second)
+			report(t, engines[i%2], u, status, "X", at)
+		}
+	}
+	// b learnt of X by reloading; each engine's older copy of X was refused.
+	if reloads[dispatch.ReloadStale] == 0 || reloads[dispatch.ReloadConflict] == 0 {
+		t.Errorf("reloads %v: want both stale and conflict", reloads)
+	}
+	// The truth is the store: a fresh engine reads it.
+	f.restart()
+	got := f.get("X")
+	if got.State != dispatch.StateClosed || len(got.Cleared) != len(x.Assigned) {
+		t.Fatalf("X is %s with cleared %v, want closed with all of %v", got.State, got.Cleared, x.Assigned)
+	}
+	for _, u := range x.Assigned {
+		if s := f.unitStatus(u); s != "available" {
+			t.Errorf("unit %s is %s", u, s)
+		}
+	}
+	snap, err := f.store.Load(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range snap.Reservations {
+		if r.Incident == "X" {
+			t.Errorf("reservation %s still held by the closed incident", r.Reservation)
+		}
+	}
+}
+
+// TestActOnAnotherEnginesIncident: a team leader's console is served by the
+// instance that did not decide the incident.
+func TestActOnAnotherEnginesIncident(t *testing.T) {
+	f, b, _ := twoEngines(t)
+	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0))
+	u := f.get("X").Assigned[0]
+	r, err := b.Act(context.Background(), dispatch.Action{Kind: dispatch.ActAccept, Incident: "X", Unit: u})
+	if err != nil {
+		t.Fatalf("accept through the other engine: %v", err)
+	}
+	if !slices.Contains(r.Accepted, u) {
+		t.Fatalf("accepted %v, want %s", r.Accepted, u)
+	}
+	// And back: a's copy of X is now older than the store's.
+	if _, err := f.act(dispatch.Action{Kind: dispatch.ActEnRoute, Incident: "X", Unit: u}); err != nil {
+		t.Fatalf("en route through the deciding engine: %v", err)
+	}
+	f.restart()
+	if got := f.get("X"); !slices.Contains(got.Accepted, u) || f.unitStatus(u) != "en_route" {
+		t.Fatalf("X accepted %v, %s is %s", got.Accepted, u, f.unitStatus(u))
+	}
+}
+
+// TestRefusedReportReloadsOnce: a report that is illegal against the store
+// too is refused after one reload, not retried for ever.
+func TestRefusedReportReloadsOnce(t *testing.T) {
+	f, b, _ := twoEngines(t)
+	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0))
+	u := f.get("X").Assigned[0]
+	rej, err := b.Process(context.Background(), nil, []dispatch.UnitEvent{
+		{UnitID: u, Status: "on_scene", Incident: "Y", At: t0.Add(time.Second)}, // another incident: stale
+		{UnitID: u, Status: "en_route", Incident: "X", At: t0.Add(2 * time.Second)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rej) != 1 || rej[0].Index != 0 || rej[0].Reason != "illegal_status" {
+		t.Fatalf("rejects %+v, want the report for Y only", rej)
+	}
+	f.restart()
+	if s := f.unitStatus(u); s != "en_route" {
+		t.Fatalf("%s is %s, want en_route", u, s)
+	}
+}
+
+// TestStaleReportReason: a report delivered again after the unit moved on
+// is dead-lettered as stale_report, a report that is simply illegal as
+// illegal_status.
+func TestStaleReportReason(t *testing.T) {
+	f := newFixture(t, nil)
+	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0))
+	u := f.get("X").Assigned[0]
+	evs := []dispatch.UnitEvent{
+		{UnitID: u, Status: "en_route", Incident: "X", At: t0.Add(time.Second)},
+		{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(2 * time.Second)},
+		{UnitID: u, Status: "available", Incident: "X", At: t0.Add(3 * time.Second)},
+	}
+	for _, ev := range evs {
+		report(t, f.eng, ev.UnitID, ev.Status, ev.Incident, ev.At)
+	}
+	tests := []struct {
+		name string
+		ev   dispatch.UnitEvent
+		want string
+	}{
+		{"redelivered en_route", evs[0], dispatch.ReasonStaleReport},
+		{"redelivered on_scene", evs[1], dispatch.ReasonStaleReport},
+		{"new but illegal", dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, dispatch.ReasonIllegal},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rej, err := f.eng.Process(context.Background(), nil, []dispatch.UnitEvent{tc.ev})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rej) != 1 || rej[0].Reason != tc.want {
+				t.Fatalf("rejects %+v, want one %s", rej, tc.want)
+			}
+		})
+	}
+}
