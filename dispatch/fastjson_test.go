@@ -14,7 +14,7 @@ import (
 // field added to the marshalled types shows up in the comparison.
 func fill(r *rand.Rand, v reflect.Value, depth int) {
 	strs := []string{"", "plain", "ZS110-20130531-000123", "<a&b>", "中山 石岐", "quote\"back\\slash", "\u2028line", "ctl\x01", "bad\xffutf8"}
-	floats := []float64{0, -0.0, 1, 22.5211, 113.39251234, 1e-7, -3.5e-9, 1e21, 1.5e300, 123456789.125, math.SmallestNonzeroFloat64}
+	floats := []float64{0, math.Copysign(0, -1), 1, 22.5211, 113.39251234, 1e-7, -3.5e-9, 1e21, 1.5e300, 123456789.125, math.SmallestNonzeroFloat64}
 	zones := []*time.Location{time.UTC, time.FixedZone("CST", 8*3600), time.FixedZone("", -5*3600-30*60)}
 	switch v.Kind() {
 	case reflect.String:

@@ -248,8 +248,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-func (s *State) townOf(p geo.Point) int32 { return s.place(p).town }
-
 // pointInfo is the town and the resolution-9 cell of a point.
 type pointInfo struct {
 	town int32

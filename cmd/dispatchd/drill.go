@@ -172,7 +172,7 @@ func genCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if err != nil {
 				return err
 			}
-			defer f.Close()
+			defer func() { _ = f.Close() }() // closed and checked below; this is for early returns
 			w = f
 		}
 		if n, err = drill.WriteJSONL(w, g, progress); err != nil {
@@ -457,10 +457,10 @@ func openSource(ctx context.Context, from, brokers, partitions string, startOff,
 		_, err = f.Seek(0, io.SeekStart)
 	}
 	if err != nil {
-		f.Close()
+		_ = f.Close() // read only
 		return nil, 0, nil, err
 	}
-	return drill.NewJSONLReader(f), int64(n), func() { f.Close() }, nil
+	return drill.NewJSONLReader(f), int64(n), func() { _ = f.Close() }, nil
 }
 
 // writeReport writes a report as JSON, SVG plots and text.

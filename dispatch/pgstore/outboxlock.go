@@ -52,7 +52,7 @@ func (s *Store) LockOutbox(ctx context.Context, poll time.Duration) (lost <-chan
 				return
 			case <-t.C:
 			}
-			pctx, cancel := context.WithTimeout(context.Background(), poll+time.Second)
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), poll+time.Second) // the lock outlives ctx
 			err := conn.Ping(pctx)
 			cancel()
 			if err != nil {
@@ -66,9 +66,9 @@ func (s *Store) LockOutbox(ctx context.Context, poll time.Duration) (lost <-chan
 	return lostc, func() {
 		close(stop)
 		<-done
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = closeLocked(ctx, conn)
+		_ = closeLocked(uctx, conn)
 	}, nil
 }
 

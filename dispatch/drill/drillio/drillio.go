@@ -149,7 +149,7 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 		return nil, fmt.Errorf("drillio: dial: %w", err)
 	}
 	parts, err := conn.ReadPartitions(cfg.Topic)
-	conn.Close()
+	_ = conn.Close()
 	if err != nil {
 		return nil, fmt.Errorf("drillio: partitions of %s: %w", cfg.Topic, err)
 	}
@@ -168,7 +168,7 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 		}
 		pr, err := s.open(ctx, p.ID)
 		if err != nil {
-			s.Close()
+			_ = s.Close()
 			return nil, err
 		}
 		if pr.next < pr.end {
@@ -197,7 +197,7 @@ func (s *Source) open(ctx context.Context, p int) (*partReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("drillio: partition %d: %w", p, err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	first, last, err := conn.ReadOffsets()
 	if err != nil {
 		return nil, fmt.Errorf("drillio: offsets of partition %d: %w", p, err)
