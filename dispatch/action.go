@@ -1,6 +1,11 @@
 package dispatch
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
 
 // Console and terminal actions (Action.Kind).
 const (
@@ -42,4 +47,21 @@ type Action struct {
 	// Team restricts a team leader to units of that team; set by the server
 	// from the token, "" for dispatchers.
 	Team string `json:"-"`
+}
+
+// maxActionText bounds the free text of an action (a reason, a type code).
+const maxActionText = 1024
+
+// checkText refuses free text the store could not keep (NUL) or that is
+// too long, with ErrBadAction.
+func (a *Action) checkText() error {
+	for _, f := range []struct{ name, v string }{{"reason", a.Reason}, {"type", a.Type}, {"incident", a.Incident}, {"unit", a.Unit}} {
+		if len(f.v) > maxActionText {
+			return fmt.Errorf("%s longer than %d bytes: %w", f.name, maxActionText, ErrBadAction)
+		}
+		if strings.IndexByte(f.v, 0) >= 0 || !utf8.ValidString(f.v) {
+			return fmt.Errorf("%s: NUL character or invalid UTF-8: %w", f.name, ErrBadAction)
+		}
+	}
+	return nil
 }

@@ -266,6 +266,11 @@ func str(fields map[string]json.RawMessage, name string, maxLen int, required bo
 	if len(s) > maxLen {
 		return "", &DecodeError{Reason: ReasonBadField, Field: name, Err: fmt.Errorf("longer than %d bytes", maxLen)}
 	}
+	if strings.IndexByte(s, 0) >= 0 {
+		// No text column or jsonb value of PostgreSQL can hold NUL: accepted,
+		// it would fail every write of its batch.
+		return "", &DecodeError{Reason: ReasonBadField, Field: name, Err: errors.New("NUL character")}
+	}
 	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' }) && maxLen <= maxIDLen {
 		return "", &DecodeError{Reason: ReasonBadField, Field: name, Err: errors.New("control characters")}
 	}

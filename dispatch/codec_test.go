@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/zs110/dispatch/dispatch/hostile"
 )
 
 func TestDecodeIncident(t *testing.T) {
@@ -139,6 +141,11 @@ func FuzzDecodeIncident(f *testing.F) {
 	f.Add([]byte(`{"id":"x","lat":"NaN"}`))
 	f.Add([]byte("{\"id\":\"\xff\"}"))
 	f.Add([]byte(`[[[[[[]]]]]]`))
+	for _, c := range hostile.Incidents() {
+		if len(c.Record) <= 64<<10 { // the fuzzer mutates seeds: keep them small
+			f.Add(c.Record)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		inc, err := DecodeIncident(b)
 		if err != nil {
@@ -166,6 +173,11 @@ func FuzzDecodeIncident(f *testing.F) {
 func FuzzDecodeUnitEvent(f *testing.F) {
 	f.Add([]byte(`{"unit_id":"FIRE-SQ-01","at":"2013-05-31T20:14:03+08:00","lat":22.52,"lng":113.38,"status":"available"}`))
 	f.Add([]byte(`{"unit_id":"u","at":"x"}`))
+	for _, c := range hostile.UnitEvents("FIRE-SQ-01") {
+		if len(c.Record) <= 64<<10 {
+			f.Add(c.Record)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ev, err := DecodeUnitEvent(b)
 		if err != nil {

@@ -424,6 +424,9 @@ func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEve
 // Process, an action refused against memory not just loaded, or refused by
 // the store as made from a stale copy, is taken again from the store.
 func (e *Engine) Act(ctx context.Context, a Action) (*IncidentRecord, error) {
+	if err := a.checkText(); err != nil {
+		return nil, err
+	}
 	fresh := false
 	for attempt := 0; ; attempt++ {
 		rec, outs, err := e.actOnce(ctx, a, fresh)

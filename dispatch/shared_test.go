@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -163,5 +164,23 @@ func TestStaleReportReason(t *testing.T) {
 				t.Fatalf("rejects %+v, want one %s", rej, tc.want)
 			}
 		})
+	}
+}
+
+// TestActionTextChecked: free text PostgreSQL cannot keep, or too much of
+// it, is a bad action, not a failed write.
+func TestActionTextChecked(t *testing.T) {
+	f := newFixture(t, nil)
+	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0))
+	for _, reason := range []string{"a\x00b", "\xff", string(make([]byte, 2000))} {
+		if _, err := f.act(dispatch.Action{Kind: dispatch.ActCancel, Incident: "X", Reason: reason}); !errors.Is(err, dispatch.ErrBadAction) {
+			t.Errorf("cancel with reason %q: %v, want ErrBadAction", reason[:min(len(reason), 8)], err)
+		}
+	}
+	if got := f.get("X"); got.State == dispatch.StateCancelled {
+		t.Fatal("cancelled by a refused action")
+	}
+	if _, err := f.act(dispatch.Action{Kind: dispatch.ActCancel, Incident: "X", Reason: `'); DROP TABLE incidents; -- <script>`}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -120,7 +120,7 @@ func TestMalformedRecords(t *testing.T) {
 func produceBig(t *testing.T, brokers []string, topic string, msgs []kafka.Message) {
 	t.Helper()
 	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, BatchTimeout: 2 * time.Millisecond,
-		BatchBytes: 8 << 20, RequiredAcks: kafka.RequireAll}
+		BatchBytes: 16 << 20, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -93,6 +93,10 @@ type harness struct {
 	tokens  map[string]string // role label -> plain token
 	cancel  context.CancelFunc
 	done    chan error
+	// logw receives the engine's log and its start-up announcement at
+	// logLevel (default: discarded, info).
+	logw     io.Writer
+	logLevel slog.Level
 }
 
 // startBroker starts an in-process Kafka-protocol broker on a random loopback port.
@@ -142,6 +146,14 @@ func writeTokens(t testing.TB, sc *dispatch.Scenario) (string, map[string]string
 
 func startEngine(t testing.TB, brokers []string, dbURL string, mod func(*config)) *harness {
 	t.Helper()
+	h := newHarness(t, brokers, dbURL, mod)
+	h.start()
+	return h
+}
+
+// newHarness configures dispatchd in process without starting it.
+func newHarness(t testing.TB, brokers []string, dbURL string, mod func(*config)) *harness {
+	t.Helper()
 	sc, err := dispatch.DefaultScenario()
 	if err != nil {
 		t.Fatal(err)
@@ -159,17 +171,15 @@ func startEngine(t testing.TB, brokers []string, dbURL string, mod func(*config)
 	if mod != nil {
 		mod(cfg)
 	}
-	h := &harness{t: t, cfg: cfg, brokers: brokers, tokens: plain}
-	h.start()
-	return h
+	return &harness{t: t, cfg: cfg, brokers: brokers, tokens: plain, logw: io.Discard}
 }
 
 func (h *harness) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	h.done = make(chan error, 1)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	go func() { h.done <- serve(ctx, h.cfg, log, io.Discard) }()
+	log := slog.New(slog.NewTextHandler(h.logw, &slog.HandlerOptions{Level: h.logLevel}))
+	go func() { h.done <- serve(ctx, h.cfg, log, h.logw) }()
 	pollUntil(h.t, 30*time.Second, "dispatchd ready", func() bool {
 		select {
 		case err := <-h.done:
@@ -347,6 +357,13 @@ func (c *wsClient) readConn(conn *websocket.Conn) error {
 }
 
 // decidedCount is how many distinct incidents got a first-decision event.
+// all returns a copy of the events received so far.
+func (c *wsClient) all() []dispatch.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]dispatch.Event(nil), c.events...)
+}
+
 func (c *wsClient) decidedCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
