@@ -285,7 +285,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "websocket hub starting\n")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	// Answer within a probe's own timeout: a database that does not answer
+	// in 2 s is not ready for dispatch either.
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Backend.Ready(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)

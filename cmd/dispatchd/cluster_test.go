@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,6 +186,7 @@ func twoInstances(t *testing.T, units bool) {
 	stream.wait(t)
 	stream = startStream(brokers, msgs[slow:], 100, 60*time.Millisecond)
 	waitFor(t, 3*time.Minute, "two thirds decided by a and b", diag, func() bool { return decidedCount(t, conn) >= 2*n/3 })
+	reloadsA, batchesA := scrape(a.addr, "dispatch_engine_reloads_total"), scrape(a.addr, "dispatch_intake_batches_total")
 	a.stop() // graceful: a leaves the group, b takes every partition
 	stopped := time.Now()
 	before := decidedCount(t, conn)
@@ -197,9 +201,40 @@ func twoInstances(t *testing.T, units bool) {
 	rep := checkWorld(t, conn, brokers, idsOf(msgs), sim)
 	missing, extra := checkConsoles(t, conn, consoles)
 	rep.fail(t)
+	reloadsB, batchesB := scrape(b.addr, "dispatch_engine_reloads_total"), scrape(b.addr, "dispatch_intake_batches_total")
+	t.Logf("reloads: a %v in %v batches, b %v in %v batches", reloadsA, batchesA[""], reloadsB, batchesB[""])
 	t.Logf("b joined at %d decided, a left at %d (b deciding alone %v later); settled %v after the stream; consoles: %d missing, %d extra",
 		joined, before, handover.Round(time.Millisecond), settle.Round(time.Millisecond), missing, extra)
 	t.Logf("result: %s", rep)
+}
+
+// scrape returns the values of a counter on an instance's /metrics by its
+// labels ("" without labels; empty when unreachable).
+func scrape(addr, name string) map[string]float64 {
+	out := map[string]float64{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, name) || strings.HasPrefix(l, "#") {
+			continue
+		}
+		rest := strings.TrimPrefix(l, name)
+		labels, val, ok := strings.Cut(rest, " ")
+		if !ok || labels != "" && labels[0] != '{' {
+			continue
+		}
+		if v, err := strconv.ParseFloat(val, 64); err == nil {
+			out[labels] = v
+		}
+	}
+	return out
 }
 
 // groupMembers is how many members the consumer group has with partitions.

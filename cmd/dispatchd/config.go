@@ -18,6 +18,7 @@ type config struct {
 	Brokers        []string // empty: start the embedded broker
 	EmbeddedKafka  string
 	DatabaseURL    string // empty: in-memory state
+	DBTimeout      time.Duration
 	Scenario       string // empty: the embedded Zhongshan scenario
 	TokensFile     string // empty: fresh tokens printed at start
 	GroupID        string
@@ -59,6 +60,12 @@ func parseConfig(name string, args []string, getenv func(string) string) (*confi
 		{"brokers", "DISPATCH_KAFKA_BROKERS", "", "Kafka brokers, comma separated; empty starts the embedded broker", func(s string) error { c.Brokers = list(s); return nil }},
 		{"embedded-kafka", "DISPATCH_EMBEDDED_KAFKA_ADDR", "127.0.0.1:9092", "listen address of the embedded Kafka-protocol broker", func(s string) error { c.EmbeddedKafka = s; return nil }},
 		{"database", "DISPATCH_DATABASE_URL", "", "PostgreSQL URL; empty keeps state in memory (not persistent)", func(s string) error { c.DatabaseURL = s; return nil }},
+		{"db-timeout", "DISPATCH_DB_TIMEOUT", "15s", "bound on every PostgreSQL call: a hung connection fails and is replaced instead of stalling intake", func(s string) (err error) {
+			if c.DBTimeout, err = time.ParseDuration(s); err == nil && c.DBTimeout <= 0 {
+				err = errors.New("must be positive")
+			}
+			return
+		}},
 		{"scenario", "DISPATCH_SCENARIO", "", "scenario file (JSON or YAML); empty uses the embedded Zhongshan scenario", func(s string) error { c.Scenario = s; return nil }},
 		{"tokens", "DISPATCH_TOKENS_FILE", "", "console token file (hashed tokens); empty makes fresh tokens and prints them", func(s string) error { c.TokensFile = s; return nil }},
 		{"group", "DISPATCH_GROUP_ID", "dispatchd", "Kafka consumer group", func(s string) error { c.GroupID = s; return nil }},

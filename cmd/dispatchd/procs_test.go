@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -276,24 +277,34 @@ func (p *engineProc) signal(sig syscall.Signal) {
 }
 
 // tcpProxy forwards a listen address to a target and can cut the path:
-// cut closes every connection and refuses new ones until restore.
+// cut closes every connection and refuses new ones until restore. Or it can
+// hang it: every open connection goes silent for good (bytes are dropped,
+// nothing is closed), and new ones are accepted but held silent until
+// unhang.
 type tcpProxy struct {
 	addr, target string
 
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[net.Conn]*atomic.Bool // -> the pair's "silent" flag
+	hanging bool
+	held    []net.Conn // silent connections, closed at cleanup
+	wg      sync.WaitGroup
 }
 
 func startProxy(t testing.TB, target string) *tcpProxy {
 	t.Helper()
-	p := &tcpProxy{addr: freeAddr(t), target: target, conns: map[net.Conn]struct{}{}}
+	p := &tcpProxy{addr: freeAddr(t), target: target, conns: map[net.Conn]*atomic.Bool{}}
 	if err := p.restore(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		p.cut()
+		p.mu.Lock()
+		for _, c := range p.held {
+			c.Close()
+		}
+		p.mu.Unlock()
 		p.wg.Wait()
 	})
 	return p
@@ -328,6 +339,13 @@ func (p *tcpProxy) accept(ln net.Listener) {
 		if err != nil {
 			return
 		}
+		p.mu.Lock()
+		if p.hanging {
+			p.held = append(p.held, c)
+			p.mu.Unlock()
+			continue
+		}
+		p.mu.Unlock()
 		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
 		if err != nil {
 			c.Close()
@@ -340,11 +358,26 @@ func (p *tcpProxy) accept(ln net.Listener) {
 			up.Close()
 			continue
 		}
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+		silent := &atomic.Bool{}
+		p.conns[c], p.conns[up] = silent, silent
 		p.mu.Unlock()
 		pipe := func(dst, src net.Conn) {
 			defer p.wg.Done()
-			_, _ = io.Copy(dst, src)
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := src.Read(buf)
+				if silent.Load() {
+					return // silent for good: no byte goes through, nothing is closed
+				}
+				if n > 0 {
+					if _, werr := dst.Write(buf[:n]); werr != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
 			dst.Close()
 			src.Close()
 			p.mu.Lock()
@@ -373,6 +406,26 @@ func (p *tcpProxy) cut() {
 		}
 		c.Close()
 	}
+}
+
+// hang silences every open connection for good and holds new ones silent
+// until unhang.
+func (p *tcpProxy) hang() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hanging = true
+	for c, silent := range p.conns {
+		silent.Store(true)
+		p.held = append(p.held, c)
+		delete(p.conns, c)
+	}
+}
+
+// unhang forwards new connections again; the silenced ones stay silent.
+func (p *tcpProxy) unhang() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hanging = false
 }
 
 // dbVia rewrites a PostgreSQL URL to go through addr.

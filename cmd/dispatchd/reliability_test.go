@@ -177,11 +177,28 @@ func TestKillEngine(t *testing.T) {
 	t.Logf("result: %s", rep)
 }
 
-// TestPostgresOutage cuts every connection between dispatchd and
-// PostgreSQL (and refuses new ones) for 10 s mid-stream: /readyz must say
-// not ready, no offset may be committed past what is durable, and the
-// engine must resume on its own and lose nothing.
+// TestPostgresOutage makes PostgreSQL unreachable for 10 s mid-stream:
+// /readyz must say not ready, no offset may be committed past what is
+// durable, and the engine must resume on its own and lose nothing.
+//
+// "cut": every connection is reset and new ones are refused, as when the
+// server stops. "hang": every open connection goes silent for good (no
+// reset: a path that drops packets, a frozen server) and new ones are
+// accepted but get no answer until the end of the outage; only the store's
+// timeout (-db-timeout, 3 s here) gets the engine out of a call in flight.
 func TestPostgresOutage(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		fault, heal func(p *tcpProxy) error
+	}{
+		{"cut", func(p *tcpProxy) error { p.cut(); return nil }, (*tcpProxy).restore},
+		{"hang", func(p *tcpProxy) error { p.hang(); return nil }, func(p *tcpProxy) error { p.unhang(); return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { postgresOutage(t, tc.fault, tc.heal) })
+	}
+}
+
+func postgresOutage(t *testing.T, fault, heal func(p *tcpProxy) error) {
 	n, outage := pick(8000, 20000), 10*time.Second
 	bin := buildDispatchd(t)
 	db := testDB(t)
@@ -192,7 +209,9 @@ func TestPostgresOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens, plain := writeTokens(t, sc)
-	eng := newEngineProc(t, "dispatchd", bin, newProcLog(t), engineEnv(brokers, dbVia(db, proxy.addr), tokens))
+	env := engineEnv(brokers, dbVia(db, proxy.addr), tokens)
+	env["DISPATCH_DB_TIMEOUT"] = "3s"
+	eng := newEngineProc(t, "dispatchd", bin, newProcLog(t), env)
 	eng.start()
 	eng.waitReady(time.Minute)
 	conn := pgConnect(t, db) // direct, not through the proxy
@@ -205,7 +224,9 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	waitFor(t, 3*time.Minute, "a quarter of the stream decided", diag, func() bool { return decidedCount(t, conn) >= n/4 })
 
-	proxy.cut()
+	if err := fault(proxy); err != nil {
+		t.Fatal(err)
+	}
 	cutAt := time.Now()
 	waitFor(t, 30*time.Second, "/readyz not ready", diag, func() bool { return readyz(eng.addr) == http.StatusServiceUnavailable })
 	notReady := time.Since(cutAt)
@@ -241,7 +262,7 @@ func TestPostgresOutage(t *testing.T) {
 	if d := decidedCount(t, conn); d != decided0 {
 		t.Errorf("decisions went from %d to %d with the database unreachable", decided0, d)
 	}
-	if err := proxy.restore(); err != nil {
+	if err := heal(proxy); err != nil {
 		t.Fatal(err)
 	}
 	restored := time.Now()

@@ -55,7 +55,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 	var store dispatch.Store
 	if cfg.DatabaseURL != "" {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		pg, err := pgstore.New(cctx, pgstore.Config{URL: cfg.DatabaseURL, Logger: log})
+		pg, err := pgstore.New(cctx, pgstore.Config{URL: cfg.DatabaseURL, Timeout: cfg.DBTimeout, Logger: log})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("database unreachable: %w", err)

@@ -2,42 +2,45 @@ package pgstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
-// outboxLockKey is the advisory lock one relay holds per database
-// ("dispatch" in ASCII).
-const outboxLockKey int64 = 0x6469737061746368
-
 // LockOutbox makes this instance the only relay of the outbox among the
-// instances sharing the database (kafkaio.OutboxLocker): it returns once it
-// holds a session advisory lock, polling every poll while another session
-// holds it. lost is closed when the lock's session is found dead (checked
-// every poll): PostgreSQL has released the lock and another instance may
-// take over. unlock releases it. The lock is held on a connection of its
-// own, outside the pool.
+// instances sharing the database (kafkaio.OutboxLocker). It takes the
+// lease of table outbox_lease for 5 polls, checking every poll while another
+// instance holds an unexpired one, and returns once it holds it. A goroutine
+// renews it every poll; lost is closed when a renewal fails or finds the
+// lease taken (after an expiry: this instance was frozen or cut off for 5
+// polls). unlock gives the lease up.
 func (s *Store) LockOutbox(ctx context.Context, poll time.Duration) (lost <-chan struct{}, unlock func(), err error) {
-	pc, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("outbox lock: %w", err)
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	holder := hex.EncodeToString(b[:])
+	ttl := 5 * poll
+	take := func(ctx context.Context) (bool, error) {
+		ctx, cancel := context.WithTimeout(ctx, min(s.timeout, max(poll, time.Second)))
+		defer cancel()
+		tag, err := s.pool.Exec(ctx, `UPDATE outbox_lease SET holder = $1, until = now() + $2::interval
+			WHERE id = 1 AND (holder = $1 OR until < now())`, holder, ttl.String())
+		if err != nil {
+			return false, err
+		}
+		return tag.RowsAffected() == 1, nil
 	}
-	conn := pc.Hijack() // the pool does not count or recycle it any more
 	for {
-		var got bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, outboxLockKey).Scan(&got); err != nil {
-			_ = conn.Close(context.WithoutCancel(ctx))
-			return nil, nil, fmt.Errorf("outbox lock: %w", err)
+		got, err := take(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("outbox lease: %w", err)
 		}
 		if got {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			_ = conn.Close(context.WithoutCancel(ctx))
-			return nil, nil, fmt.Errorf("outbox lock: %w", ctx.Err())
+			return nil, nil, fmt.Errorf("outbox lease: %w", ctx.Err())
 		case <-time.After(poll):
 		}
 	}
@@ -52,11 +55,9 @@ func (s *Store) LockOutbox(ctx context.Context, poll time.Duration) (lost <-chan
 				return
 			case <-t.C:
 			}
-			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), poll+time.Second) // the lock outlives ctx
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				s.log.Warn("outbox lock lost", "err", err)
+			got, err := take(context.WithoutCancel(ctx)) // the lease outlives ctx
+			if err != nil || !got {
+				s.log.Warn("outbox lease lost", "err", err, "taken_over", err == nil)
 				close(lostc)
 				<-stop
 				return
@@ -66,18 +67,8 @@ func (s *Store) LockOutbox(ctx context.Context, poll time.Duration) (lost <-chan
 	return lostc, func() {
 		close(stop)
 		<-done
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		_ = closeLocked(uctx, conn)
+		_, _ = s.pool.Exec(uctx, `UPDATE outbox_lease SET until = '-infinity' WHERE id = 1 AND holder = $1`, holder)
 	}, nil
-}
-
-// closeLocked releases the advisory lock (closing the session would too)
-// and closes the connection.
-func closeLocked(ctx context.Context, conn *pgx.Conn) error {
-	_, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, outboxLockKey)
-	if cerr := conn.Close(ctx); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -31,14 +31,36 @@ type Config struct {
 	URL string
 	// MaxConns is the pool size. Default 8.
 	MaxConns int32
+	// Timeout bounds every call to the database (a transaction, a query,
+	// a ping). A call that outlives it fails and its connection is dropped:
+	// a hung connection (a path that drops packets, a frozen server) turns
+	// into an error the engine retries instead of a stall. Default 15s.
+	Timeout time.Duration
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
 
 // Store is the PostgreSQL dispatch.Store.
 type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	timeout time.Duration
+}
+
+// bound applies the store's timeout to a call. When the timeout (not the
+// caller) ends the call, every pooled connection is dropped: the path to
+// the database is suspect, and an idle connection that went silent with it
+// would cost another timeout to find out.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	bctx, cancel := context.WithTimeout(ctx, s.timeout)
+	return bctx, func() {
+		timedOut := errors.Is(bctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+		cancel()
+		if timedOut {
+			s.log.Warn("database call timed out: dropping pooled connections", "timeout", s.timeout)
+			s.pool.Reset()
+		}
+	}
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -51,6 +73,9 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.MaxConns == 0 {
 		cfg.MaxConns = 8
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 15 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -68,7 +93,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
 	}
-	s := &Store{pool: pool, log: cfg.Logger.With("component", "pgstore")}
+	s := &Store{pool: pool, log: cfg.Logger.With("component", "pgstore"), timeout: cfg.Timeout}
 	if err := s.migrate(); err != nil {
 		pool.Close()
 		return nil, err
@@ -113,7 +138,11 @@ func (s *Store) migrate() error {
 func (s *Store) Close() { s.pool.Close() }
 
 // Ping implements dispatch.Store.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.pool.Ping(ctx)
+}
 
 // conflict turns constraint violations into dispatch.ErrConflict.
 func conflict(what string, err error) error {
@@ -138,6 +167,8 @@ func nullIfEmpty(s string) *string {
 
 // Apply implements dispatch.Store in one transaction.
 func (s *Store) Apply(ctx context.Context, outs []*dispatch.Outcome) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
 		return fmt.Errorf("apply: %w", err)

@@ -14,6 +14,8 @@ import (
 
 // Load implements dispatch.Store.
 func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	// One snapshot: another engine writing meanwhile must not leave a unit
 	// loaded as free whose incident is loaded as assigned to it.
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
@@ -84,6 +86,8 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 
 // Decided implements dispatch.Store.
 func (s *Store) Decided(ctx context.Context, drill string, ids []string) (map[string]bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT id FROM incidents WHERE drill = $1 AND id = ANY($2)`, drill, ids)
 	if err != nil {
 		return nil, fmt.Errorf("decided: %w", err)
@@ -101,6 +105,8 @@ func (s *Store) Decided(ctx context.Context, drill string, ids []string) (map[st
 
 // Incident implements dispatch.Store.
 func (s *Store) Incident(ctx context.Context, drill, id string) (*dispatch.IncidentRecord, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var b []byte
 	var loc bool
 	err := s.pool.QueryRow(ctx, `SELECT doc, has_location FROM incidents WHERE drill = $1 AND id = $2`, drill, id).Scan(&b, &loc)
@@ -120,6 +126,8 @@ func (s *Store) Incident(ctx context.Context, drill, id string) (*dispatch.Incid
 
 // EventsAfter implements dispatch.Store.
 func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]dispatch.Event, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -148,6 +156,8 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]disp
 
 // PendingOutbox implements dispatch.Store.
 func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]dispatch.OutboxRecord, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -168,6 +178,8 @@ func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]dispatch.Outbox
 
 // MarkSent implements dispatch.Store.
 func (s *Store) MarkSent(ctx context.Context, ids []int64) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if _, err := s.pool.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, ids); err != nil {
 		return fmt.Errorf("mark sent: %w", err)
 	}
@@ -176,6 +188,8 @@ func (s *Store) MarkSent(ctx context.Context, ids []int64) error {
 
 // SeedUnits implements dispatch.Store.
 func (s *Store) SeedUnits(ctx context.Context, drill string, units []dispatch.UnitState) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if len(units) == 0 {
 		return nil
 	}
@@ -198,6 +212,8 @@ func (s *Store) SeedUnits(ctx context.Context, drill string, units []dispatch.Un
 
 // SeedStock implements dispatch.Store.
 func (s *Store) SeedStock(ctx context.Context, drill string, levels []dispatch.StockLevel) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if len(levels) == 0 {
 		return nil
 	}
