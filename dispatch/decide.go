@@ -254,6 +254,10 @@ func reservationID(incident, item, depot string) string {
 	return incident + "|" + item + "|" + depot
 }
 
+// cloneRecord copies a record's slices and maps, the engine's own copy on
+// the hot path (freeze): the picks' Reasons and the Alternates are shared,
+// which is safe because the engine never changes them in place (it
+// appends to a copy of a pick). Clone is the deep copy.
 func cloneRecord(r *IncidentRecord) *IncidentRecord {
 	c := *r
 	c.Materials = maps.Clone(r.Materials)
@@ -272,4 +276,20 @@ func cloneRecord(r *IncidentRecord) *IncidentRecord {
 		c.Rec = &rc
 	}
 	return &c
+}
+
+// Clone returns a deep copy of the record: every slice and map, the picks'
+// reasons and the alternates included.
+func (r *IncidentRecord) Clone() *IncidentRecord {
+	c := cloneRecord(r)
+	if r.Rec != nil {
+		c.Rec.Units = clonePicks(r.Rec.Units)
+		if r.Rec.Alternates != nil {
+			c.Rec.Alternates = make(map[string][]UnitPick, len(r.Rec.Alternates))
+			for k, v := range r.Rec.Alternates {
+				c.Rec.Alternates[k] = clonePicks(v)
+			}
+		}
+	}
+	return c
 }

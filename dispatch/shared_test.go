@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -182,5 +183,28 @@ func TestActionTextChecked(t *testing.T) {
 	}
 	if _, err := f.act(dispatch.Action{Kind: dispatch.ActCancel, Incident: "X", Reason: `'); DROP TABLE incidents; -- <script>`}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCloneIsDeep: a clone shares nothing with its record (the drill store
+// keeps clones, the engine goes on changing its records).
+func TestCloneIsDeep(t *testing.T) {
+	r := &dispatch.IncidentRecord{Incident: dispatch.Incident{ID: "X", Materials: map[string]int{"sandbag": 5}},
+		Assigned: []string{"U1"}, Flags: []string{"f"},
+		Rec: &dispatch.Recommendation{Units: []dispatch.UnitPick{{UnitID: "U1", Reasons: []string{"nearest"}}},
+			Alternates: map[string][]dispatch.UnitPick{"fire_engine": {{UnitID: "U2", Reasons: []string{"next"}}}}}}
+	c := r.Clone()
+	if !reflect.DeepEqual(r, c) {
+		t.Fatalf("clone differs:\n%+v\n%+v", r, c)
+	}
+	c.Materials["sandbag"] = 9
+	c.Assigned[0] = "Z"
+	c.Flags[0] = "z"
+	c.Rec.Units[0].Reasons[0] = "z"
+	c.Rec.Alternates["fire_engine"][0].Reasons[0] = "z"
+	c.Rec.Alternates["other"] = nil
+	if r.Materials["sandbag"] != 5 || r.Assigned[0] != "U1" || r.Flags[0] != "f" || r.Rec.Units[0].Reasons[0] != "nearest" ||
+		r.Rec.Alternates["fire_engine"][0].Reasons[0] != "next" || len(r.Rec.Alternates) != 1 {
+		t.Fatalf("changing the clone changed the record: %+v %+v", r, r.Rec)
 	}
 }

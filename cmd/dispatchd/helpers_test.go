@@ -18,11 +18,11 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/kafkaio"
+	"github.com/zs110/dispatch/dispatch/storetest"
 	"github.com/zs110/dispatch/web"
 )
 
@@ -38,41 +38,10 @@ func pollUntil(t testing.TB, timeout time.Duration, what string, cond func() boo
 	}
 }
 
-// testDB creates a fresh PostgreSQL database and drops it at cleanup. It
-// skips when PostgreSQL is unreachable, except under CI where it fails.
+// testDB creates a fresh database and drops it at cleanup (storetest.NewDatabase).
 func testDB(t testing.TB) string {
 	t.Helper()
-	admin := "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL unreachable under CI: %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable: %v", err)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := fmt.Sprintf("dispatchd_e2e_%x", b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	return "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
+	return storetest.NewDatabase(t, "dispatchd_e2e")
 }
 
 func freeAddr(t testing.TB) string {

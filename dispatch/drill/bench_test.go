@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"os"
 	"runtime"
@@ -13,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/pgstore"
+	"github.com/zs110/dispatch/dispatch/storetest"
 )
 
 // benchDays reads a span in days from the environment.
@@ -43,41 +41,10 @@ func peakRSS() float64 {
 	return 0
 }
 
-// testDB creates a fresh PostgreSQL database and drops it at cleanup; it
-// skips when PostgreSQL is unreachable (fails under CI).
+// testDB creates a fresh database and drops it at cleanup (storetest.NewDatabase).
 func testDB(tb testing.TB) string {
 	tb.Helper()
-	admin := "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("PostgreSQL unreachable under CI: %v", err)
-		}
-		tb.Skipf("PostgreSQL unreachable: %v", err)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := fmt.Sprintf("drill_test_%x", b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			tb.Errorf("drop %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			tb.Errorf("drop %s: %v", name, err)
-		}
-	})
-	return "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
+	return storetest.NewDatabase(tb, "drill_test")
 }
 
 // BenchmarkReplay replays the synthetic stream (seed 1, the default surges

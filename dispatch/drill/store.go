@@ -111,7 +111,7 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 	slices.SortFunc(snap.Reservations, func(a, b dispatch.StockChange) int { return compare(a.Reservation, b.Reservation) })
 	for k, r := range s.incidents {
 		if k.drill == drill && !finished(r.State) {
-			snap.Open = append(snap.Open, *cloneRec(r))
+			snap.Open = append(snap.Open, *r.Clone())
 		}
 	}
 	slices.SortFunc(snap.Open, func(a, b dispatch.IncidentRecord) int { return compare(a.ID, b.ID) })
@@ -120,52 +120,6 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 
 func finished(state string) bool {
 	return state == dispatch.StateClosed || state == dispatch.StateCancelled
-}
-
-// cloneRec deep-copies a record's slices and maps.
-func cloneRec(r *dispatch.IncidentRecord) *dispatch.IncidentRecord {
-	c := *r
-	c.Materials = cloneMap(r.Materials)
-	c.Linked = slices.Clone(r.Linked)
-	c.Assigned = slices.Clone(r.Assigned)
-	c.Accepted = slices.Clone(r.Accepted)
-	c.Declined = slices.Clone(r.Declined)
-	c.Cleared = slices.Clone(r.Cleared)
-	c.Escalated = slices.Clone(r.Escalated)
-	c.Flags = slices.Clone(r.Flags)
-	if r.Rec != nil {
-		rc := *r.Rec
-		rc.Units = clonePicks(r.Rec.Units)
-		rc.Materials = slices.Clone(r.Rec.Materials)
-		rc.Shortfalls = slices.Clone(r.Rec.Shortfalls)
-		if r.Rec.Alternates != nil {
-			rc.Alternates = make(map[string][]dispatch.UnitPick, len(r.Rec.Alternates))
-			for k, v := range r.Rec.Alternates {
-				rc.Alternates[k] = clonePicks(v)
-			}
-		}
-		c.Rec = &rc
-	}
-	return &c
-}
-
-func clonePicks(p []dispatch.UnitPick) []dispatch.UnitPick {
-	out := slices.Clone(p)
-	for i := range out {
-		out[i].Reasons = slices.Clone(out[i].Reasons)
-	}
-	return out
-}
-
-func cloneMap(m map[string]int) map[string]int {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]int, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // Apply implements dispatch.Store: the batch is checked first, then
@@ -424,7 +378,7 @@ func (s *Store) Incident(_ context.Context, drill, id string) (*dispatch.Inciden
 	if !ok {
 		return nil, fmt.Errorf("incident %q: %w", id, dispatch.ErrNotFound)
 	}
-	return cloneRec(r), nil
+	return r.Clone(), nil
 }
 
 // EventsAfter implements dispatch.Store. Events older than the KeepEvents

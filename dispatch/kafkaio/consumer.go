@@ -238,21 +238,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 		cancelCommits()
 		<-committed
 	}()
-	backoff := c.cfg.RetryMin
+	bo := newBackoff(c.cfg.RetryMin, c.cfg.RetryMax)
 	for {
 		msgs, err := c.fetch(ctx, r)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || !bo.wait(ctx, c.log, "fetch failed, retrying", "err", err) {
 				return ctx.Err()
 			}
-			c.log.Warn("fetch failed, retrying", "err", err, "in", backoff)
-			if !sleep(ctx, backoff) {
-				return ctx.Err()
-			}
-			backoff = min(2*backoff, c.cfg.RetryMax)
 			continue
 		}
-		backoff = c.cfg.RetryMin
+		bo.reset()
 		if err := c.process(ctx, msgs); err != nil {
 			return err // only ctx errors reach here
 		}
@@ -379,7 +374,7 @@ func (c *Consumer) process(ctx context.Context, msgs []kafka.Message) error {
 // retry runs fn until it succeeds or ctx ends, with exponential back-off.
 // While it fails the consumer reports not ready.
 func (c *Consumer) retry(ctx context.Context, step string, fn func() error) error {
-	backoff := c.cfg.RetryMin
+	bo := newBackoff(c.cfg.RetryMin, c.cfg.RetryMax)
 	for {
 		err := fn()
 		if err == nil {
@@ -391,11 +386,9 @@ func (c *Consumer) retry(ctx context.Context, step string, fn func() error) erro
 		}
 		c.setFailing(step, true)
 		c.m.retries.WithLabelValues(step).Inc()
-		c.log.Warn("intake step failed, retrying; offsets are not committed", "step", step, "err", err, "in", backoff)
-		if !sleep(ctx, backoff) {
+		if !bo.wait(ctx, c.log, "intake step failed, retrying; offsets are not committed", "step", step, "err", err) {
 			return ctx.Err()
 		}
-		backoff = min(2*backoff, c.cfg.RetryMax)
 	}
 }
 
@@ -503,6 +496,25 @@ func dialAny(brokers []string, timeout time.Duration) error {
 }
 
 // sleep waits d or until ctx ends; it reports whether d passed.
+// backoff is an exponential retry delay from min to max.
+type backoff struct{ cur, min, max time.Duration }
+
+func newBackoff(min, max time.Duration) *backoff { return &backoff{cur: min, min: min, max: max} }
+
+// wait logs a failure with the delay, sleeps it and doubles it for the
+// next failure. It returns false when ctx ended meanwhile.
+func (b *backoff) wait(ctx context.Context, log *slog.Logger, msg string, args ...any) bool {
+	log.Warn(msg, append(args, "in", b.cur)...)
+	if !sleep(ctx, b.cur) {
+		return false
+	}
+	b.cur = min(2*b.cur, b.max)
+	return true
+}
+
+// reset starts the next failure's delay from min again.
+func (b *backoff) reset() { b.cur = b.min }
+
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()

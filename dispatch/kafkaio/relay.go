@@ -142,21 +142,16 @@ func (r *Relay) Run(ctx context.Context) error {
 		r.active.Set(1)
 		return r.relay(ctx, nil)
 	}
-	backoff := r.cfg.RetryMin
+	bo := newBackoff(r.cfg.RetryMin, r.cfg.RetryMax)
 	for {
 		lost, unlock, err := lk.LockOutbox(ctx, r.cfg.Poll)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || !bo.wait(ctx, r.log, "outbox lock failed, retrying", "err", err) {
 				return ctx.Err()
 			}
-			r.log.Warn("outbox lock failed, retrying", "err", err, "in", backoff)
-			if !sleep(ctx, backoff) {
-				return ctx.Err()
-			}
-			backoff = min(2*backoff, r.cfg.RetryMax)
 			continue
 		}
-		backoff = r.cfg.RetryMin
+		bo.reset()
 		r.log.Info("relaying: this instance holds the outbox lock")
 		r.active.Set(1)
 		err = r.relay(ctx, lost)
@@ -173,7 +168,7 @@ func (r *Relay) Run(ctx context.Context) error {
 func (r *Relay) relay(ctx context.Context, lost <-chan struct{}) error {
 	tick := time.NewTicker(r.cfg.Poll)
 	defer tick.Stop()
-	backoff := r.cfg.RetryMin
+	bo := newBackoff(r.cfg.RetryMin, r.cfg.RetryMax)
 	for {
 		n, err := r.round(ctx)
 		switch {
@@ -181,14 +176,12 @@ func (r *Relay) relay(ctx context.Context, lost <-chan struct{}) error {
 			return ctx.Err()
 		case err != nil:
 			r.failures.Inc()
-			r.log.Warn("relay failed, retrying", "err", err, "in", backoff)
-			if !sleep(ctx, backoff) {
+			if !bo.wait(ctx, r.log, "relay failed, retrying", "err", err) {
 				return ctx.Err()
 			}
-			backoff = min(2*backoff, r.cfg.RetryMax)
 			continue
 		}
-		backoff = r.cfg.RetryMin
+		bo.reset()
 		select {
 		case <-lost:
 			return errLockLost

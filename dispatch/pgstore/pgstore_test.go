@@ -2,12 +2,10 @@ package pgstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -19,42 +17,12 @@ import (
 	"github.com/zs110/dispatch/dispatch/storetest"
 )
 
-const admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+const admin = storetest.AdminURL
 
-// testDB creates a fresh database and drops it at cleanup. PostgreSQL
-// unreachable: a skip on a developer machine, a failure under CI.
+// testDB creates a fresh database and drops it at cleanup (storetest.NewDatabase).
 func testDB(t testing.TB) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL unreachable under CI: %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable: %v", err)
-	}
-	defer conn.Close(context.Background())
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := fmt.Sprintf("dispatch_test_%x", b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	return "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
+	return storetest.NewDatabase(t, "dispatch_test")
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
