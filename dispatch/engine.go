@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -499,7 +500,7 @@ func (e *Engine) Incidents(drill string) []IncidentRecord {
 		if c := a.ReportedAt.Compare(b.ReportedAt); c != 0 {
 			return c
 		}
-		return compareStrings(a.ID, b.ID)
+		return cmp.Compare(a.ID, b.ID)
 	})
 	return out
 }
@@ -635,14 +636,4 @@ func rejectReason(err error) string {
 	default:
 		return "rejected"
 	}
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

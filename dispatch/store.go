@@ -3,7 +3,10 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/zs110/dispatch/teams"
 )
 
 // Store errors.
@@ -80,3 +83,24 @@ type Store interface {
 	// Close releases the store's resources.
 	Close()
 }
+
+// CheckUnitChange applies the rules every Store enforces on one unit change
+// by itself (the CHECKs of pgstore's units table): a known status, an
+// incident exactly when the status is active, a position in range. It
+// fails with ErrConflict.
+func CheckUnitChange(u UnitChange) error {
+	st, err := teams.ParseStatus(u.NewStatus)
+	if err != nil {
+		return fmt.Errorf("unit %s: unknown status %q: %w", u.UnitID, u.NewStatus, ErrConflict)
+	}
+	if st.Active() != (u.Incident != "") {
+		return fmt.Errorf("unit %s %s with incident %q: %w", u.UnitID, u.NewStatus, u.Incident, ErrConflict)
+	}
+	if u.Lat < -90 || u.Lat > 90 || u.Lng < -180 || u.Lng > 180 {
+		return fmt.Errorf("unit %s: position out of range: %w", u.UnitID, ErrConflict)
+	}
+	return nil
+}
+
+// ActiveStatus reports whether a unit in this status is on an incident.
+func ActiveStatus(status string) bool { return teams.Status(status).Active() }

@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -64,7 +65,7 @@ func ApplyMoves(sc *dispatch.Scenario, moves []Move) error {
 				idx = append(idx, i)
 			}
 		}
-		slices.SortFunc(idx, func(a, b int) int { return compare(sc.Units[b].ID, sc.Units[a].ID) })
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(sc.Units[b].ID, sc.Units[a].ID) })
 		if len(idx) < m.Count {
 			return fmt.Errorf("move %s: only %d such units in %s", m, len(idx), m.From)
 		}

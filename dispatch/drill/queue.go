@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -20,9 +21,9 @@ func urgency(a, b *incState) int {
 		return a.priority - b.priority
 	}
 	if a.reported != b.reported {
-		return cmpInt64(a.reported, b.reported)
+		return cmp.Compare(a.reported, b.reported)
 	}
-	return compare(a.id, b.id)
+	return cmp.Compare(a.id, b.id)
 }
 
 // incidentChange keeps the queue and the open set in step with an

@@ -23,16 +23,6 @@ func (c *collector) result() *Result { return &Result{c: c, cfg: c.d.cfg} }
 // Calls returns how many records the drill decided.
 func (r *Result) Calls() int { return r.c.calls }
 
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // ReportConfig configures Result.Report.
 type ReportConfig struct {
 	// Targets are the response-time targets in seconds, call to first unit on

@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -255,7 +256,7 @@ func (d *Drill) index() error {
 		stations[s.ID] = s.Location
 	}
 	units := slices.Clone(sc.Units)
-	slices.SortFunc(units, func(a, b teams.Unit) int { return compare(a.ID, b.ID) })
+	slices.SortFunc(units, func(a, b teams.Unit) int { return cmp.Compare(a.ID, b.ID) })
 	for _, u := range units {
 		ti, ok := teamIdx[u.Team]
 		if !ok {
@@ -303,16 +304,6 @@ func (d *Drill) index() error {
 		return fmt.Errorf("fallback type %q not in the catalogue", sc.Fallback)
 	}
 	return nil
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // prefetch reads the source in its own goroutine, in batches, so that

@@ -1,12 +1,14 @@
 package drill
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"sync"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/memstore"
 )
 
 // StoreConfig configures a Store.
@@ -51,9 +53,7 @@ type Store struct {
 	resDone   map[skey]struct{}
 	events    []dispatch.Event // ring: events[(seq-1) % KeepEvents]
 	seq       int64
-	outbox    []dispatch.OutboxRecord // FIFO of unsent records
-	outboxSeq int64
-	dropped   int64
+	outbox    *memstore.Outbox // unsent records, at most KeepOutbox
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -71,14 +71,15 @@ func NewStore(cfg StoreConfig) *Store {
 	}
 	return &Store{cfg: cfg, incidents: map[skey]*dispatch.IncidentRecord{}, decided: map[skey]struct{}{},
 		units: map[skey]dispatch.UnitState{}, stock: map[stockKey]*stockRow{}, res: map[skey]dispatch.StockChange{},
-		resDone: map[skey]struct{}{}, events: make([]dispatch.Event, 0, min(cfg.KeepEvents, 4096))}
+		resDone: map[skey]struct{}{}, events: make([]dispatch.Event, 0, min(cfg.KeepEvents, 4096)),
+		outbox: memstore.NewOutbox(cfg.KeepOutbox, false)}
 }
 
 // DroppedOutbox returns how many unsent outbox records were dropped.
 func (s *Store) DroppedOutbox() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.dropped
+	return s.outbox.Dropped()
 }
 
 // Load implements dispatch.Store.
@@ -91,30 +92,30 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 			snap.Units = append(snap.Units, u)
 		}
 	}
-	slices.SortFunc(snap.Units, func(a, b dispatch.UnitState) int { return compare(a.ID, b.ID) })
+	slices.SortFunc(snap.Units, func(a, b dispatch.UnitState) int { return cmp.Compare(a.ID, b.ID) })
 	for k, r := range s.stock {
 		if k.drill == drill {
 			snap.Stock = append(snap.Stock, dispatch.StockLevel{Depot: k.depot, Item: k.item, OnHand: r.onHand, Reserved: r.reserved})
 		}
 	}
 	slices.SortFunc(snap.Stock, func(a, b dispatch.StockLevel) int {
-		if c := compare(a.Depot, b.Depot); c != 0 {
+		if c := cmp.Compare(a.Depot, b.Depot); c != 0 {
 			return c
 		}
-		return compare(a.Item, b.Item)
+		return cmp.Compare(a.Item, b.Item)
 	})
 	for k, r := range s.res {
 		if k.drill == drill {
 			snap.Reservations = append(snap.Reservations, r)
 		}
 	}
-	slices.SortFunc(snap.Reservations, func(a, b dispatch.StockChange) int { return compare(a.Reservation, b.Reservation) })
+	slices.SortFunc(snap.Reservations, func(a, b dispatch.StockChange) int { return cmp.Compare(a.Reservation, b.Reservation) })
 	for k, r := range s.incidents {
 		if k.drill == drill && !finished(r.State) {
 			snap.Open = append(snap.Open, *r.Clone())
 		}
 	}
-	slices.SortFunc(snap.Open, func(a, b dispatch.IncidentRecord) int { return compare(a.ID, b.ID) })
+	slices.SortFunc(snap.Open, func(a, b dispatch.IncidentRecord) int { return cmp.Compare(a.ID, b.ID) })
 	return snap, nil
 }
 
@@ -177,13 +178,7 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 			}
 		}
 		for i := range o.Outbox {
-			s.outboxSeq++
-			o.Outbox[i].ID = s.outboxSeq
-			if len(s.outbox) >= s.cfg.KeepOutbox {
-				s.outbox = s.outbox[1:]
-				s.dropped++
-			}
-			s.outbox = append(s.outbox, o.Outbox[i])
+			s.outbox.Add(&o.Outbox[i])
 		}
 	}
 	return nil
@@ -213,26 +208,6 @@ func (s *Store) row(k stockKey) *stockRow {
 }
 
 type unitBrief struct{ status, incident string }
-
-func active(status string) bool {
-	return status == "dispatched" || status == "en_route" || status == "on_scene"
-}
-
-var unitStatuses = []string{"available", "dispatched", "en_route", "on_scene", "returning", "out_of_service"}
-
-// validUnit applies the checks of pgstore's units table.
-func validUnit(u dispatch.UnitChange) error {
-	if !slices.Contains(unitStatuses, u.NewStatus) {
-		return fmt.Errorf("unit %s: unknown status %q: %w", u.UnitID, u.NewStatus, dispatch.ErrConflict)
-	}
-	if active(u.NewStatus) != (u.Incident != "") {
-		return fmt.Errorf("unit %s %s with incident %q: %w", u.UnitID, u.NewStatus, u.Incident, dispatch.ErrConflict)
-	}
-	if u.Lat < -90 || u.Lat > 90 || u.Lng < -180 || u.Lng > 180 {
-		return fmt.Errorf("unit %s: position out of range: %w", u.UnitID, dispatch.ErrConflict)
-	}
-	return nil
-}
 
 // check validates a batch against the state and the batch's own earlier
 // outcomes, without writing: memstore's (and pgstore's) rules.
@@ -266,7 +241,7 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 			written = append(written, k)
 		}
 		for _, u := range o.Units {
-			if err := validUnit(u); err != nil {
+			if err := dispatch.CheckUnitChange(u); err != nil {
 				return err
 			}
 			k := skey{o.Drill, u.UnitID}
@@ -280,7 +255,7 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 				}
 				cur = unitBrief{st.Status, st.Incident}
 			}
-			if active(u.NewStatus) && active(cur.status) && cur.incident != u.Incident {
+			if dispatch.ActiveStatus(u.NewStatus) && dispatch.ActiveStatus(cur.status) && cur.incident != u.Incident {
 				return fmt.Errorf("unit %s is %s on %s, cannot take %s: %w", u.UnitID, cur.status, cur.incident, u.Incident, dispatch.ErrConflict)
 			}
 			if i >= 0 {
@@ -402,18 +377,14 @@ func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispat
 func (s *Store) PendingOutbox(_ context.Context, limit int) ([]dispatch.OutboxRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.outbox[:max(0, min(limit, len(s.outbox)))]), nil
+	return s.outbox.Pending(limit), nil
 }
 
 // MarkSent implements dispatch.Store.
 func (s *Store) MarkSent(_ context.Context, ids []int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sent := map[int64]bool{}
-	for _, id := range ids {
-		sent[id] = true
-	}
-	s.outbox = slices.DeleteFunc(s.outbox, func(r dispatch.OutboxRecord) bool { return sent[r.ID] })
+	s.outbox.MarkSent(ids)
 	return nil
 }
 
@@ -422,7 +393,7 @@ func (s *Store) SeedUnits(_ context.Context, drill string, units []dispatch.Unit
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range units {
-		if err := validUnit(dispatch.UnitChange{UnitID: u.ID, NewStatus: u.Status, Incident: u.Incident, Lat: u.Lat, Lng: u.Lng}); err != nil {
+		if err := dispatch.CheckUnitChange(dispatch.UnitChange{UnitID: u.ID, NewStatus: u.Status, Incident: u.Incident, Lat: u.Lat, Lng: u.Lng}); err != nil {
 			return fmt.Errorf("seed units: %w", err)
 		}
 	}

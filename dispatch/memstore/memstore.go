@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,8 +32,7 @@ type Store struct {
 	resDone   map[key]bool                 // consumed or released ids: never reused
 	events    []dispatch.Event
 	seq       int64
-	outbox    []dispatch.OutboxRecord
-	outboxSeq int64
+	outbox    *Outbox
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -40,7 +40,7 @@ var _ dispatch.Store = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{incidents: map[key][]byte{}, located: map[key]bool{}, states: map[key]string{}, versions: map[key]int{}, units: map[key]dispatch.UnitState{},
-		stock: map[stockKey]*stockRow{}, res: map[key]dispatch.StockChange{}, resDone: map[key]bool{}}
+		stock: map[stockKey]*stockRow{}, res: map[key]dispatch.StockChange{}, resDone: map[key]bool{}, outbox: NewOutbox(0, true)}
 }
 
 // Load implements dispatch.Store.
@@ -53,7 +53,7 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 			snap.Units = append(snap.Units, u)
 		}
 	}
-	slices.SortFunc(snap.Units, func(a, b dispatch.UnitState) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(snap.Units, func(a, b dispatch.UnitState) int { return cmp.Compare(a.ID, b.ID) })
 	for k, r := range s.stock {
 		if k.drill == drill {
 			snap.Stock = append(snap.Stock, dispatch.StockLevel{Depot: k.depot, Item: k.item, OnHand: r.onHand, Reserved: r.reserved})
@@ -68,7 +68,7 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 			snap.Reservations = append(snap.Reservations, r)
 		}
 	}
-	slices.SortFunc(snap.Reservations, func(a, b dispatch.StockChange) int { return cmpStr(a.Reservation, b.Reservation) })
+	slices.SortFunc(snap.Reservations, func(a, b dispatch.StockChange) int { return cmp.Compare(a.Reservation, b.Reservation) })
 	for k, st := range s.states {
 		if k.drill != drill || st == dispatch.StateClosed || st == dispatch.StateCancelled {
 			continue
@@ -80,18 +80,8 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 		rec.HasLocation = s.located[k]
 		snap.Open = append(snap.Open, rec)
 	}
-	slices.SortFunc(snap.Open, func(a, b dispatch.IncidentRecord) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(snap.Open, func(a, b dispatch.IncidentRecord) int { return cmp.Compare(a.ID, b.ID) })
 	return snap, nil
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Apply implements dispatch.Store: everything is checked first, then
@@ -156,11 +146,7 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 			s.events = append(s.events, ev)
 		}
 		for i := range o.Outbox {
-			s.outboxSeq++
-			o.Outbox[i].ID = s.outboxSeq
-			r := o.Outbox[i]
-			r.Value = slices.Clone(r.Value)
-			s.outbox = append(s.outbox, r)
+			s.outbox.Add(&o.Outbox[i])
 		}
 	}
 	return nil
@@ -207,7 +193,7 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 			written[k] = true
 		}
 		for _, u := range o.Units {
-			if err := validUnit(u); err != nil {
+			if err := dispatch.CheckUnitChange(u); err != nil {
 				return err
 			}
 			k := key{o.Drill, u.UnitID}
@@ -222,7 +208,7 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 					cur = unitBrief{st.Status, st.Incident}
 				}
 			}
-			if active(u.NewStatus) && active(cur.status) && cur.incident != u.Incident {
+			if dispatch.ActiveStatus(u.NewStatus) && dispatch.ActiveStatus(cur.status) && cur.incident != u.Incident {
 				return fmt.Errorf("unit %s is %s on %s, cannot take %s: %w", u.UnitID, cur.status, cur.incident, u.Incident, dispatch.ErrConflict)
 			}
 			unitNow[k] = unitBrief{u.NewStatus, u.Incident}
@@ -280,26 +266,6 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 
 type unitBrief struct{ status, incident string }
 
-var unitStatuses = []string{"available", "dispatched", "en_route", "on_scene", "returning", "out_of_service"}
-
-// validUnit applies the CHECKs of pgstore's units table.
-func validUnit(u dispatch.UnitChange) error {
-	if !slices.Contains(unitStatuses, u.NewStatus) {
-		return fmt.Errorf("unit %s: unknown status %q: %w", u.UnitID, u.NewStatus, dispatch.ErrConflict)
-	}
-	if active(u.NewStatus) != (u.Incident != "") {
-		return fmt.Errorf("unit %s %s with incident %q: %w", u.UnitID, u.NewStatus, u.Incident, dispatch.ErrConflict)
-	}
-	if u.Lat < -90 || u.Lat > 90 || u.Lng < -180 || u.Lng > 180 {
-		return fmt.Errorf("unit %s: position out of range: %w", u.UnitID, dispatch.ErrConflict)
-	}
-	return nil
-}
-
-func active(status string) bool {
-	return status == "dispatched" || status == "en_route" || status == "on_scene"
-}
-
 // Decided implements dispatch.Store.
 func (s *Store) Decided(_ context.Context, drill string, ids []string) (map[string]bool, error) {
 	s.mu.Lock()
@@ -350,18 +316,14 @@ func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispat
 func (s *Store) PendingOutbox(_ context.Context, limit int) ([]dispatch.OutboxRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.outbox[:max(0, min(limit, len(s.outbox)))]), nil
+	return s.outbox.Pending(limit), nil
 }
 
 // MarkSent implements dispatch.Store.
 func (s *Store) MarkSent(_ context.Context, ids []int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sent := map[int64]bool{}
-	for _, id := range ids {
-		sent[id] = true
-	}
-	s.outbox = slices.DeleteFunc(s.outbox, func(r dispatch.OutboxRecord) bool { return sent[r.ID] })
+	s.outbox.MarkSent(ids)
 	return nil
 }
 
@@ -370,7 +332,7 @@ func (s *Store) SeedUnits(_ context.Context, drill string, units []dispatch.Unit
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range units {
-		if err := validUnit(dispatch.UnitChange{UnitID: u.ID, NewStatus: u.Status, Incident: u.Incident, Lat: u.Lat, Lng: u.Lng}); err != nil {
+		if err := dispatch.CheckUnitChange(dispatch.UnitChange{UnitID: u.ID, NewStatus: u.Status, Incident: u.Incident, Lat: u.Lat, Lng: u.Lng}); err != nil {
 			return fmt.Errorf("seed units: %w", err)
 		}
 	}

@@ -205,15 +205,12 @@ type unitPlan struct {
 	first, last dispatch.UnitChange
 }
 
-func active(status string) bool {
-	return status == "dispatched" || status == "en_route" || status == "on_scene"
-}
 
 // checkChange validates a change against the unit's state before it (from
 // the store or from an earlier change of the batch): the rules of
 // dispatch.Store, identical to memstore's.
 func checkChange(u dispatch.UnitChange, curStatus, curIncident string) error {
-	if active(u.NewStatus) && active(curStatus) && curIncident != u.Incident {
+	if dispatch.ActiveStatus(u.NewStatus) && dispatch.ActiveStatus(curStatus) && curIncident != u.Incident {
 		return fmt.Errorf("unit %s is %s on %s, cannot take %s: %w", u.UnitID, curStatus, curIncident, u.Incident, dispatch.ErrConflict)
 	}
 	return nil
@@ -288,18 +285,13 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) 
 }
 
 // validUnit refuses what the units table's CHECKs would refuse, with a
-// clearer error (memstore applies the same rules).
+// clearer error.
 func validUnit(u dispatch.UnitChange) error {
-	if !slices.Contains(unitStatuses, u.NewStatus) {
-		return fmt.Errorf("apply: unit %s: unknown status %q: %w", u.UnitID, u.NewStatus, dispatch.ErrConflict)
-	}
-	if active(u.NewStatus) != (u.Incident != "") {
-		return fmt.Errorf("apply: unit %s %s with incident %q: %w", u.UnitID, u.NewStatus, u.Incident, dispatch.ErrConflict)
+	if err := dispatch.CheckUnitChange(u); err != nil {
+		return fmt.Errorf("apply: %w", err)
 	}
 	return nil
 }
-
-var unitStatuses = []string{"available", "dispatched", "en_route", "on_scene", "returning", "out_of_service"}
 
 // writeUnits locks the stored rows of the batch's units (FOR UPDATE, in key
 // order: a concurrent claim waits and then sees the winner's row), checks
