@@ -12,7 +12,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/kafkaio"
 	"github.com/zs110/dispatch/web"
 )
@@ -65,19 +64,13 @@ func (b *diskBroker) stop() {
 // reconnects on its own and nothing is lost or decided twice.
 func TestBrokerRestart(t *testing.T) {
 	n, restarts, down := pick(8000, 20000), pick(1, 5), 5*time.Second
-	bin := buildDispatchd(t)
-	db := testDB(t)
 	broker := startDiskBroker(t)
 	brokers := []string{broker.addr}
-	sc, err := dispatch.DefaultScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, plain := writeTokens(t, sc)
-	eng := newEngineProc(t, "dispatchd", bin, newProcLog(t), engineEnv(brokers, db, tokens))
+	r := newRig(t, brokers)
+	plain, conn := r.plain, r.conn
+	eng := r.engine(t, "dispatchd", r.db, nil)
 	eng.start()
 	eng.waitReady(time.Minute)
-	conn := pgConnect(t, db)
 	consoles := []*follower{follow(web.Principal{Role: web.RoleDispatcher}, plain["dispatcher"], eng.addr)}
 	sim := startUnitSim(t, brokers)
 	msgs := nIncidents("KRST", n)
@@ -148,20 +141,12 @@ func TestTwoInstances(t *testing.T) {
 
 func twoInstances(t *testing.T, units bool) {
 	n := pick(8000, 20000)
-	bin := buildDispatchd(t)
-	db := testDB(t)
 	brokers := startBroker(t)
-	sc, err := dispatch.DefaultScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, plain := writeTokens(t, sc)
-	log := newProcLog(t)
-	a := newEngineProc(t, "a", bin, log, engineEnv(brokers, db, tokens))
-	b := newEngineProc(t, "b", bin, log, engineEnv(brokers, db, tokens))
+	r := newRig(t, brokers)
+	plain, conn := r.plain, r.conn
+	a, b := r.engine(t, "a", r.db, nil), r.engine(t, "b", r.db, nil)
 	a.start()
 	a.waitReady(time.Minute)
-	conn := pgConnect(t, db)
 	consoles := []*follower{
 		follow(web.Principal{Role: web.RoleDispatcher}, plain["dispatcher"], a.addr, b.addr),
 		follow(web.Principal{Role: web.RoleTeamLeader, Team: "medical"}, plain["leader-medical"], b.addr, a.addr),

@@ -16,6 +16,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/zs110/dispatch/dispatch"
 )
 
 // Fault-injection harness: dispatchd as a child process (so that it can be
@@ -127,6 +131,40 @@ func newEngineProc(t testing.TB, name, bin string, log *lockedFile, env map[stri
 		}
 	})
 	return p
+}
+
+// rig is what the reliability tests start from: the dispatchd binary, a
+// fresh database, the brokers, console tokens, one log for every process
+// and a direct connection to the database for the checks.
+type rig struct {
+	bin, db, tokens string
+	brokers         []string
+	plain           map[string]string // console tokens by role label
+	conn            *pgx.Conn
+	log             *lockedFile
+}
+
+func newRig(t *testing.T, brokers []string) *rig {
+	t.Helper()
+	r := &rig{bin: buildDispatchd(t), db: testDB(t), brokers: brokers, log: newProcLog(t)}
+	sc, err := dispatch.DefaultScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.tokens, r.plain = writeTokens(t, sc)
+	r.conn = pgConnect(t, r.db)
+	return r
+}
+
+// engine returns a dispatchd process (not started) on database URL db,
+// with the tests' environment changed by mod (optional).
+func (r *rig) engine(t *testing.T, name, db string, mod func(env map[string]string)) *engineProc {
+	t.Helper()
+	env := engineEnv(r.brokers, db, r.tokens)
+	if mod != nil {
+		mod(env)
+	}
+	return newEngineProc(t, name, r.bin, r.log, env)
 }
 
 // engineEnv is the environment of a dispatchd under test: every priority

@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/web"
 )
 
@@ -101,18 +100,12 @@ func checkConsoles(t testing.TB, conn *pgx.Conn, fs []*follower) (missing, extra
 func TestKillEngine(t *testing.T) {
 	n, kills := 20000, pick(5, 20)
 	rng := testSeed(t, 6)
-	bin := buildDispatchd(t)
-	db := testDB(t)
 	brokers := startBroker(t)
-	sc, err := dispatch.DefaultScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, plain := writeTokens(t, sc)
-	eng := newEngineProc(t, "dispatchd", bin, newProcLog(t), engineEnv(brokers, db, tokens))
+	r := newRig(t, brokers)
+	plain, conn := r.plain, r.conn
+	eng := r.engine(t, "dispatchd", r.db, nil)
 	eng.start()
 	eng.waitReady(time.Minute)
-	conn := pgConnect(t, db)
 	consoles := []*follower{
 		follow(web.Principal{Role: web.RoleDispatcher}, plain["dispatcher"], eng.addr),
 		follow(web.Principal{Role: web.RoleTeamLeader, Team: "fire"}, plain["leader-fire"], eng.addr),
@@ -200,21 +193,14 @@ func TestPostgresOutage(t *testing.T) {
 
 func postgresOutage(t *testing.T, fault, heal func(p *tcpProxy) error) {
 	n, outage := pick(8000, 20000), 10*time.Second
-	bin := buildDispatchd(t)
-	db := testDB(t)
 	brokers := startBroker(t)
 	proxy := startProxy(t, "127.0.0.1:5432")
-	sc, err := dispatch.DefaultScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, plain := writeTokens(t, sc)
-	env := engineEnv(brokers, dbVia(db, proxy.addr), tokens)
-	env["DISPATCH_DB_TIMEOUT"] = "3s"
-	eng := newEngineProc(t, "dispatchd", bin, newProcLog(t), env)
+	r := newRig(t, brokers)
+	plain, conn := r.plain, r.conn
+	// conn goes to PostgreSQL directly, the engine through the proxy.
+	eng := r.engine(t, "dispatchd", dbVia(r.db, proxy.addr), func(env map[string]string) { env["DISPATCH_DB_TIMEOUT"] = "3s" })
 	eng.start()
 	eng.waitReady(time.Minute)
-	conn := pgConnect(t, db) // direct, not through the proxy
 	consoles := []*follower{follow(web.Principal{Role: web.RoleDispatcher}, plain["dispatcher"], eng.addr)}
 	sim := startUnitSim(t, brokers)
 	msgs := nIncidents("PGCUT", n)
