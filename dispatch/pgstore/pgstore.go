@@ -343,6 +343,11 @@ func (s *Store) writeUnits(ctx context.Context, tx pgx.Tx, units map[dkey]*unitP
 	return nil
 }
 
+// writeIncidents inserts the batch's new incidents (a second decision fails
+// on the primary key) and updates the others, each only if the stored row
+// is still at the version the engine read it at (BaseVersion; 0: not
+// checked): another engine sharing the database may have changed it
+// meanwhile, and writing this copy would undo that. Rows are in key order.
 func (s *Store) writeIncidents(ctx context.Context, tx pgx.Tx, incs map[dkey]*incRow, order []dkey) error {
 	var ins, ups []*incRow
 	for _, k := range order {
@@ -352,29 +357,28 @@ func (s *Store) writeIncidents(ctx context.Context, tx pgx.Tx, incs map[dkey]*in
 			ups = append(ups, incs[k])
 		}
 	}
-	if err := s.checkVersions(ctx, tx, ups); err != nil {
-		return err
-	}
 	for _, part := range []struct {
 		rows []*incRow
 		sql  string
 	}{
 		{ins, `INSERT INTO incidents (drill, id, type, priority, state, town, reported_at, decided_at, updated_at, version, doc, has_location)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
-				$8::timestamptz[], $9::timestamptz[], $10::int[], $11::jsonb[], $12::bool[])`},
-		{ups, `INSERT INTO incidents (drill, id, type, priority, state, town, reported_at, decided_at, updated_at, version, doc, has_location)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
-				$8::timestamptz[], $9::timestamptz[], $10::int[], $11::jsonb[], $12::bool[])
-			ON CONFLICT (drill, id) DO UPDATE SET type = EXCLUDED.type, priority = EXCLUDED.priority, state = EXCLUDED.state,
-				town = EXCLUDED.town, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, doc = EXCLUDED.doc,
-				has_location = EXCLUDED.has_location`},
+			SELECT drill, id, type, priority, state, town, reported_at, decided_at, updated_at, version, doc, has_location
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+				$8::timestamptz[], $9::timestamptz[], $10::int[], $11::jsonb[], $12::bool[], $13::int[])
+				AS x(drill, id, type, priority, state, town, reported_at, decided_at, updated_at, version, doc, has_location, base)`},
+		{ups, `UPDATE incidents AS i SET type = x.type, priority = x.priority, state = x.state, town = x.town,
+				updated_at = x.updated_at, version = x.version, doc = x.doc, has_location = x.has_location
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+				$8::timestamptz[], $9::timestamptz[], $10::int[], $11::jsonb[], $12::bool[], $13::int[])
+				AS x(drill, id, type, priority, state, town, reported_at, decided_at, updated_at, version, doc, has_location, base)
+			WHERE i.drill = x.drill AND i.id = x.id AND (x.base = 0 OR i.version = x.base)`},
 	} {
 		if len(part.rows) == 0 {
 			continue
 		}
 		n := len(part.rows)
 		drill, id, typ, state, town := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		prio, ver := make([]int32, n), make([]int32, n)
+		prio, ver, base := make([]int32, n), make([]int32, n), make([]int32, n)
 		rep, dec, upd := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 		doc, loc := make([][]byte, n), make([]bool, n)
 		for i, r := range part.rows {
@@ -383,52 +387,17 @@ func (s *Store) writeIncidents(ctx context.Context, tx pgx.Tx, incs map[dkey]*in
 				return fmt.Errorf("apply: incident %s: %w", r.rec.ID, err)
 			}
 			drill[i], id[i], typ[i], state[i], town[i] = r.drill, r.rec.ID, r.rec.Type, r.rec.State, r.rec.Town
-			prio[i], ver[i] = int32(r.rec.Priority), int32(r.rec.Version)
+			prio[i], ver[i], base[i] = int32(r.rec.Priority), int32(r.rec.Version), int32(r.base)
 			rep[i], dec[i], upd[i], doc[i], loc[i] = r.rec.ReportedAt, r.rec.DecidedAt, r.rec.UpdatedAt, b, r.rec.HasLocation
 		}
-		if _, err := tx.Exec(ctx, part.sql, drill, id, typ, prio, state, town, rep, dec, upd, ver, doc, loc); err != nil {
+		tag, err := tx.Exec(ctx, part.sql, drill, id, typ, prio, state, town, rep, dec, upd, ver, doc, loc, base)
+		if err != nil {
 			return conflict("apply: incidents", err)
 		}
-	}
-	return nil
-}
-
-// checkVersions locks the stored rows of the incidents the batch updates
-// (FOR UPDATE, in key order) and refuses the batch when one of them is not
-// at the version the engine read it at: another engine sharing the
-// database changed it meanwhile, and writing this copy would undo that.
-func (s *Store) checkVersions(ctx context.Context, tx pgx.Tx, ups []*incRow) error {
-	if len(ups) == 0 {
-		return nil
-	}
-	n := len(ups)
-	drill, id := make([]string, n), make([]string, n)
-	want := make(map[dkey]int, n)
-	for i, r := range ups {
-		drill[i], id[i] = r.drill, r.rec.ID
-		want[dkey{r.drill, r.rec.ID}] = r.base
-	}
-	rows, err := tx.Query(ctx, `SELECT i.drill, i.id, i.version FROM incidents i
-		JOIN unnest($1::text[], $2::text[]) AS x(drill, id) ON i.drill = x.drill AND i.id = x.id
-		ORDER BY i.drill, i.id FOR UPDATE OF i`, drill, id)
-	if err != nil {
-		return conflict("apply: lock incidents", err)
-	}
-	var k dkey
-	var v int
-	found := 0
-	_, err = pgx.ForEachRow(rows, []any{&k.drill, &k.id, &v}, func() error {
-		found++
-		if base := want[k]; base != 0 && v != base {
-			return fmt.Errorf("apply: incident %s is at version %d, not %d (changed by another writer): %w", k.id, v, base, dispatch.ErrConflict)
+		if got := tag.RowsAffected(); got != int64(n) {
+			// Only updates can fall short: a row not stored, or not at its base version.
+			return fmt.Errorf("apply: %d of %d incidents changed by another writer since they were read: %w", int64(n)-got, n, dispatch.ErrConflict)
 		}
-		return nil
-	})
-	if err != nil {
-		return conflict("apply: lock incidents", err)
-	}
-	if found != n {
-		return fmt.Errorf("apply: %d of %d incidents to update are not stored: %w", n-found, n, dispatch.ErrConflict)
 	}
 	return nil
 }

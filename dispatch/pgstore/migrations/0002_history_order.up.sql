@@ -7,3 +7,5 @@
 -- follow the commit order.
 ALTER TABLE unit_status_history ADD COLUMN id bigserial;
 CREATE INDEX unit_status_history_unit_id ON unit_status_history (drill, unit_id, id);
+-- A unit's history is read in write order now: the index by time goes.
+DROP INDEX unit_status_history_unit;
