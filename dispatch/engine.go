@@ -366,7 +366,9 @@ func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEve
 		}
 		out, err := e.applyUnitEvent(w, &evs[i])
 		if err != nil {
-			if !fresh && errors.Is(err, ErrIllegalStatus) {
+			// A report older than the unit's last change in memory is
+			// older than the store's too: no reload can make it legal.
+			if !fresh && errors.Is(err, ErrIllegalStatus) && !errors.Is(err, ErrStaleReport) {
 				// Undo the step (nothing is written yet) and take it
 				// again from the store, which may know better.
 				e.reloadLocked(ReloadStale)

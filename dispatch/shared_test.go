@@ -135,7 +135,8 @@ func TestRefusedReportReloadsOnce(t *testing.T) {
 // is dead-lettered as stale_report, a report that is simply illegal as
 // illegal_status.
 func TestStaleReportReason(t *testing.T) {
-	f := newFixture(t, nil)
+	reloads := 0
+	f := newFixture(t, func(c *dispatch.EngineConfig) { c.OnReload = func(string) { reloads++ } })
 	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0))
 	u := f.get("X").Assigned[0]
 	evs := []dispatch.UnitEvent{
@@ -146,17 +147,26 @@ func TestStaleReportReason(t *testing.T) {
 	for _, ev := range evs {
 		report(t, f.eng, ev.UnitID, ev.Status, ev.Incident, ev.At)
 	}
+	// A stale report cannot become legal by reloading (the store knows the
+	// unit's later change too); any other refusal is tried once more.
 	tests := []struct {
-		name string
-		ev   dispatch.UnitEvent
-		want string
+		name    string
+		ev      dispatch.UnitEvent
+		want    string
+		reloads int
 	}{
-		{"redelivered en_route", evs[0], dispatch.ReasonStaleReport},
-		{"redelivered on_scene", evs[1], dispatch.ReasonStaleReport},
-		{"new but illegal", dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, dispatch.ReasonIllegal},
+		{"redelivered en_route", evs[0], dispatch.ReasonStaleReport, 0},
+		{"redelivered on_scene", evs[1], dispatch.ReasonStaleReport, 0},
+		{"new but illegal", dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, dispatch.ReasonIllegal, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			reloads = 0
+			defer func() {
+				if reloads != tc.reloads {
+					t.Errorf("%d reloads, want %d", reloads, tc.reloads)
+				}
+			}()
 			rej, err := f.eng.Process(context.Background(), nil, []dispatch.UnitEvent{tc.ev})
 			if err != nil {
 				t.Fatal(err)
