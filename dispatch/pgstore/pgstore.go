@@ -205,7 +205,6 @@ type unitPlan struct {
 	first, last dispatch.UnitChange
 }
 
-
 // checkChange validates a change against the unit's state before it (from
 // the store or from an earlier change of the batch): the rules of
 // dispatch.Store, identical to memstore's.
