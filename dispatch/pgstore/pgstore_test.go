@@ -17,8 +17,6 @@ import (
 	"github.com/zs110/dispatch/dispatch/storetest"
 )
 
-const admin = storetest.AdminURL
-
 // testDB creates a fresh database and drops it at cleanup (storetest.NewDatabase).
 func testDB(t testing.TB) string {
 	t.Helper()

@@ -29,7 +29,7 @@ func NewDatabase(tb testing.TB, prefix string) string {
 		}
 		tb.Skipf("PostgreSQL unreachable: %v", err)
 	}
-	defer conn.Close(context.Background())
+	defer func() { _ = conn.Close(context.Background()) }()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := fmt.Sprintf("%s_%x", prefix, b)
@@ -44,7 +44,7 @@ func NewDatabase(tb testing.TB, prefix string) string {
 			tb.Errorf("drop %s: %v", name, err)
 			return
 		}
-		defer c.Close(ctx)
+		defer func() { _ = c.Close(ctx) }()
 		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			tb.Errorf("drop %s: %v", name, err)
 		}
