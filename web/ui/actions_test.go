@@ -29,7 +29,7 @@ func TestDispatcherActions(t *testing.T) {
 	waitJS(t, desk, "three incidents", `document.querySelectorAll("#queue li.item[data-id]").length === 3`)
 	open := func(id string) {
 		t.Helper()
-		do(t, desk, "open "+id, chromedp.Click(chromedp.CSS(sel(`#queue [data-id=%q]`, id))))
+		clickJS(t, desk, "open "+id, sel(`#queue [data-id=%q]`, id))
 		waitJS(t, desk, id+" detail", sel(`document.querySelector("#detail-title .iid")?.textContent === %q`, id))
 	}
 	row := func(unit string) string { return sel(`#detail .units-table tr[data-unit=%q]`, unit) }

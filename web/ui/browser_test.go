@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,6 +137,15 @@ func waitFor(t *testing.T, ctx context.Context, timeout time.Duration, what, pre
 func waitJS(t *testing.T, ctx context.Context, what, predicate string) {
 	t.Helper()
 	waitFor(t, ctx, 10*time.Second, what, predicate)
+}
+
+// clickJS clicks the element matching selector from inside the page, in one
+// step, retrying until it exists. chromedp's Click looks the node up first
+// and fails ("Could not find node with given id") when the live queue is
+// re-rendered between the look-up and the click.
+func clickJS(t *testing.T, ctx context.Context, what, selector string) {
+	t.Helper()
+	waitJS(t, ctx, what, fmt.Sprintf(`(() => { const el = document.querySelector(%q); if (!el) return false; el.click(); return true })()`, selector))
 }
 
 // screenshotDir is where the README's screenshots are kept.

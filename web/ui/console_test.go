@@ -295,7 +295,7 @@ func TestDispatcherQueue(t *testing.T) {
 	noMarkup(t, desk, "#queue")
 
 	// The P1 hazmat: units, materials from depots, a shortfall.
-	do(t, desk, "open Q-HAZ", chromedp.Click(chromedp.CSS(`#queue [data-id="Q-HAZ"]`)))
+	clickJS(t, desk, "open Q-HAZ", `#queue [data-id="Q-HAZ"]`)
 	waitJS(t, desk, "hazmat detail", `document.querySelectorAll("#detail .units-table tbody tr[data-unit]").length >= 5`)
 	haz := s.incident("Q-HAZ")
 	rows := eval[[][]string](t, desk, `[...document.querySelectorAll("#detail .units-table tbody tr[data-unit]")].map(tr => [tr.dataset.unit, ...["team", "cap", "eta", "dist", "ustatus", "reasons"].map(c => tr.querySelector("td." + c).textContent)])`)
@@ -321,7 +321,7 @@ func TestDispatcherQueue(t *testing.T) {
 	screenshot(t, desk, "dispatcher-console", true)
 
 	// The drowning: a rescue unit substitutes for the boats out of service.
-	do(t, desk, "open Q-DROWN", chromedp.Click(chromedp.CSS(`#queue [data-id="Q-DROWN"]`)))
+	clickJS(t, desk, "open Q-DROWN", `#queue [data-id="Q-DROWN"]`)
 	waitJS(t, desk, "substitution shown", `[...document.querySelectorAll("#detail .units-table .tag")].some(x => x.textContent.includes("boat → rescue"))`)
 
 	// The map: the 24 town areas, and the P1 drawn red where it is.

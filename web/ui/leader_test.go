@@ -37,7 +37,7 @@ func TestDispatcherAndTeamLeader(t *testing.T) {
 	waitFor(t, police, time.Second, "the P2's police assignments within 1 s", sel(`document.querySelectorAll('#assignments .card[data-incident="T-ASSAULT"]').length === %d`, len(policeOnAssault)))
 
 	// The dispatcher confirms the P3: the team leader has it within a second.
-	do(t, desk, "select", chromedp.Click(chromedp.CSS(`#queue [data-id="T-THEFT"]`)))
+	clickJS(t, desk, "select", `#queue [data-id="T-THEFT"]`)
 	waitJS(t, desk, "detail", `document.querySelector("#detail .units-table tbody tr[data-unit]") !== null && !document.getElementById("btn-confirm").disabled`)
 	desc := eval[string](t, desk, `document.querySelector("#detail .description").textContent`)
 	if !strings.Contains(desc, "<script>window.pwned = 1</script>") {
