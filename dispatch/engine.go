@@ -91,6 +91,13 @@ type world struct {
 	// stored holds, for every open incident, the version the store has (as
 	// loaded or as last written): the BaseVersion of the next change.
 	stored map[string]int
+	// seen is the store's last event Seq this world is known to reflect
+	// (loaded with it, or written by this engine right after it); gap is
+	// set when the engine's own events showed that another writer came in
+	// between. Neither: nobody else has changed the store since (see
+	// mayBeStaleLocked).
+	seen int64
+	gap  bool
 	// extra collects outcomes a step produced for other incidents (linked
 	// calls closed with their incident); drained by takeExtra.
 	extra []*Outcome
@@ -223,7 +230,7 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 		return nil, fmt.Errorf("load %q: %w", drill, err)
 	}
 	w := &world{drill: drill, state: st, open: map[string]*IncidentRecord{}, stored: map[string]int{},
-		links: newLinkIndex(e.cfg.LinkRadiusM, e.cfg.LinkWindow)}
+		links: newLinkIndex(e.cfg.LinkRadiusM, e.cfg.LinkWindow), seen: snap.LastSeq}
 	for _, u := range snap.Units {
 		if err := st.Restore(u); err != nil {
 			return nil, fmt.Errorf("restore unit %s: %w", u.ID, err)
@@ -294,7 +301,13 @@ func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
 		e.reloadLocked(cause)
 		return fmt.Errorf("store: %w", err)
 	}
+	var lo, hi int64 // the Seqs this write took (one block: the store numbers a write's events together)
 	for _, o := range outs {
+		for i := range o.Events {
+			if sq := o.Events[i].Seq; sq > 0 {
+				lo, hi = min(cmp.Or(lo, sq), sq), max(hi, sq)
+			}
+		}
 		if o.Incident == nil {
 			continue
 		}
@@ -308,7 +321,28 @@ func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
 			delete(w.stored, o.Incident.ID)
 		}
 	}
+	if hi > 0 {
+		for _, w := range e.worlds {
+			if lo == w.seen+1 {
+				w.seen = hi
+			} else {
+				w.gap = true // somebody else wrote events since this world was read
+			}
+		}
+	}
 	return nil
+}
+
+// mayBeStaleLocked reports whether another writer may have changed the
+// store since w was read: then an input refused against w may be legal
+// against the store. With one engine on its store it is false (one cheap
+// read), and a refused input costs no reload.
+func (e *Engine) mayBeStaleLocked(ctx context.Context, w *world) bool {
+	if w.gap {
+		return true
+	}
+	n, err := e.store.LastSeq(ctx)
+	return err != nil || n != w.seen
 }
 
 // Process decides a batch of incidents and applies a batch of unit events,
@@ -368,7 +402,7 @@ func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEve
 		if err != nil {
 			// A report older than the unit's last change in memory is
 			// older than the store's too: no reload can make it legal.
-			if !fresh && errors.Is(err, ErrIllegalStatus) && !errors.Is(err, ErrStaleReport) {
+			if !fresh && errors.Is(err, ErrIllegalStatus) && !errors.Is(err, ErrStaleReport) && e.mayBeStaleLocked(ctx, w) {
 				// Undo the step (nothing is written yet) and take it
 				// again from the store, which may know better.
 				e.reloadLocked(ReloadStale)
@@ -456,7 +490,7 @@ func (e *Engine) actOnce(ctx context.Context, a Action, fresh bool) (*IncidentRe
 	outs, err := e.act(w, &a)
 	if err != nil {
 		// act validates before it mutates, so memory is untouched here.
-		if !fresh {
+		if !fresh && e.mayBeStaleLocked(ctx, w) {
 			e.reloadLocked(ReloadStale)
 			return nil, nil, fmt.Errorf("%w: %w", errStale, err)
 		}

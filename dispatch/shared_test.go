@@ -148,19 +148,35 @@ func TestStaleReportReason(t *testing.T) {
 		report(t, f.eng, ev.UnitID, ev.Status, ev.Incident, ev.At)
 	}
 	// A stale report cannot become legal by reloading (the store knows the
-	// unit's later change too); any other refusal is tried once more.
+	// unit's later change too); any other refusal is tried once more from
+	// the store, but only when somebody else has written to it since.
+	other, err := dispatch.NewEngine(f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherWrites := func() {
+		if _, err := other.Process(context.Background(), []dispatch.Incident{inc("Y", "theft", shiqiLat, shiqiLng, t0)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name    string
+		before  func()
 		ev      dispatch.UnitEvent
 		want    string
 		reloads int
 	}{
-		{"redelivered en_route", evs[0], dispatch.ReasonStaleReport, 0},
-		{"redelivered on_scene", evs[1], dispatch.ReasonStaleReport, 0},
-		{"new but illegal", dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, dispatch.ReasonIllegal, 1},
+		{"redelivered en_route", nil, evs[0], dispatch.ReasonStaleReport, 0},
+		{"redelivered on_scene", nil, evs[1], dispatch.ReasonStaleReport, 0},
+		{"new but illegal, nobody else wrote", nil, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, dispatch.ReasonIllegal, 0},
+		{"new but illegal, another engine wrote", otherWrites, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, dispatch.ReasonIllegal, 1},
+		{"new but illegal, memory reloaded since", nil, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, dispatch.ReasonIllegal, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.before != nil {
+				tc.before()
+			}
 			reloads = 0
 			defer func() {
 				if reloads != tc.reloads {

@@ -68,6 +68,10 @@ type Store interface {
 	Incident(ctx context.Context, drill, id string) (*IncidentRecord, error)
 	// EventsAfter returns up to limit events with Seq > after, in Seq order.
 	EventsAfter(ctx context.Context, after int64, limit int) ([]Event, error)
+	// LastSeq returns the Seq of the last event written (0: none). Every
+	// writer's events take the next Seqs, so an engine that knows the last
+	// Seq it has seen learns whether anybody else has written since.
+	LastSeq(ctx context.Context) (int64, error)
 	// PendingOutbox returns up to limit unsent outbox records, oldest first.
 	PendingOutbox(ctx context.Context, limit int) ([]OutboxRecord, error)
 	// MarkSent removes sent outbox records.

@@ -132,6 +132,14 @@ func (g *GroupCommit) EventsAfter(ctx context.Context, after int64, limit int) (
 	return g.inner.EventsAfter(ctx, after, limit)
 }
 
+// LastSeq implements dispatch.Store (after a flush).
+func (g *GroupCommit) LastSeq(ctx context.Context) (int64, error) {
+	if err := g.Flush(ctx); err != nil {
+		return 0, err
+	}
+	return g.inner.LastSeq(ctx)
+}
+
 // PendingOutbox implements dispatch.Store (after a flush).
 func (g *GroupCommit) PendingOutbox(ctx context.Context, limit int) ([]dispatch.OutboxRecord, error) {
 	if err := g.Flush(ctx); err != nil {

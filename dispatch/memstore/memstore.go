@@ -312,6 +312,13 @@ func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispat
 	return slices.Clone(s.events[start:end]), nil
 }
 
+// LastSeq implements dispatch.Store.
+func (s *Store) LastSeq(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq, nil
+}
+
 // PendingOutbox implements dispatch.Store.
 func (s *Store) PendingOutbox(_ context.Context, limit int) ([]dispatch.OutboxRecord, error) {
 	s.mu.Lock()

@@ -154,6 +154,17 @@ func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]disp
 	return evs, nil
 }
 
+// LastSeq implements dispatch.Store.
+func (s *Store) LastSeq(ctx context.Context) (int64, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT n FROM event_seq`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("last seq: %w", err)
+	}
+	return n, nil
+}
+
 // PendingOutbox implements dispatch.Store.
 func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]dispatch.OutboxRecord, error) {
 	ctx, cancel := s.bound(ctx)

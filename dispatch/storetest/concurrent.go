@@ -45,6 +45,9 @@ func testInPlace(t *testing.T, s Store) {
 	if snap := load(t, s, ""); snap.LastSeq != o.Events[1].Seq {
 		t.Fatalf("last seq %d, want %d", snap.LastSeq, o.Events[1].Seq)
 	}
+	if n, err := s.LastSeq(context.Background()); err != nil || n != o.Events[1].Seq {
+		t.Fatalf("LastSeq %d %v, want %d", n, err, o.Events[1].Seq)
+	}
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
