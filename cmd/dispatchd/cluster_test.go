@@ -104,17 +104,11 @@ func TestBrokerRestart(t *testing.T) {
 	if !eng.running() {
 		t.Fatal("dispatchd exited while the broker was down")
 	}
-	stream.wait(t)
-	settle := waitSettled(t, conn, brokers, n, 5*time.Minute, sim)
-	checkCommittedDurable(t, conn, brokers)
-	rep := checkWorld(t, conn, brokers, idsOf(msgs), sim)
-	missing, extra := checkConsoles(t, conn, consoles)
-	rep.fail(t)
+	v := r.finish(t, stream, msgs, sim, consoles, 5*time.Minute)
 	_, retries := stream.progress()
 	_, _, _, simRetries := sim.stats()
 	t.Logf("%d broker restarts; longest recovery %v; settled %v after the stream; producer retries %d, simulator retries %d; consoles: %d missing, %d extra",
-		restarts, worst.Round(time.Millisecond), settle.Round(time.Millisecond), retries, simRetries, missing, extra)
-	t.Logf("result: %s", rep)
+		restarts, worst.Round(time.Millisecond), v.settle.Round(time.Millisecond), retries, simRetries, v.missing, v.extra)
 }
 
 // TestTwoInstances runs two dispatchd processes in one consumer group on one
@@ -180,17 +174,11 @@ func twoInstances(t *testing.T, units bool) {
 		return d > before || d >= n
 	})
 	handover := time.Since(stopped)
-	stream.wait(t)
-	settle := waitSettled(t, conn, brokers, n, pick(2*time.Minute, 5*time.Minute), sim)
-	checkCommittedDurable(t, conn, brokers)
-	rep := checkWorld(t, conn, brokers, idsOf(msgs), sim)
-	missing, extra := checkConsoles(t, conn, consoles)
-	rep.fail(t)
+	v := r.finish(t, stream, msgs, sim, consoles, pick(2*time.Minute, 5*time.Minute))
 	reloadsB, batchesB := scrape(b.addr, "dispatch_engine_reloads_total"), scrape(b.addr, "dispatch_intake_batches_total")
 	t.Logf("reloads: a %v in %v batches, b %v in %v batches", reloadsA, batchesA[""], reloadsB, batchesB[""])
 	t.Logf("b joined at %d decided, a left at %d (b deciding alone %v later); settled %v after the stream; consoles: %d missing, %d extra",
-		joined, before, handover.Round(time.Millisecond), settle.Round(time.Millisecond), missing, extra)
-	t.Logf("result: %s", rep)
+		joined, before, handover.Round(time.Millisecond), v.settle.Round(time.Millisecond), v.missing, v.extra)
 }
 
 // scrape returns the values of a counter on an instance's /metrics by its

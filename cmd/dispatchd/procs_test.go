@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/zs110/dispatch/dispatch"
 )
@@ -165,6 +166,29 @@ func (r *rig) engine(t *testing.T, name, db string, mod func(env map[string]stri
 		mod(env)
 	}
 	return newEngineProc(t, name, r.bin, r.log, env)
+}
+
+// verdict is what the checks at the end of a fault test found.
+type verdict struct {
+	settle         time.Duration // from the end of the stream until everything settled
+	rep            *faultReport
+	missing, extra int // console events
+}
+
+// finish waits for the stream to be produced and the world to settle, then
+// checks that offsets were committed only after durability, the world's
+// invariants and the consoles, and fails the test on any violation.
+func (r *rig) finish(t *testing.T, stream *streamProducer, msgs []kafka.Message, sim *unitSim, consoles []*follower, settleTimeout time.Duration) verdict {
+	t.Helper()
+	stream.wait(t)
+	var v verdict
+	v.settle = waitSettled(t, r.conn, r.brokers, len(msgs), settleTimeout, sim)
+	checkCommittedDurable(t, r.conn, r.brokers)
+	v.rep = checkWorld(t, r.conn, r.brokers, idsOf(msgs), sim)
+	v.missing, v.extra = checkConsoles(t, r.conn, consoles)
+	v.rep.fail(t)
+	t.Logf("result: %s", v.rep)
+	return v
 }
 
 // engineEnv is the environment of a dispatchd under test: every priority

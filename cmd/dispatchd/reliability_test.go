@@ -159,15 +159,10 @@ func TestKillEngine(t *testing.T) {
 		t.Logf("kill %d at %d decided (%d of them not committed: redelivered): ready again after %v, deciding again after %v",
 			i+1, before, again, ready.Round(time.Millisecond), progress.Round(time.Millisecond))
 	}
-	stream.wait(t)
-	settle := waitSettled(t, conn, brokers, n, 5*time.Minute, sim)
-	rep := checkWorld(t, conn, brokers, idsOf(msgs), sim)
-	missing, extra := checkConsoles(t, conn, consoles)
-	rep.fail(t)
+	v := r.finish(t, stream, msgs, sim, consoles, 5*time.Minute)
 	_, retries := stream.progress()
 	t.Logf("%d kills in %v (settled %v after the stream); %d decided incidents redelivered; longest: ready %v, deciding %v after SIGKILL; producer retries %d; consoles: %d missing, %d extra",
-		kills, time.Since(start).Round(time.Second), settle.Round(time.Millisecond), redelivered, worstReady.Round(time.Millisecond), worstProgress.Round(time.Millisecond), retries, missing, extra)
-	t.Logf("result: %s", rep)
+		kills, time.Since(start).Round(time.Second), v.settle.Round(time.Millisecond), redelivered, worstReady.Round(time.Millisecond), worstProgress.Round(time.Millisecond), retries, v.missing, v.extra)
 }
 
 // TestPostgresOutage makes PostgreSQL unreachable for 10 s mid-stream:
@@ -262,15 +257,9 @@ func postgresOutage(t *testing.T, fault, heal func(p *tcpProxy) error) {
 	if !eng.running() {
 		t.Fatal("dispatchd exited during the outage")
 	}
-	stream.wait(t)
-	settle := waitSettled(t, conn, brokers, n, 5*time.Minute, sim)
-	checkCommittedDurable(t, conn, brokers)
-	rep := checkWorld(t, conn, brokers, idsOf(msgs), sim)
-	missing, extra := checkConsoles(t, conn, consoles)
-	rep.fail(t)
+	v := r.finish(t, stream, msgs, sim, consoles, 5*time.Minute)
 	t.Logf("outage %v at %d decided: not ready after %v, %d samples with offsets frozen at %d/%d; after restore: ready in %v, deciding in %v; settled %v after the stream; consoles: %d missing, %d extra",
-		outage, decided0, notReady.Round(time.Millisecond), samples, inc0, units0, ready.Round(time.Millisecond), resumed.Round(time.Millisecond), settle.Round(time.Millisecond), missing, extra)
-	t.Logf("result: %s", rep)
+		outage, decided0, notReady.Round(time.Millisecond), samples, inc0, units0, ready.Round(time.Millisecond), resumed.Round(time.Millisecond), v.settle.Round(time.Millisecond), v.missing, v.extra)
 }
 
 // checkCommittedDurable: every incident record below the group's committed
