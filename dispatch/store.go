@@ -106,5 +106,20 @@ func CheckUnitChange(u UnitChange) error {
 	return nil
 }
 
+// CheckSeedUnit applies CheckUnitChange to a unit state being seeded.
+func CheckSeedUnit(u UnitState) error {
+	return CheckUnitChange(UnitChange{UnitID: u.ID, NewStatus: u.Status, Incident: u.Incident, Lat: u.Lat, Lng: u.Lng})
+}
+
+// CheckStockLevel applies the rule every Store enforces on a stock level
+// (pgstore's stock CHECKs): nothing negative, no more reserved than on hand.
+// It fails with ErrConflict.
+func CheckStockLevel(l StockLevel) error {
+	if l.OnHand < 0 || l.Reserved < 0 || l.Reserved > l.OnHand {
+		return fmt.Errorf("stock %s/%s: bad level: %w", l.Depot, l.Item, ErrConflict)
+	}
+	return nil
+}
+
 // ActiveStatus reports whether a unit in this status is on an incident.
 func ActiveStatus(status string) bool { return teams.Status(status).Active() }

@@ -256,14 +256,7 @@ func checkWorld(t testing.TB, conn *pgx.Conn, brokers []string, ids []string, si
 // that very incident, and the final row matches the units table.
 func checkUnits(ctx context.Context, t testing.TB, conn *pgx.Conn, sim *unitSim, r *faultReport) {
 	t.Helper()
-	sc, err := dispatch.DefaultScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := dispatch.NewState(sc, dispatch.RankConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := defaultState(t)
 	type pos struct{ status, incident string }
 	cur := map[string]pos{}
 	for _, u := range st.Units() {
@@ -322,14 +315,7 @@ func active(status string) bool {
 // a reservation is active only on an open incident.
 func checkStock(ctx context.Context, t testing.TB, conn *pgx.Conn, r *faultReport) {
 	t.Helper()
-	sc, err := dispatch.DefaultScenario()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := dispatch.NewState(sc, dispatch.RankConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := defaultState(t)
 	initial := map[string]int{}
 	for _, l := range st.Inventory().Levels() {
 		initial[l.Depot+"/"+l.Item] = l.OnHand
@@ -459,4 +445,19 @@ func waitFor(t testing.TB, timeout time.Duration, what string, diag func() strin
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval
 	}
+}
+
+// defaultState is the Zhongshan scenario's initial state (units at their
+// stations, full stock), what the checks compare the end state with.
+func defaultState(t testing.TB) *dispatch.State {
+	t.Helper()
+	sc, err := dispatch.DefaultScenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := dispatch.NewState(sc, dispatch.RankConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

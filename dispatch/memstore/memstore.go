@@ -339,7 +339,7 @@ func (s *Store) SeedUnits(_ context.Context, drill string, units []dispatch.Unit
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range units {
-		if err := dispatch.CheckUnitChange(dispatch.UnitChange{UnitID: u.ID, NewStatus: u.Status, Incident: u.Incident, Lat: u.Lat, Lng: u.Lng}); err != nil {
+		if err := dispatch.CheckSeedUnit(u); err != nil {
 			return fmt.Errorf("seed units: %w", err)
 		}
 	}
@@ -357,8 +357,8 @@ func (s *Store) SeedStock(_ context.Context, drill string, levels []dispatch.Sto
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range levels { // validate all first: all or nothing, like the INSERT
-		if l.OnHand < 0 || l.Reserved < 0 || l.Reserved > l.OnHand {
-			return fmt.Errorf("seed stock %s/%s: bad level: %w", l.Depot, l.Item, dispatch.ErrConflict)
+		if err := dispatch.CheckStockLevel(l); err != nil {
+			return fmt.Errorf("seed %w", err)
 		}
 	}
 	for _, l := range levels {
