@@ -38,7 +38,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIncident$$' -fuzztime $(FUZZTIME) ./dispatch/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUnitEvent$$' -fuzztime $(FUZZTIME) ./dispatch/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientMessage$$' -fuzztime $(FUZZTIME) ./web/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseScenario$$' -fuzztime $(FUZZTIME_SCENARIO) ./dispatch/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseScenario$$' -fuzztime $(FUZZTIME_SCENARIO) ./dispatch/scenario/
 
 ## soak: the long fault tests of docs/reliability.md (20 SIGKILLs, 5 broker restarts, 20,000-incident
 ## streams, the known-bug cases); SEED=n changes the random fault points

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
@@ -259,7 +260,7 @@ func (e *Engine) decline(w *world, out *Outcome, rec *IncidentRecord, unitID, re
 	rec.Declined = append(rec.Declined, unitID)
 	if idx >= 0 {
 		old := rec.Rec.Units[idx]
-		req := Requirement{Capability: old.Requirement, Count: 1}
+		req := scenario.Requirement{Capability: old.Requirement, Count: 1}
 		for _, r := range e.typeOf(rec).Plan.Units {
 			if r.Capability == old.Requirement {
 				req.Substitutes = r.Substitutes
@@ -272,7 +273,7 @@ func (e *Engine) decline(w *world, out *Outcome, rec *IncidentRecord, unitID, re
 		for _, p := range rec.Rec.Units {
 			ex[p.UnitID] = true
 		}
-		r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: Plan{Units: []Requirement{req}}, Priority: rec.Priority, Now: now, Exclude: ex})
+		r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: []scenario.Requirement{req}}, Priority: rec.Priority, Now: now, Exclude: ex})
 		rec.Rec.Units = slices.Delete(rec.Rec.Units, idx, idx+1)
 		for _, p := range r.Units {
 			p.Reasons = append(p.Reasons, fmt.Sprintf("replaces %s (declined: %s)", unitID, reason))
@@ -390,7 +391,7 @@ func (e *Engine) team(id string) (teams.Team, bool) {
 	return teams.Team{}, false
 }
 
-func (e *Engine) typeOf(rec *IncidentRecord) *IncidentType {
+func (e *Engine) typeOf(rec *IncidentRecord) *scenario.IncidentType {
 	if t, ok := e.types[rec.Type]; ok {
 		return t
 	}

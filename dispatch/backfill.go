@@ -5,6 +5,8 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 // EvStockRestocked is the console event of a delivery to a depot (Engine.Restock).
@@ -76,7 +78,7 @@ func (e *Engine) fill(w *world, rec *IncidentRecord, now time.Time) *Outcome {
 	if rec.State != StateDispatched || rec.Rec == nil || !slices.ContainsFunc(rec.Rec.Shortfalls, isUnitShortfall) {
 		return nil
 	}
-	var missing []Requirement
+	var missing []scenario.Requirement
 	for _, r := range e.typeOf(rec).Plan.Units {
 		have := 0
 		for _, p := range rec.Rec.Units {
@@ -85,7 +87,7 @@ func (e *Engine) fill(w *world, rec *IncidentRecord, now time.Time) *Outcome {
 			}
 		}
 		if n := r.Count - have; n > 0 {
-			missing = append(missing, Requirement{Capability: r.Capability, Count: n, Substitutes: r.Substitutes})
+			missing = append(missing, scenario.Requirement{Capability: r.Capability, Count: n, Substitutes: r.Substitutes})
 		}
 	}
 	ex := make(map[string]bool, len(rec.Rec.Units)+len(rec.Declined))
@@ -97,7 +99,7 @@ func (e *Engine) fill(w *world, rec *IncidentRecord, now time.Time) *Outcome {
 	}
 	var r Recommendation
 	if len(missing) > 0 {
-		r = w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: Plan{Units: missing}, Priority: rec.Priority, Now: now, Exclude: ex})
+		r = w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: missing}, Priority: rec.Priority, Now: now, Exclude: ex})
 		if len(r.Units) == 0 {
 			return nil // still nothing available: the incident stays queued
 		}

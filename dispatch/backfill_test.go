@@ -8,6 +8,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
@@ -18,8 +19,8 @@ import (
 func oneUnitEngine(t *testing.T, now *time.Time) (*dispatch.Engine, *memstore.Store) {
 	t.Helper()
 	at := geo.Point{Lat: 22.5, Lng: 113.4}
-	patrol := []dispatch.Requirement{{Capability: "patrol", Count: 1}}
-	sc := &dispatch.Scenario{
+	patrol := []scenario.Requirement{{Capability: "patrol", Count: 1}}
+	sc := &scenario.Scenario{
 		Name:     "one",
 		Towns:    []geo.Town{{Code: "t", Kind: "town", Center: at, Population: 1}},
 		Teams:    []teams.Team{{ID: "police", Kind: teams.KindProfessional}},
@@ -27,8 +28,8 @@ func oneUnitEngine(t *testing.T, now *time.Time) (*dispatch.Engine, *memstore.St
 		Units:    []teams.Unit{{ID: "PAT-1", Team: "police", Capabilities: []string{"patrol"}, Station: "S", Profile: "car"}},
 		Depots:   []resources.Depot{{ID: "D", Town: "t", Location: at, Stock: map[string]int{"kit": 3}}},
 		ETA:      geo.ETAConfig{Profiles: map[string]geo.SpeedProfile{"car": {SpeedKmh: 36}, "truck": {SpeedKmh: 30}}},
-		Types: []dispatch.IncidentType{{Code: "theft", Family: "a", Priority: 3, Plan: dispatch.Plan{Units: patrol}},
-			{Code: "urgent", Family: "b", Priority: 1, Plan: dispatch.Plan{Units: patrol}}},
+		Types: []scenario.IncidentType{{Code: "theft", Family: "a", Priority: 3, Plan: scenario.Plan{Units: patrol}},
+			{Code: "urgent", Family: "b", Priority: 1, Plan: scenario.Plan{Units: patrol}}},
 		Fallback: "theft",
 		Targets:  [4]float64{600, 900, 1800, 3600},
 	}

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/teams"
 )
 
 // benchState builds a state of n units with 70 % busy.
-func benchState(b *testing.B, sc *Scenario, index string) *State {
+func benchState(b *testing.B, sc *scenario.Scenario, index string) *State {
 	b.Helper()
 	st, err := NewState(sc, RankConfig{Index: index})
 	if err != nil {
@@ -31,9 +32,9 @@ func benchState(b *testing.B, sc *Scenario, index string) *State {
 }
 
 // benchRequests is a 110 mix of incidents at random points of the city.
-func benchRequests(sc *Scenario) []RankRequest {
+func benchRequests(sc *scenario.Scenario) []RankRequest {
 	mix := []string{"theft", "theft", "dispute", "theft", "traffic.injury", "medical", "medical", "fire.building", "flooding", "robbery"}
-	types := map[string]IncidentType{}
+	types := map[string]scenario.IncidentType{}
 	for _, t := range sc.Types {
 		types[t.Code] = t
 	}
@@ -75,7 +76,7 @@ func BenchmarkRankSpread(b *testing.B) {
 
 func benchRank(b *testing.B, sizes []int, spread bool) {
 	for _, n := range sizes {
-		sc, err := GenerateScenario(ScenarioGenConfig{Units: n, Seed: 3})
+		sc, err := scenario.Generate(scenario.GenConfig{Units: n, Seed: 3})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -126,7 +127,7 @@ func benchRank(b *testing.B, sizes []int, spread bool) {
 // point seen before and some start a new spot in the indices.
 func BenchmarkSetPosition(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
-		sc, err := GenerateScenario(ScenarioGenConfig{Units: n, Seed: 3})
+		sc, err := scenario.Generate(scenario.GenConfig{Units: n, Seed: 3})
 		if err != nil {
 			b.Fatal(err)
 		}

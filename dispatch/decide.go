@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/teams"
 )
@@ -105,8 +106,8 @@ func (e *Engine) decide(w *world, inc *Incident) []*Outcome {
 }
 
 // planFor returns the type's plan with the call's extra materials added.
-func planFor(t *IncidentType, extra map[string]int) Plan {
-	p := Plan{Units: t.Plan.Units}
+func planFor(t *scenario.IncidentType, extra map[string]int) scenario.Plan {
+	p := scenario.Plan{Units: t.Plan.Units}
 	if len(t.Plan.Materials) > 0 || len(extra) > 0 {
 		p.Materials = maps.Clone(t.Plan.Materials)
 		if p.Materials == nil {

@@ -10,13 +10,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/teams"
 )
 
 // EngineConfig configures an Engine.
 type EngineConfig struct {
 	// Scenario is the city: towns, teams, units, depots, incident types. Required.
-	Scenario *Scenario
+	Scenario *scenario.Scenario
 	// Store is the durable truth the engine is rebuilt from and writes to. Required.
 	Store Store
 	// Rank configures the ranker (coverage weight, index kind). Defaults as in RankConfig.
@@ -70,10 +71,10 @@ var (
 // path is microseconds; the store write is batched).
 type Engine struct {
 	cfg    EngineConfig
-	sc     *Scenario
+	sc     *scenario.Scenario
 	store  Store
 	log    *slog.Logger
-	types  map[string]*IncidentType
+	types  map[string]*scenario.IncidentType
 	mu     sync.Mutex // guards worlds and everything inside them
 	worlds map[string]*world
 	// jsonBuf is the scratch buffer of event JSON, recJSON the JSON of
@@ -162,7 +163,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		sc:     cfg.Scenario,
 		store:  cfg.Store,
 		log:    cfg.Logger.With("component", "engine"),
-		types:  map[string]*IncidentType{},
+		types:  map[string]*scenario.IncidentType{},
 		worlds: map[string]*world{},
 	}
 	for i := range e.sc.Types {
@@ -179,7 +180,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 }
 
 // Scenario returns the engine's scenario (read only).
-func (e *Engine) Scenario() *Scenario { return e.sc }
+func (e *Engine) Scenario() *scenario.Scenario { return e.sc }
 
 // Start loads the live world from the store (seeding it on first start), so
 // that a bad database fails fast rather than at the first incident.

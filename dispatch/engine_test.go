@@ -10,6 +10,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 // Shiqi, near the town centre.
@@ -22,13 +23,13 @@ type fixture struct {
 	store *memstore.Store
 	eng   *dispatch.Engine
 	now   time.Time
-	sc    *dispatch.Scenario
+	sc    *scenario.Scenario
 	cfg   dispatch.EngineConfig
 }
 
 func newFixture(t *testing.T, mod func(*dispatch.EngineConfig)) *fixture {
 	t.Helper()
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

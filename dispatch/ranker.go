@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/resources"
 )
@@ -15,7 +16,7 @@ import (
 // RankRequest asks for the units and materials of a plan at a point.
 type RankRequest struct {
 	At       geo.Point
-	Plan     Plan
+	Plan     scenario.Plan
 	Priority int
 	Now      time.Time
 	// Exclude names units that must not be offered (already on the incident, declined).
@@ -283,7 +284,7 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 	return rec
 }
 
-func (s *State) unitPick(c candidate, rq Requirement, target float64, priority int) UnitPick {
+func (s *State) unitPick(c candidate, rq scenario.Requirement, target float64, priority int) UnitPick {
 	r := &s.units[c.id]
 	eta := c.hit.Cost - c.cover
 	p := UnitPick{UnitID: r.u.ID, Team: r.u.Team, Requirement: rq.Capability, Capability: c.capab, Substitute: c.sub,

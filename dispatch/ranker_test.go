@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/teams"
 )
@@ -16,8 +17,8 @@ var rankNow = time.Date(2013, 5, 31, 20, 14, 0, 0, time.FixedZone("CST", 8*3600)
 
 // randomScenario builds a small random city: units piled on few spots or
 // spread, some capabilities held by nobody, reserves with delays.
-func randomScenario(r *rand.Rand) *Scenario {
-	sc, _ := GenerateScenario(ScenarioGenConfig{Units: 100 + r.IntN(400), Seed: r.Int64N(1000) + 1})
+func randomScenario(r *rand.Rand) *scenario.Scenario {
+	sc, _ := scenario.Generate(scenario.GenConfig{Units: 100 + r.IntN(400), Seed: r.Int64N(1000) + 1})
 	spots := []geo.Point{{Lat: 22.52, Lng: 113.38}, {Lat: 22.60, Lng: 113.25}}
 	for i := range sc.Stations {
 		switch r.IntN(6) {
@@ -32,11 +33,11 @@ func randomScenario(r *rand.Rand) *Scenario {
 	return sc
 }
 
-func randomPlan(r *rand.Rand, sc *Scenario) Plan {
+func randomPlan(r *rand.Rand, sc *scenario.Scenario) scenario.Plan {
 	caps := []string{"patrol", "fire_engine", "ladder", "ambulance", "boat", "rescue", "hazmat", "labour", "first_aid", "nobody_has_this", "special_police"}
-	var p Plan
+	var p scenario.Plan
 	for i := 0; i < 1+r.IntN(4); i++ {
-		rq := Requirement{Capability: caps[r.IntN(len(caps))], Count: 1 + r.IntN(3)}
+		rq := scenario.Requirement{Capability: caps[r.IntN(len(caps))], Count: 1 + r.IntN(3)}
 		for j := 0; j < r.IntN(3); j++ {
 			rq.Substitutes = append(rq.Substitutes, caps[r.IntN(len(caps))])
 		}
@@ -129,7 +130,7 @@ func TestRankMatchesOracle(t *testing.T) {
 }
 
 func TestRankRules(t *testing.T) {
-	sc, err := DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestRankRules(t *testing.T) {
 				}
 			}
 		}
-		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "boat", Count: 2, Substitutes: []string{"rescue"}}}}})
+		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "boat", Count: 2, Substitutes: []string{"rescue"}}}}})
 		if len(rec.Units) != 0 || len(rec.Shortfalls) != 1 || rec.Shortfalls[0].Missing != 2 || rec.Shortfalls[0].What != "boat" {
 			t.Fatalf("got %+v", rec)
 		}
@@ -157,18 +158,18 @@ func TestRankRules(t *testing.T) {
 				}
 			}
 		}
-		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "ladder", Count: 1, Substitutes: []string{"rescue"}}}}})
+		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "ladder", Count: 1, Substitutes: []string{"rescue"}}}}})
 		if len(rec.Units) != 1 || !rec.Units[0].Substitute || rec.Units[0].Capability != "rescue" || rec.Units[0].Requirement != "ladder" {
 			t.Fatalf("got %+v", rec.Units)
 		}
 	})
 	t.Run("reserves only when professionals cannot cover", func(t *testing.T) {
 		st, _ := NewState(sc, RankConfig{})
-		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "labour", Count: 1}}}})
+		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "labour", Count: 1}}}})
 		if len(rec.Units) != 1 || !rec.Units[0].Reserve || rec.Units[0].EtaS < 1800 {
 			t.Fatalf("labour is reserve-only: %+v", rec.Units)
 		}
-		rec = st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "patrol", Count: 2}}}})
+		rec = st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "patrol", Count: 2}}}})
 		for _, p := range rec.Units {
 			if p.Reserve {
 				t.Fatalf("a reserve unit was called while police patrols are close: %+v", p)
@@ -177,7 +178,7 @@ func TestRankRules(t *testing.T) {
 	})
 	t.Run("no unit used twice in one plan", func(t *testing.T) {
 		st, _ := NewState(sc, RankConfig{})
-		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "fire_engine", Count: 3}, {Capability: "rescue", Count: 3}}}})
+		rec := st.Rank(RankRequest{At: shiqi, Priority: 1, Now: rankNow, Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "fire_engine", Count: 3}, {Capability: "rescue", Count: 3}}}})
 		var ids []string
 		for _, p := range rec.Units {
 			if slices.Contains(ids, p.UnitID) {
@@ -188,7 +189,7 @@ func TestRankRules(t *testing.T) {
 	})
 	t.Run("closest first, reasons given", func(t *testing.T) {
 		st, _ := NewState(sc, RankConfig{})
-		rec := st.Rank(RankRequest{At: shiqi, Priority: 3, Now: rankNow, Plan: Plan{Units: []Requirement{{Capability: "patrol", Count: 1}}}})
+		rec := st.Rank(RankRequest{At: shiqi, Priority: 3, Now: rankNow, Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "patrol", Count: 1}}}})
 		alts := rec.Alternates["patrol"]
 		if len(rec.Units) != 1 || len(alts) != 3 || rec.Units[0].EtaS > alts[0].EtaS || len(rec.Units[0].Reasons) == 0 {
 			t.Fatalf("got %+v alternates %+v", rec.Units, alts)
@@ -200,7 +201,7 @@ func TestCoverageAwareAvoidsStrippingATown(t *testing.T) {
 	// Two towns; town A has one fire engine right next to the incident at
 	// the border, town B two engines slightly farther. Closest-ETA takes
 	// A's only engine; coverage-aware takes one of B's.
-	sc := &Scenario{
+	sc := &scenario.Scenario{
 		Towns:    []geo.Town{{Code: "a", Center: geo.Point{Lat: 22.50, Lng: 113.30}}, {Code: "b", Center: geo.Point{Lat: 22.50, Lng: 113.40}}},
 		Teams:    []teams.Team{{ID: "fire", Kind: teams.KindProfessional}},
 		Stations: []teams.Station{{ID: "SA", Town: "a", Location: geo.Point{Lat: 22.50, Lng: 113.348}}, {ID: "SB", Town: "b", Location: geo.Point{Lat: 22.50, Lng: 113.353}}},
@@ -211,7 +212,7 @@ func TestCoverageAwareAvoidsStrippingATown(t *testing.T) {
 		Targets: [4]float64{600, 900, 1800, 3600},
 	}
 	at := geo.Point{Lat: 22.50, Lng: 113.3495}
-	plan := Plan{Units: []Requirement{{Capability: "fire_engine", Count: 1}}}
+	plan := scenario.Plan{Units: []scenario.Requirement{{Capability: "fire_engine", Count: 1}}}
 	for _, c := range []struct {
 		weight float64
 		want   string
@@ -228,10 +229,10 @@ func TestCoverageAwareAvoidsStrippingATown(t *testing.T) {
 }
 
 func ExampleState_Rank() {
-	sc, _ := DefaultScenario()
+	sc, _ := scenario.Default()
 	st, _ := NewState(sc, RankConfig{})
 	rec := st.Rank(RankRequest{At: geo.Point{Lat: 22.5211, Lng: 113.3925}, Priority: 1, Now: rankNow,
-		Plan: Plan{Units: []Requirement{{Capability: "fire_engine", Count: 2}}, Materials: map[string]int{"foam": 4}}})
+		Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "fire_engine", Count: 2}}, Materials: map[string]int{"foam": 4}}})
 	for _, p := range rec.Units {
 		fmt.Println(p.Requirement, p.Team, p.EtaS > 0)
 	}

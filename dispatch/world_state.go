@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
@@ -87,7 +88,7 @@ type capIndex struct {
 // coverage costs) and the inventory. It is not safe for concurrent use; the
 // Engine serialises access.
 type State struct {
-	sc        *Scenario
+	sc        *scenario.Scenario
 	cfg       RankConfig
 	eta       *geo.ETA
 	towns     *geo.Towns
@@ -115,7 +116,7 @@ type scratch struct {
 }
 
 // NewState builds the state of a scenario: every unit available at its station, full stock.
-func NewState(sc *Scenario, cfg RankConfig) (*State, error) {
+func NewState(sc *scenario.Scenario, cfg RankConfig) (*State, error) {
 	if cfg.Alternates == 0 {
 		cfg.Alternates = 3
 	}

@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 
-	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/teams"
 )
@@ -13,7 +13,7 @@ import (
 // towns, teams and incident types; without it the lists are empty and the
 // pages fall back to the towns they embed.
 type ScenarioBackend interface {
-	Scenario() *dispatch.Scenario
+	Scenario() *scenario.Scenario
 }
 
 // ConsoleConfig is the answer of GET /api/config: what a console page needs
@@ -73,7 +73,7 @@ type ConfigType struct {
 }
 
 // scenario returns the backend's scenario, or nil.
-func (s *Server) scenario() *dispatch.Scenario {
+func (s *Server) scenario() *scenario.Scenario {
 	if sb, ok := s.cfg.Backend.(ScenarioBackend); ok {
 		return sb.Scenario()
 	}

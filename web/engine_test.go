@@ -16,6 +16,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 // engineBackend is the engine as the server's backend; in memory nothing
@@ -28,7 +29,7 @@ func (engineBackend) Ready(context.Context) error { return nil }
 // engine's store.
 func startEngineEnv(t *testing.T, server func(*Config)) (*env, *dispatch.Engine) {
 	t.Helper()
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/web"
 )
 
@@ -23,7 +23,7 @@ type consoleToken struct {
 // writeConsoleTokens writes a token file with every kind of console: a
 // dispatcher of all towns, one per town, one per pair of towns, and a team
 // leader per team.
-func writeConsoleTokens(t testing.TB, sc *dispatch.Scenario) (path string, all, towns, leaders []consoleToken) {
+func writeConsoleTokens(t testing.TB, sc *scenario.Scenario) (path string, all, towns, leaders []consoleToken) {
 	t.Helper()
 	var entries []web.TokenEntry
 	add := func(p web.Principal) consoleToken {
@@ -67,7 +67,7 @@ func TestConsolesReconnect(t *testing.T) {
 	bin := buildDispatchd(t)
 	db := testDB(t)
 	brokers := startBroker(t)
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,15 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/kafkaio"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/web"
 )
 
-func loadScenario(path string) (*dispatch.Scenario, error) {
+func loadScenario(path string) (*scenario.Scenario, error) {
 	if path == "" {
-		return dispatch.DefaultScenario()
+		return scenario.Default()
 	}
-	return dispatch.LoadScenario(path)
+	return scenario.Load(path)
 }
 
 // handler feeds consumed batches to the engine.
@@ -108,7 +109,7 @@ type printedToken struct {
 
 // loadTokens reads the token file, or makes fresh tokens (one per role and
 // team) when there is none, returning them to print.
-func loadTokens(path string, sc *dispatch.Scenario, rnd io.Reader) (*web.TokenStore, []printedToken, error) {
+func loadTokens(path string, sc *scenario.Scenario, rnd io.Reader) (*web.TokenStore, []printedToken, error) {
 	if path != "" {
 		entries, err := web.LoadTokens(path)
 		if err != nil {

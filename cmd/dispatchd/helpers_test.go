@@ -22,6 +22,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/kafkaio"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/dispatch/storetest"
 	"github.com/zs110/dispatch/web"
 )
@@ -83,7 +84,7 @@ func startBroker(t testing.TB) []string {
 
 // writeTokens writes a token file with a dispatcher and a team leader per
 // team, returning the plain tokens by name.
-func writeTokens(t testing.TB, sc *dispatch.Scenario) (string, map[string]string) {
+func writeTokens(t testing.TB, sc *scenario.Scenario) (string, map[string]string) {
 	t.Helper()
 	plain := map[string]string{}
 	var entries []web.TokenEntry
@@ -123,7 +124,7 @@ func startEngine(t testing.TB, brokers []string, dbURL string, mod func(*config)
 // newHarness configures dispatchd in process without starting it.
 func newHarness(t testing.TB, brokers []string, dbURL string, mod func(*config)) *harness {
 	t.Helper()
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

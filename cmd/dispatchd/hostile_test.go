@@ -17,6 +17,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/hostile"
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 // syncBuffer is a bytes.Buffer safe for the engine's goroutines.
@@ -53,7 +54,7 @@ func TestHostileCorpus(t *testing.T) {
 	defer h.stop()
 	console := dialConsole(t, h.cfg.HTTPAddr, h.tokens["dispatcher"], 0)
 
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

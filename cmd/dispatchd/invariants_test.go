@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 // What must hold after any fault, checked in PostgreSQL and on Kafka.
@@ -451,7 +452,7 @@ func waitFor(t testing.TB, timeout time.Duration, what string, diag func() strin
 // stations, full stock), what the checks compare the end state with.
 func defaultState(t testing.TB) *dispatch.State {
 	t.Helper()
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
-
-	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 // Fault-injection harness: dispatchd as a child process (so that it can be
@@ -148,7 +147,7 @@ type rig struct {
 func newRig(t *testing.T, brokers []string) *rig {
 	t.Helper()
 	r := &rig{bin: buildDispatchd(t), db: testDB(t), brokers: brokers, log: newProcLog(t)}
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 // scenarioCmd writes a generated scenario as JSON: with no flags, the
@@ -20,7 +20,7 @@ func scenarioCmd(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	sc, err := dispatch.GenerateScenario(dispatch.ScenarioGenConfig{Units: *units, Seed: *seed})
+	sc, err := scenario.Generate(scenario.GenConfig{Units: *units, Seed: *seed})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/pgstore"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/dispatch/storetest"
 )
 
@@ -70,7 +71,7 @@ func BenchmarkReplay(b *testing.B) {
 			days = benchDays("DRILL_BENCH_PG_DAYS", 1)
 		}
 		b.Run(fmt.Sprintf("store=%s/days=%d", store, days), func(b *testing.B) {
-			sc, err := dispatch.DefaultScenario()
+			sc, err := scenario.Default()
 			if err != nil {
 				b.Fatal(err)
 			}

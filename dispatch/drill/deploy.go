@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/teams"
 )
@@ -43,7 +43,7 @@ func (m Move) String() string { return fmt.Sprintf("%s:%d:%s:%s", m.Capability, 
 // rehoused at their team's station in To (made at the town's centre when
 // the team has none there). It fails when a town is unknown or too few
 // units can move.
-func ApplyMoves(sc *dispatch.Scenario, moves []Move) error {
+func ApplyMoves(sc *scenario.Scenario, moves []Move) error {
 	towns := map[string]bool{}
 	for _, t := range sc.Towns {
 		towns[t.Code] = true
@@ -83,7 +83,7 @@ func ApplyMoves(sc *dispatch.Scenario, moves []Move) error {
 
 // stationFor returns a station of team in town, adding one at the town's
 // centre when there is none.
-func stationFor(sc *dispatch.Scenario, team, town string, stationTown map[string]string) (string, error) {
+func stationFor(sc *scenario.Scenario, team, town string, stationTown map[string]string) (string, error) {
 	for _, u := range sc.Units {
 		if u.Team == team && stationTown[u.Station] == town {
 			return u.Station, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 )
 
@@ -28,7 +29,7 @@ const Year = 365 * 24 * time.Hour
 type GenConfig struct {
 	// Scenario supplies the towns (centres, populations) and the incident-type
 	// catalogue. Required.
-	Scenario *dispatch.Scenario
+	Scenario *scenario.Scenario
 	// Seed makes the stream deterministic: the same config and seed give the
 	// same stream, record for record.
 	Seed uint64

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 )
 
-func zhongshan(t testing.TB) *dispatch.Scenario {
+func zhongshan(t testing.TB) *scenario.Scenario {
 	t.Helper()
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

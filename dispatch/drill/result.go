@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -40,7 +40,7 @@ type ReportConfig struct {
 // 60) in urban districts and development zones, one and a half times them
 // in towns and the mountain district ("default": P1 15 min, P2 22.5, P3 45,
 // P4 90).
-func DefaultTargets(sc *dispatch.Scenario) map[string][4]float64 {
+func DefaultTargets(sc *scenario.Scenario) map[string][4]float64 {
 	base := sc.Targets
 	for i, v := range base {
 		if v <= 0 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/teams"
 )
@@ -21,7 +22,7 @@ import (
 type Config struct {
 	// Scenario is the city: the drill's world starts from a copy of its units
 	// (at their stations, available) and stock. Required.
-	Scenario *dispatch.Scenario
+	Scenario *scenario.Scenario
 	// Store receives the drill's decisions, unit changes and console events,
 	// under the drill id, in the same event log as live state (a drill console
 	// watches them there). Required; the drill must not exist in it yet.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
@@ -34,8 +35,8 @@ func north(d float64) geo.Point {
 // handScenario is one town, cars at 36 km/h (10 m/s) with no detour, and
 // two types with a 10-minute service time: theft (P3) and a P1 call, each
 // needing one patrol unit.
-func handScenario(units []teams.Unit, reserveDelayS float64) *dispatch.Scenario {
-	return &dispatch.Scenario{
+func handScenario(units []teams.Unit, reserveDelayS float64) *scenario.Scenario {
+	return &scenario.Scenario{
 		Name:     "hand",
 		Towns:    []geo.Town{{Code: "t", NameEN: "Town", Kind: "urban district", Center: station, Population: 1000}},
 		Teams:    []teams.Team{{ID: "police", Kind: teams.KindProfessional}, {ID: "militia", Kind: teams.KindReserve, ActivationDelayS: reserveDelayS}},
@@ -44,11 +45,11 @@ func handScenario(units []teams.Unit, reserveDelayS float64) *dispatch.Scenario 
 		Items:    []resources.Item{{Code: "kit"}},
 		Depots:   []resources.Depot{{ID: "D1", Town: "t", Kind: "town", Location: station, PrepS: 0, Stock: map[string]int{"kit": 3}}},
 		ETA:      geo.ETAConfig{DetourFactor: 1, Profiles: map[string]geo.SpeedProfile{"car": {SpeedKmh: 36}}},
-		Types: []dispatch.IncidentType{
-			{Code: "theft", Family: "property", Priority: 3, ServiceS: 600, Plan: dispatch.Plan{Units: []dispatch.Requirement{{Capability: "patrol", Count: 1}}}},
-			{Code: "urgent", Family: "urgent", Priority: 1, ServiceS: 600, Plan: dispatch.Plan{Units: []dispatch.Requirement{{Capability: "patrol", Count: 1}},
+		Types: []scenario.IncidentType{
+			{Code: "theft", Family: "property", Priority: 3, ServiceS: 600, Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "patrol", Count: 1}}}},
+			{Code: "urgent", Family: "urgent", Priority: 1, ServiceS: 600, Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "patrol", Count: 1}},
 				Materials: map[string]int{"kit": 2}}},
-			{Code: "unknown", Family: "unknown", Priority: 2, ServiceS: 600, Plan: dispatch.Plan{Units: []dispatch.Requirement{{Capability: "patrol", Count: 1}}}},
+			{Code: "unknown", Family: "unknown", Priority: 2, ServiceS: 600, Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "patrol", Count: 1}}}},
 		},
 		Fallback: "unknown",
 		Targets:  [4]float64{600, 900, 1800, 3600},

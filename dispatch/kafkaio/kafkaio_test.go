@@ -19,6 +19,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 func TestMain(m *testing.M) {
@@ -122,7 +123,7 @@ func (h *engineHandler) Handle(ctx context.Context, b *Batch) ([]Reject, error) 
 
 func newEngine(t *testing.T, st dispatch.Store) *dispatch.Engine {
 	t.Helper()
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 // TestEngineSameAsMemstore runs the real engine on the Zhongshan scenario
@@ -18,7 +19,7 @@ import (
 // engine between batches so that it rebuilds from the store each time. The
 // durable state and the event log must be the same.
 func TestEngineSameAsMemstore(t *testing.T) {
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

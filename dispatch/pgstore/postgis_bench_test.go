@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/teams"
 )
@@ -46,7 +47,7 @@ func BenchmarkRankPostGIS(b *testing.B) {
 			if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS postgis"); err != nil {
 				b.Skipf("PostGIS is not installed in this PostgreSQL (Debian: apt-get install postgresql-15-postgis-3): %v", err)
 			}
-			sc, err := dispatch.GenerateScenario(dispatch.ScenarioGenConfig{Units: n, Seed: 3})
+			sc, err := scenario.Generate(scenario.GenConfig{Units: n, Seed: 3})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -101,7 +102,7 @@ func BenchmarkRankPostGIS(b *testing.B) {
 
 // h3Baseline times the in-memory H3 ranker on reqs, with the units made
 // busy exactly as loadPostGISUnits does.
-func h3Baseline(b *testing.B, sc *dispatch.Scenario, reqs []dispatch.RankRequest) time.Duration {
+func h3Baseline(b *testing.B, sc *scenario.Scenario, reqs []dispatch.RankRequest) time.Duration {
 	b.Helper()
 	st, err := dispatch.NewState(sc, dispatch.RankConfig{Index: "h3"})
 	if err != nil {
@@ -134,7 +135,7 @@ LIMIT $4`
 
 // loadPostGISUnits writes the scenario's units at their stations, 70 % busy
 // drawn exactly as dispatch.BenchmarkRank draws them.
-func loadPostGISUnits(ctx context.Context, b *testing.B, conn *pgx.Conn, sc *dispatch.Scenario) {
+func loadPostGISUnits(ctx context.Context, b *testing.B, conn *pgx.Conn, sc *scenario.Scenario) {
 	b.Helper()
 	for _, q := range []string{
 		`CREATE TABLE bench_units (id int PRIMARY KEY, unit text NOT NULL, caps text[] NOT NULL,
@@ -178,9 +179,9 @@ func loadPostGISUnits(ctx context.Context, b *testing.B, conn *pgx.Conn, sc *dis
 }
 
 // postgisRequests is dispatch's benchRequests: the same seed and mix.
-func postgisRequests(sc *dispatch.Scenario) []dispatch.RankRequest {
+func postgisRequests(sc *scenario.Scenario) []dispatch.RankRequest {
 	mix := []string{"theft", "theft", "dispute", "theft", "traffic.injury", "medical", "medical", "fire.building", "flooding", "robbery"}
-	types := map[string]dispatch.IncidentType{}
+	types := map[string]scenario.IncidentType{}
 	for _, t := range sc.Types {
 		types[t.Code] = t
 	}
@@ -198,7 +199,7 @@ func postgisRequests(sc *dispatch.Scenario) []dispatch.RankRequest {
 // checkPostGISNearest: the row measures the right query. For a few points,
 // the nearest available patrol unit's distance from PostGIS (on the sphere)
 // is the in-memory ranker's DistanceM within rounding.
-func checkPostGISNearest(ctx context.Context, b *testing.B, conn *pgx.Conn, sc *dispatch.Scenario) {
+func checkPostGISNearest(ctx context.Context, b *testing.B, conn *pgx.Conn, sc *scenario.Scenario) {
 	b.Helper()
 	var avail []geo.Point
 	r := rand.New(rand.NewPCG(9, 9))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 // BenchmarkReload: what one engine reload costs (the world read back from
@@ -15,7 +16,7 @@ import (
 // conflict and every report refused against stale memory
 // (docs/architecture.md, "Scaling past one machine").
 func BenchmarkReload(b *testing.B) {
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		b.Fatal(err)
 	}

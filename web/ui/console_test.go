@@ -28,6 +28,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/web"
 	"github.com/zs110/dispatch/web/ui"
 )
@@ -58,7 +59,7 @@ func (engineBackend) Ready(context.Context) error { return nil }
 type system struct {
 	t      *testing.T
 	eng    *dispatch.Engine
-	sc     *dispatch.Scenario
+	sc     *scenario.Scenario
 	url    string
 	tokens map[string]string // plain tokens by console name
 }
@@ -66,7 +67,7 @@ type system struct {
 // startSystem runs engine, hub and server until the test ends.
 func startSystem(t *testing.T) *system {
 	t.Helper()
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

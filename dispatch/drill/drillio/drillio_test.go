@@ -10,6 +10,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/drill"
 	"github.com/zs110/dispatch/dispatch/kafkaio"
+	"github.com/zs110/dispatch/dispatch/scenario"
 )
 
 func broker(t *testing.T, topic string, partitions int) []string {
@@ -42,7 +43,7 @@ func drain(t *testing.T, src drill.Source) []dispatch.Incident {
 func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	brokers := broker(t, "drill", 3)
-	sc, err := dispatch.DefaultScenario()
+	sc, err := scenario.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

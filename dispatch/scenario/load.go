@@ -1,4 +1,4 @@
-package dispatch
+package scenario
 
 import (
 	"bytes"
@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,37 +20,37 @@ import (
 	"github.com/zs110/dispatch/teams"
 )
 
-// ErrInvalidScenario wraps every scenario validation error.
-var ErrInvalidScenario = errors.New("invalid scenario")
+// ErrInvalid wraps every scenario validation error.
+var ErrInvalid = errors.New("invalid scenario")
 
-// MaxScenarioBytes bounds a scenario file (a 100,000-unit scenario is about 20 MB).
-const MaxScenarioBytes = 64 << 20
+// MaxBytes bounds a scenario file (a 100,000-unit scenario is about 20 MB).
+const MaxBytes = 64 << 20
 
-// LoadScenario reads and validates a scenario file, JSON or YAML (by
+// Load reads and validates a scenario file, JSON or YAML (by
 // extension: .yaml/.yml are YAML, .json is JSON; any other name is sniffed
-// from the content, see ParseScenario).
-func LoadScenario(path string) (*Scenario, error) {
+// from the content, see Parse).
+func Load(path string) (*Scenario, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
 	defer func() { _ = f.Close() }()
-	data, err := io.ReadAll(io.LimitReader(f, MaxScenarioBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", path, err)
 	}
-	return ParseScenario(filepath.Base(path), data)
+	return Parse(filepath.Base(path), data)
 }
 
-// ParseScenario decodes and validates a scenario; name (a file name) is used
+// Parse decodes and validates a scenario; name (a file name) is used
 // in error messages and, by its extension, picks YAML (.yaml, .yml) or JSON
 // (.json). With any other extension the content decides: a document whose
 // first non-blank byte is '{' is JSON, anything else YAML. Unknown fields
 // are errors in both formats, and so is a second document after the first.
-// Every error wraps ErrInvalidScenario.
-func ParseScenario(name string, data []byte) (*Scenario, error) {
-	if len(data) > MaxScenarioBytes {
-		return nil, fmt.Errorf("%s: %w: larger than %d bytes", name, ErrInvalidScenario, MaxScenarioBytes)
+// Every error wraps ErrInvalid.
+func Parse(name string, data []byte) (*Scenario, error) {
+	if len(data) > MaxBytes {
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", name, ErrInvalid, MaxBytes)
 	}
 	var sc Scenario
 	if isYAML(name, data) {
@@ -56,25 +58,25 @@ func ParseScenario(name string, data []byte) (*Scenario, error) {
 		dec.KnownFields(true)
 		if err := dec.Decode(&sc); err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil, fmt.Errorf("%s: %w: empty document", name, ErrInvalidScenario)
+				return nil, fmt.Errorf("%s: %w: empty document", name, ErrInvalid)
 			}
-			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidScenario, err)
+			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalid, err)
 		}
 		var extra yaml.Node
 		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: %w: more than one YAML document", name, ErrInvalidScenario)
+			return nil, fmt.Errorf("%s: %w: more than one YAML document", name, ErrInvalid)
 		}
 	} else {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&sc); err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidScenario, err)
+			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalid, err)
 		}
 		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: %w: data after the scenario", name, ErrInvalidScenario)
+			return nil, fmt.Errorf("%s: %w: data after the scenario", name, ErrInvalid)
 		}
 		if err := checkJSONArrays(data); err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalidScenario, err)
+			return nil, fmt.Errorf("%s: %w: %w", name, ErrInvalid, err)
 		}
 	}
 	if err := sc.validate(name); err != nil {
@@ -122,7 +124,7 @@ func isYAML(name string, data []byte) bool {
 }
 
 // Validate checks the scenario and returns every problem found (joined with
-// errors.Join), each wrapping ErrInvalidScenario and reading
+// errors.Join), each wrapping ErrInvalid and reading
 // "<name>: <field path>: invalid scenario: <why>", where name is the
 // scenario's Name (or "scenario"). A plan capability that no unit holds is
 // not an error (the ranker reports the shortfall): see Warnings.
@@ -140,7 +142,7 @@ type problems struct {
 }
 
 func (p *problems) add(path, format string, args ...any) {
-	p.errs = append(p.errs, fmt.Errorf("%s: %s: %w: %s", p.file, path, ErrInvalidScenario, fmt.Sprintf(format, args...)))
+	p.errs = append(p.errs, fmt.Errorf("%s: %s: %w: %s", p.file, path, ErrInvalid, fmt.Sprintf(format, args...)))
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
@@ -325,7 +327,7 @@ func (sc *Scenario) CheckOnePlusTenPlusTwo() error {
 	}
 	if n[teams.KindCommand] != 1 || n[teams.KindProfessional] != 10 || n[teams.KindReserve] != 2 {
 		return fmt.Errorf("%w: teams are %d command + %d professional + %d reserve, not 1+10+2",
-			ErrInvalidScenario, n[teams.KindCommand], n[teams.KindProfessional], n[teams.KindReserve])
+			ErrInvalid, n[teams.KindCommand], n[teams.KindProfessional], n[teams.KindReserve])
 	}
 	return nil
 }
@@ -362,4 +364,8 @@ func (sc *Scenario) Warnings() []string {
 		}
 	}
 	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }

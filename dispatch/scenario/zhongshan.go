@@ -1,4 +1,4 @@
-package dispatch
+package scenario
 
 import (
 	"bytes"
@@ -19,16 +19,16 @@ import (
 	"github.com/zs110/dispatch/teams"
 )
 
-//go:generate go run ../cmd/dispatchd scenario -out scenarios/zhongshan.json
+//go:generate go run ../../cmd/dispatchd scenario -out data/zhongshan.json
 
 // zhongshanTownsCSV: the 24 towns and districts of 2013 with approximate
-// centres and populations (see scenarios/README.md: good enough for a
+// centres and populations (see data/README.md: good enough for a
 // synthetic scenario, not survey data).
 //
-//go:embed scenarios/zhongshan_towns.csv
+//go:embed data/zhongshan_towns.csv
 var zhongshanTownsCSV []byte
 
-//go:embed scenarios/zhongshan.json
+//go:embed data/zhongshan.json
 var zhongshanJSON []byte
 
 var (
@@ -37,12 +37,12 @@ var (
 	defaultErr  error
 )
 
-// DefaultScenario returns the embedded Zhongshan scenario: 24 towns, the 13
+// Default returns the embedded Zhongshan scenario: 24 towns, the 13
 // teams of "1+10+2", about 1,000 units, a city reserve and 24 town depots,
 // and the 110 incident catalogue. Each call returns a fresh copy.
-func DefaultScenario() (*Scenario, error) {
+func Default() (*Scenario, error) {
 	defaultOnce.Do(func() {
-		defaultSc, defaultErr = ParseScenario("zhongshan.json", zhongshanJSON)
+		defaultSc, defaultErr = Parse("zhongshan.json", zhongshanJSON)
 	})
 	if defaultErr != nil {
 		return nil, defaultErr
@@ -161,8 +161,8 @@ var depotStockPer100k = map[string]int{"sandbag": 2000, "pump": 6, "life_jacket"
 	"blanket": 300, "water": 400, "ration": 400, "generator": 4, "lighting": 8, "medical_kit": 60, "foam": 20,
 	"hazmat_suit": 10, "chainsaw": 8}
 
-// ScenarioGenConfig configures GenerateScenario.
-type ScenarioGenConfig struct {
+// GenConfig configures Generate.
+type GenConfig struct {
 	// Units is how many units to place. Default 1000.
 	Units int
 	// Seed makes the placement deterministic. Default 1.
@@ -171,10 +171,10 @@ type ScenarioGenConfig struct {
 	Towns []geo.Town
 }
 
-// GenerateScenario makes a Zhongshan-like scenario of any size: the same
+// Generate makes a Zhongshan-like scenario of any size: the same
 // teams, catalogue and depots, Units units spread over stations weighted by
 // town population. The same config gives the same scenario.
-func GenerateScenario(cfg ScenarioGenConfig) (*Scenario, error) {
+func Generate(cfg GenConfig) (*Scenario, error) {
 	if cfg.Units == 0 {
 		cfg.Units = 1000
 	}

@@ -1,4 +1,4 @@
-package dispatch
+package scenario
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 
 func mustDefault(t testing.TB) *Scenario {
 	t.Helper()
-	sc, err := DefaultScenario()
+	sc, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestGenerateScenarioSizes(t *testing.T) {
 	}
 	for _, n := range sizes {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			sc, err := GenerateScenario(ScenarioGenConfig{Units: n, Seed: 7})
+			sc, err := Generate(GenConfig{Units: n, Seed: 7})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,11 +180,11 @@ func TestGenerateScenarioSizes(t *testing.T) {
 
 func TestGenerateScenarioDeterministic(t *testing.T) {
 	for _, seed := range []int64{1, 2, 99} {
-		a, err := GenerateScenario(ScenarioGenConfig{Units: 3000, Seed: seed})
+		a, err := Generate(GenConfig{Units: 3000, Seed: seed})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := GenerateScenario(ScenarioGenConfig{Units: 3000, Seed: seed})
+		b, err := Generate(GenConfig{Units: 3000, Seed: seed})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,14 +192,14 @@ func TestGenerateScenarioDeterministic(t *testing.T) {
 			t.Fatalf("seed %d: two runs differ", seed)
 		}
 	}
-	a, _ := GenerateScenario(ScenarioGenConfig{Units: 3000, Seed: 1})
-	b, _ := GenerateScenario(ScenarioGenConfig{Units: 3000, Seed: 2})
+	a, _ := Generate(GenConfig{Units: 3000, Seed: 1})
+	b, _ := Generate(GenConfig{Units: 3000, Seed: 2})
 	if reflect.DeepEqual(a.Stations, b.Stations) {
 		t.Fatal("seeds 1 and 2 placed the stations identically")
 	}
-	def, _ := GenerateScenario(ScenarioGenConfig{})
+	def, _ := Generate(GenConfig{})
 	if !reflect.DeepEqual(def, mustDefault(t)) {
-		t.Fatal("the default scenario is not GenerateScenario with defaults")
+		t.Fatal("the default scenario is not Generate with defaults")
 	}
 }
 
@@ -208,7 +208,7 @@ func TestGenerateScenarioCustomTowns(t *testing.T) {
 		{Code: "a", NameEN: "A", Kind: "town", Center: geo.Point{Lat: 30, Lng: 120}, Population: 1000},
 		{Code: "b", NameEN: "B", Kind: "urban district", Center: geo.Point{Lat: 30.1, Lng: 120.1}, Population: 3000},
 	}
-	sc, err := GenerateScenario(ScenarioGenConfig{Units: 500, Towns: towns})
+	sc, err := Generate(GenConfig{Units: 500, Towns: towns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,13 +219,13 @@ func TestGenerateScenarioCustomTowns(t *testing.T) {
 	if sc.Towns[0].Code != "a" {
 		t.Fatal("the scenario shares the caller's towns slice")
 	}
-	for name, cfg := range map[string]ScenarioGenConfig{
+	for name, cfg := range map[string]GenConfig{
 		"negative units": {Units: -1},
 		"no towns":       {Towns: []geo.Town{}},
 		"duplicate town": {Towns: []geo.Town{towns[1], towns[1]}},
 		"bad centre":     {Towns: []geo.Town{{Code: "x", Center: geo.Point{Lat: 100}}}},
 	} {
-		if _, err := GenerateScenario(cfg); err == nil {
+		if _, err := Generate(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -251,13 +251,13 @@ func TestApportion(t *testing.T) {
 	}
 }
 
-// BenchmarkGenerateScenario: go test ./dispatch -run '^$' -bench GenerateScenario
+// BenchmarkGenerateScenario: go test ./dispatch -run '^$' -bench Generate
 func BenchmarkGenerateScenario(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
 		b.Run(fmt.Sprintf("units=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := GenerateScenario(ScenarioGenConfig{Units: n}); err != nil {
+				if _, err := Generate(GenConfig{Units: n}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -269,7 +269,7 @@ func BenchmarkGenerateScenario(b *testing.B) {
 func BenchmarkDefaultScenario(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DefaultScenario(); err != nil {
+		if _, err := Default(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package dispatch
+package scenario
 
 import (
 	"github.com/zs110/dispatch/geo"
@@ -8,7 +8,7 @@ import (
 
 // Scenario is the city as data: towns, teams, stations, units, depots,
 // materials, the ETA model and the incident-type catalogue. The embedded
-// default is Zhongshan (see DefaultScenario).
+// default is Zhongshan (see Default).
 type Scenario struct {
 	Name        string            `json:"name" yaml:"name"`
 	Description string            `json:"description,omitempty" yaml:"description,omitempty"`

@@ -1,4 +1,4 @@
-package dispatch
+package scenario
 
 import (
 	"encoding/json"
@@ -16,11 +16,11 @@ import (
 	"github.com/zs110/dispatch/teams"
 )
 
-const smallScenarioPath = "../testdata/scenario-small.yaml"
+const smallScenarioPath = "../../testdata/scenario-small.yaml"
 
 func loadSmall(t testing.TB) *Scenario {
 	t.Helper()
-	sc, err := LoadScenario(smallScenarioPath)
+	sc, err := Load(smallScenarioPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +40,8 @@ func TestLoadSmallScenario(t *testing.T) {
 		t.Fatalf("targets %v", sc.Targets)
 	}
 	// The small scenario is not 1+10+2, and Validate does not ask it to be.
-	if err := sc.CheckOnePlusTenPlusTwo(); !errors.Is(err, ErrInvalidScenario) {
-		t.Fatalf("CheckOnePlusTenPlusTwo = %v, want ErrInvalidScenario", err)
+	if err := sc.CheckOnePlusTenPlusTwo(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("CheckOnePlusTenPlusTwo = %v, want ErrInvalid", err)
 	}
 	// "ambulance" is held by nobody: a warning, not an error.
 	w := sc.Warnings()
@@ -51,7 +51,7 @@ func TestLoadSmallScenario(t *testing.T) {
 }
 
 // TestValidateTable: each kind of bad field gives an error naming the file,
-// the field path and the reason, and wrapping ErrInvalidScenario.
+// the field path and the reason, and wrapping ErrInvalid.
 func TestValidateTable(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -120,12 +120,12 @@ func TestValidateTable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = ParseScenario("small.yaml", data)
+			_, err = Parse("small.yaml", data)
 			if err == nil {
-				t.Fatal("ParseScenario accepted a bad scenario")
+				t.Fatal("Parse accepted a bad scenario")
 			}
-			if !errors.Is(err, ErrInvalidScenario) {
-				t.Fatalf("error %v does not wrap ErrInvalidScenario", err)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), "small.yaml: "+w) {
@@ -186,12 +186,12 @@ func TestParseScenarioDecodeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseScenario(tt.file, []byte(tt.data))
+			_, err := Parse(tt.file, []byte(tt.data))
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if !errors.Is(err, ErrInvalidScenario) || !strings.HasPrefix(err.Error(), tt.file+": ") {
-				t.Fatalf("error %q must start with the file name and wrap ErrInvalidScenario", err)
+			if !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), tt.file+": ") {
+				t.Fatalf("error %q must start with the file name and wrap ErrInvalid", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %q lacks %q", err, tt.want)
@@ -218,7 +218,7 @@ func TestLoadScenarioSniffsFormat(t *testing.T) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, err := LoadScenario(path)
+		got, err := Load(path)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -226,7 +226,7 @@ func TestLoadScenarioSniffsFormat(t *testing.T) {
 			t.Fatalf("%s: loaded scenario differs", name)
 		}
 	}
-	if _, err := LoadScenario(filepath.Join(dir, "missing.yaml")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := Load(filepath.Join(dir, "missing.yaml")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
@@ -244,7 +244,7 @@ func TestScenarioRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, data := range map[string][]byte{sc.Name + ".json": js, sc.Name + ".yaml": ym} {
-			got, err := ParseScenario(name, data)
+			got, err := Parse(name, data)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
@@ -262,7 +262,7 @@ func TestCheckOnePlusTenPlusTwo(t *testing.T) {
 	}
 	sc.Teams = append(sc.Teams, teams.Team{ID: "extra", Kind: teams.KindCommand})
 	err := sc.CheckOnePlusTenPlusTwo()
-	if !errors.Is(err, ErrInvalidScenario) || !strings.Contains(err.Error(), "2 command + 10 professional + 2 reserve") {
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "2 command + 10 professional + 2 reserve") {
 		t.Fatalf("got %v", err)
 	}
 	if err := sc.Validate(); err != nil {
@@ -291,13 +291,13 @@ func FuzzParseScenario(f *testing.F) {
 	f.Add("s.yaml", []byte("targets_s: [1, 2, 3, 4, 5]\n"))
 	f.Add("s.json", []byte(`{"towns":[{"center":{"lat":1e999}}]}`))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
-		sc, err := ParseScenario(name, data)
+		sc, err := Parse(name, data)
 		if err != nil {
 			if sc != nil {
 				t.Fatal("a scenario returned with an error")
 			}
-			if !errors.Is(err, ErrInvalidScenario) {
-				t.Fatalf("error %v does not wrap ErrInvalidScenario", err)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
 			}
 			return
 		}
@@ -309,7 +309,7 @@ func FuzzParseScenario(f *testing.F) {
 		if err != nil {
 			t.Fatalf("marshal: %v", err)
 		}
-		if _, err := ParseScenario("again.json", b); err != nil {
+		if _, err := Parse("again.json", b); err != nil {
 			t.Fatalf("round trip: %v", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package dispatch
+package scenario
 
 import (
 	"bytes"
@@ -8,10 +8,10 @@ import (
 )
 
 // TestEmbeddedScenarioUpToDate: the embedded default is exactly what the
-// generator makes (run `go generate ./dispatch/` after changing it). With
+// generator makes (run `go generate ./dispatch/scenario/` after changing it). With
 // UPDATE_SCENARIO=1 it rewrites the file.
 func TestEmbeddedScenarioUpToDate(t *testing.T) {
-	sc, err := GenerateScenario(ScenarioGenConfig{})
+	sc, err := Generate(GenConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,12 +21,12 @@ func TestEmbeddedScenarioUpToDate(t *testing.T) {
 	}
 	b = append(b, '\n')
 	if os.Getenv("UPDATE_SCENARIO") == "1" {
-		if err := os.WriteFile("scenarios/zhongshan.json", b, 0o644); err != nil {
+		if err := os.WriteFile("data/zhongshan.json", b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
 	if !bytes.Equal(b, zhongshanJSON) {
-		t.Fatal("scenarios/zhongshan.json is stale: run go generate ./dispatch/")
+		t.Fatal("data/zhongshan.json is stale: run go generate ./dispatch/scenario/")
 	}
 }
