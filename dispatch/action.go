@@ -3,6 +3,7 @@ package dispatch
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -20,7 +21,55 @@ const (
 	ActClear    = "clear"    // team leader: the unit is done and available again
 	ActClassify = "classify" // dispatcher: set the type of a flagged incident (Type) and decide it
 	ActLocate   = "locate"   // dispatcher: give a manual incident a location (Lat, Lng) and decide it
+	// ActEscalate (dispatcher): call the city command team: the available
+	// command-team unit of least ETA is added to the incident.
+	ActEscalate = "escalate"
+	// ActReturning (team leader): the unit has cleared the scene and is
+	// driving back (a unit status report; Incident may be empty).
+	ActReturning = "returning"
+	// ActAvailable (team leader): the unit is available again: from on
+	// scene it clears its incident, from returning or out of service it is
+	// a unit status report (Incident may be empty).
+	ActAvailable = "available"
 )
+
+// Role is who sends an action: the server sets Action.Role from the
+// console's token.
+type Role string
+
+// Roles of the people who act.
+const (
+	RoleDispatcher Role = "dispatcher"  // a 110 dispatcher
+	RoleTeamLeader Role = "team_leader" // the leader of one team: only that team's units
+	RoleDrill      Role = "drill"       // a drill planner: both, in the drill's world
+)
+
+// roleActions is the one table of which role may send which action (the
+// consoles get it from /api/config). A dispatcher's decline takes an
+// assigned unit off the incident with a reason, as its team leader's would.
+var roleActions = map[Role][]string{
+	RoleDispatcher: {ActAdd, ActCancel, ActClassify, ActConfirm, ActDecline, ActEscalate, ActLocate, ActSwap},
+	RoleTeamLeader: {ActAccept, ActAvailable, ActClear, ActDecline, ActEnRoute, ActOnScene, ActReturning},
+}
+
+// Actions returns the action kinds the role may send, sorted (a drill
+// planner: every kind; an unknown role: none).
+func (r Role) Actions() []string {
+	if r == RoleDrill {
+		out := slices.Concat(roleActions[RoleDispatcher], roleActions[RoleTeamLeader])
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	return slices.Clone(roleActions[r])
+}
+
+// May reports whether the role may send an action of this kind. An
+// unknown kind: nobody may.
+func (r Role) May(kind string) bool { return slices.Contains(r.Actions(), kind) }
+
+// unitKind reports whether kind is a unit status report, which names a
+// unit and may name no incident.
+func unitKind(kind string) bool { return kind == ActReturning || kind == ActAvailable }
 
 // Action errors.
 var (
@@ -47,6 +96,9 @@ type Action struct {
 	// Team restricts a team leader to units of that team; set by the server
 	// from the token, "" for dispatchers.
 	Team string `json:"-"`
+	// Role is who acts, set by the server from the token. Empty: a team
+	// leader when Team is set, else a drill planner (anything goes).
+	Role Role `json:"-"`
 }
 
 // maxActionText bounds the free text of an action (a reason, a type code).

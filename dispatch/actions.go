@@ -2,7 +2,10 @@ package dispatch
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -17,13 +20,25 @@ import (
 // incident's state.
 func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 	now := e.cfg.Clock()
+	role := a.Role
+	if role == "" {
+		role = RoleDrill
+		if a.Team != "" {
+			role = RoleTeamLeader
+		}
+	}
+	if !RoleDrill.May(a.Kind) {
+		return nil, fmt.Errorf("unknown action %q: %w", a.Kind, ErrBadAction)
+	}
+	if !role.May(a.Kind) {
+		return nil, fmt.Errorf("%s is not an action of a %s: %w", a.Kind, role, ErrForbidden)
+	}
+	if unitKind(a.Kind) {
+		return e.reportStatus(w, a)
+	}
 	rec, ok := w.open[a.Incident]
 	if !ok {
 		return nil, fmt.Errorf("incident %q: %w", a.Incident, ErrNotFound)
-	}
-	dispatcherOnly := map[string]bool{ActConfirm: true, ActSwap: true, ActAdd: true, ActCancel: true, ActClassify: true, ActLocate: true}
-	if a.Team != "" && dispatcherOnly[a.Kind] {
-		return nil, fmt.Errorf("%s is a dispatcher's action: %w", a.Kind, ErrForbidden)
 	}
 	out := &Outcome{Drill: w.drill, Incident: rec}
 	switch a.Kind {
@@ -45,6 +60,21 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		}
 		e.dispatchRec(w, out, rec, now)
 		return []*Outcome{out}, nil
+
+	case ActEscalate:
+		if rec.State != StateAwaiting && rec.State != StateDispatched {
+			return nil, fmt.Errorf("escalate: incident %s is %s: %w", rec.ID, rec.State, ErrBadAction)
+		}
+		if !rec.HasLocation && rec.Lat == 0 && rec.Lng == 0 {
+			return nil, fmt.Errorf("escalate: incident %s has no location: locate it first: %w", rec.ID, ErrBadAction)
+		}
+		best, err := e.commandUnit(w, rec, now)
+		if err != nil {
+			return nil, err
+		}
+		add := *a
+		add.Kind, add.NewUnit, add.Unit, add.Role = ActAdd, best, "", RoleDispatcher
+		return e.act(w, &add)
 
 	case ActSwap, ActAdd:
 		nu, ok := w.state.Unit(a.NewUnit)
@@ -179,6 +209,95 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		return []*Outcome{out}, nil
 	}
 	return nil, fmt.Errorf("unknown action %q: %w", a.Kind, ErrBadAction)
+}
+
+// commandUnit returns the available unit of a command team with the least
+// ETA to rec (the ranker's, exact), not already on it.
+func (e *Engine) commandUnit(w *world, rec *IncidentRecord, now time.Time) (string, error) {
+	command := map[string]bool{}
+	var cmdTeams []string
+	for _, t := range e.sc.Teams {
+		if t.Kind == teams.KindCommand {
+			command[t.ID] = true
+			cmdTeams = append(cmdTeams, t.ID)
+		}
+	}
+	ex := map[string]bool{}
+	caps := map[string]bool{}
+	for _, u := range e.sc.Units {
+		if !command[u.Team] {
+			ex[u.ID] = true
+			continue
+		}
+		for _, c := range u.Capabilities {
+			caps[c] = true
+		}
+	}
+	if rec.Rec != nil {
+		for _, p := range rec.Rec.Units {
+			ex[p.UnitID] = true
+		}
+	}
+	best := UnitPick{EtaS: math.Inf(1)}
+	for _, c := range slices.Sorted(maps.Keys(caps)) {
+		r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: c, Count: 1}}},
+			Priority: rec.Priority, Now: now, Exclude: ex})
+		for _, p := range r.Units {
+			if p.EtaS < best.EtaS || (p.EtaS == best.EtaS && p.UnitID < best.UnitID) {
+				best = p
+			}
+		}
+	}
+	if best.UnitID == "" {
+		return "", fmt.Errorf("escalate: no available unit of the city command team (%v): %w", cmdTeams, ErrBadAction)
+	}
+	return best.UnitID, nil
+}
+
+// reportStatus applies a team leader's "returning" or "available" for a
+// unit, as the unit's terminal would report it. An Incident on the action
+// must be the unit's current one (a console acting on stale data is
+// refused); the action's Incident is set to the unit's, for Act's answer.
+func (e *Engine) reportStatus(w *world, a *Action) ([]*Outcome, error) {
+	u, ok := w.state.Unit(a.Unit)
+	if !ok {
+		return nil, fmt.Errorf("unit %q: %w", a.Unit, ErrNotFound)
+	}
+	if a.Team != "" && u.Team != a.Team {
+		return nil, fmt.Errorf("unit %s belongs to team %s: %w", u.ID, u.Team, ErrForbidden)
+	}
+	if a.Incident != "" && u.Incident != a.Incident {
+		return nil, fmt.Errorf("%s: unit %s is %s and not on incident %s: %w", a.Kind, u.ID, u.Status, a.Incident, ErrBadAction)
+	}
+	a.Incident = u.Incident
+	status := teams.StatusReturning
+	if a.Kind == ActAvailable {
+		status = teams.StatusAvailable
+		switch teams.Status(u.Status) {
+		case teams.StatusAvailable:
+			return nil, fmt.Errorf("available: unit %s is already available: %w", u.ID, ErrBadAction)
+		case teams.StatusDispatched, teams.StatusEnRoute:
+			return nil, fmt.Errorf("available: unit %s is %s on incident %s: decline the assignment with a reason instead: %w", u.ID, u.Status, u.Incident, ErrBadAction)
+		case teams.StatusOnScene:
+			if u.Incident != "" {
+				clear := *a
+				clear.Kind, clear.Incident = ActClear, u.Incident
+				return e.act(w, &clear)
+			}
+		}
+	}
+	// As the terminal would send it (no time: the engine's clock).
+	out, err := e.applyUnitEvent(w, &UnitEvent{UnitID: u.ID, Status: string(status), Drill: w.drill})
+	if err != nil {
+		if errors.Is(err, ErrUnknownUnit) {
+			return nil, fmt.Errorf("%s: %w: %w", a.Kind, err, ErrNotFound)
+		}
+		return nil, fmt.Errorf("%s: %w: %w", a.Kind, err, ErrBadAction)
+	}
+	if out == nil {
+		return nil, nil
+	}
+	return []*Outcome{out}, nil
 }
 
 // unitStatus applies a status a vehicle terminal reported over unit-events

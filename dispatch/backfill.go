@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"time"
@@ -25,12 +24,24 @@ const EvStockRestocked = "stock.restocked"
 // the incidents it changed (they got units, or a stale unit shortfall was
 // cleared), in the order served.
 func (e *Engine) FillShortfalls(ctx context.Context, drill string, ids []string) ([]string, error) {
-	e.mu.Lock()
-	w, err := e.worldLocked(ctx, drill)
+	var filled []string
+	_, err := e.step(ctx, "fill", func(t *txn) ([]*Outcome, error) {
+		w, err := t.world(drill)
+		if err != nil {
+			return nil, err
+		}
+		var outs []*Outcome
+		outs, filled = e.fillQueue(w, ids)
+		return outs, nil
+	})
 	if err != nil {
-		e.mu.Unlock()
 		return nil, err
 	}
+	return filled, nil
+}
+
+// fillQueue is the change of FillShortfalls.
+func (e *Engine) fillQueue(w *world, ids []string) ([]*Outcome, []string) {
 	now := e.cfg.Clock()
 	var queue []*IncidentRecord
 	if ids == nil {
@@ -44,9 +55,7 @@ func (e *Engine) FillShortfalls(ctx context.Context, drill string, ids []string)
 			}
 		}
 	}
-	slices.SortFunc(queue, func(a, b *IncidentRecord) int {
-		return cmp.Or(cmp.Compare(a.Priority, b.Priority), a.ReportedAt.Compare(b.ReportedAt), cmp.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(queue, byUrgency)
 	var (
 		outs   []*Outcome
 		filled []string
@@ -57,19 +66,7 @@ func (e *Engine) FillShortfalls(ctx context.Context, drill string, ids []string)
 			filled = append(filled, rec.ID)
 		}
 	}
-	if len(outs) == 0 {
-		e.mu.Unlock()
-		return nil, nil
-	}
-	if err := e.commitLocked(ctx, outs); err != nil {
-		e.mu.Unlock()
-		return nil, err
-	}
-	e.mu.Unlock()
-	if e.cfg.OnCommit != nil {
-		e.cfg.OnCommit(outs)
-	}
-	return filled, nil
+	return outs, filled
 }
 
 // fill ranks and assigns the missing units of one incident; nil when it
@@ -125,28 +122,18 @@ func isUnitShortfall(s Shortfall) bool { return s.Kind == "unit" }
 // Restock adds qty of item to a depot of a drill's world ("" = live): a
 // delivery. The change is durable when it returns.
 func (e *Engine) Restock(ctx context.Context, drill, depot, item string, qty int) error {
-	e.mu.Lock()
-	w, err := e.worldLocked(ctx, drill)
-	if err != nil {
-		e.mu.Unlock()
-		return err
-	}
-	now := e.cfg.Clock()
-	if err := w.state.Inventory().Restock(depot, item, qty); err != nil {
-		e.mu.Unlock()
-		return err
-	}
-	out := &Outcome{Drill: drill, Stock: []StockChange{{Depot: depot, Item: item, Qty: qty, Op: "restock"}}}
-	out.Events = append(out.Events, Event{At: now, Kind: EvStockRestocked, Drill: drill,
-		Data: mustJSON(map[string]any{"depot": depot, "item": item, "qty": qty})})
-	outs := []*Outcome{out}
-	if err := e.commitLocked(ctx, outs); err != nil {
-		e.mu.Unlock()
-		return err
-	}
-	e.mu.Unlock()
-	if e.cfg.OnCommit != nil {
-		e.cfg.OnCommit(outs)
-	}
-	return nil
+	_, err := e.step(ctx, "restock", func(t *txn) ([]*Outcome, error) {
+		w, err := t.world(drill)
+		if err != nil {
+			return nil, err
+		}
+		if err := w.state.Inventory().Restock(depot, item, qty); err != nil {
+			return nil, err
+		}
+		out := &Outcome{Drill: drill, Stock: []StockChange{{Depot: depot, Item: item, Qty: qty, Op: "restock"}}}
+		out.Events = append(out.Events, Event{At: e.cfg.Clock(), Kind: EvStockRestocked, Drill: drill,
+			Data: mustJSON(map[string]any{"depot": depot, "item": item, "qty": qty})})
+		return []*Outcome{out}, nil
+	})
+	return err
 }

@@ -1,12 +1,10 @@
 package dispatch
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -75,8 +73,10 @@ type Engine struct {
 	store  Store
 	log    *slog.Logger
 	types  map[string]*scenario.IncidentType
-	mu     sync.Mutex // guards worlds and everything inside them
+	mu     sync.Mutex // guards worlds and everything inside them; taken before vmu
 	worlds map[string]*world
+	vmu    sync.Mutex            // guards views; never held across a store call
+	views  map[string]*viewState // the read side of each world (view.go)
 	// jsonBuf is the scratch buffer of event JSON, recJSON the JSON of
 	// recent recommendations (both guarded by mu).
 	jsonBuf []byte
@@ -165,6 +165,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		log:    cfg.Logger.With("component", "engine"),
 		types:  map[string]*scenario.IncidentType{},
 		worlds: map[string]*world{},
+		views:  map[string]*viewState{},
 	}
 	for i := range e.sc.Types {
 		e.types[e.sc.Types[i].Code] = &e.sc.Types[i]
@@ -201,6 +202,7 @@ func (e *Engine) worldLocked(ctx context.Context, drill string) (*world, error) 
 		return nil, err
 	}
 	e.worlds[drill] = w
+	e.installViewLocked(w)
 	return w, nil
 }
 
@@ -280,72 +282,6 @@ func (e *Engine) reloadLocked(cause string) {
 // may have made legal; the step is undone and taken again from the store.
 var errStale = errors.New("memory may be stale")
 
-// commitLocked writes outs durably. Every outcome on an existing incident
-// carries the version the engine read it at, so that a change made
-// meanwhile by another engine on the same store fails with ErrConflict
-// instead of being overwritten. On failure the worlds are reloaded (memory
-// is ahead of the store); on success the stored versions move on.
-func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
-	for _, o := range outs {
-		if o.Incident != nil && !o.NewIncident {
-			if w := e.worlds[o.Drill]; w != nil {
-				o.BaseVersion = w.stored[o.Incident.ID]
-			}
-		}
-	}
-	freeze(outs)
-	if err := e.store.Apply(ctx, outs); err != nil {
-		cause := ReloadError
-		if errors.Is(err, ErrConflict) {
-			cause = ReloadConflict
-		}
-		e.reloadLocked(cause)
-		return fmt.Errorf("store: %w", err)
-	}
-	var lo, hi int64 // the Seqs this write took (one block: the store numbers a write's events together)
-	for _, o := range outs {
-		for i := range o.Events {
-			if sq := o.Events[i].Seq; sq > 0 {
-				lo, hi = min(cmp.Or(lo, sq), sq), max(hi, sq)
-			}
-		}
-		if o.Incident == nil {
-			continue
-		}
-		w := e.worlds[o.Drill]
-		if w == nil {
-			continue
-		}
-		if _, open := w.open[o.Incident.ID]; open {
-			w.stored[o.Incident.ID] = o.Incident.Version
-		} else {
-			delete(w.stored, o.Incident.ID)
-		}
-	}
-	if hi > 0 {
-		for _, w := range e.worlds {
-			if lo == w.seen+1 {
-				w.seen = hi
-			} else {
-				w.gap = true // somebody else wrote events since this world was read
-			}
-		}
-	}
-	return nil
-}
-
-// mayBeStaleLocked reports whether another writer may have changed the
-// store since w was read: then an input refused against w may be legal
-// against the store. With one engine on its store it is false (one cheap
-// read), and a refused input costs no reload.
-func (e *Engine) mayBeStaleLocked(ctx context.Context, w *world) bool {
-	if w.gap {
-		return true
-	}
-	n, err := e.store.LastSeq(ctx)
-	return err != nil || n != w.seen
-}
-
 // Process decides a batch of incidents and applies a batch of unit events,
 // writes all of it durably in one store transaction, and returns only then.
 // Redelivered incidents (already decided) are skipped: the store's unique
@@ -361,33 +297,21 @@ func (e *Engine) mayBeStaleLocked(ctx context.Context, w *world) bool {
 // are reloaded once and the batch taken again, since the report may follow
 // a change another engine made (a unit it dispatched).
 func (e *Engine) Process(ctx context.Context, incs []Incident, evs []UnitEvent) ([]Reject, error) {
-	var lastErr error
-	fresh := false // the worlds were loaded from the store for this batch
-	for attempt := 0; attempt <= e.cfg.MaxRetries; {
-		rejects, outs, err := e.processOnce(ctx, incs, evs, fresh)
-		if err == nil {
-			if e.cfg.OnCommit != nil && len(outs) > 0 {
-				e.cfg.OnCommit(outs)
-			}
-			return rejects, nil
-		}
-		lastErr = err
-		fresh = true
-		if errors.Is(err, errStale) {
-			continue
-		}
-		if !errors.Is(err, ErrConflict) {
-			return nil, err
-		}
-		attempt++
-		e.log.Info("conflict, re-deciding the batch from the store", "err", err, "attempt", attempt)
+	var rejects []Reject
+	_, err := e.step(ctx, "process", func(t *txn) ([]*Outcome, error) {
+		var outs []*Outcome
+		var err error
+		rejects, outs, err = e.process(t, incs, evs)
+		return outs, err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("process: gave up after %d conflicts: %w", e.cfg.MaxRetries, lastErr)
+	return rejects, nil
 }
 
-func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEvent, fresh bool) ([]Reject, []*Outcome, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+// process is the change of Process.
+func (e *Engine) process(t *txn, incs []Incident, evs []UnitEvent) ([]Reject, []*Outcome, error) {
 	var (
 		rejects []Reject
 		outs    []*Outcome
@@ -395,7 +319,7 @@ func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEve
 	// Unit events first: a status report that arrived in the same batch as an
 	// incident makes the unit (un)available before the incident is ranked.
 	for i := range evs {
-		w, err := e.worldLocked(ctx, evs[i].Drill)
+		w, err := t.world(evs[i].Drill)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -403,11 +327,10 @@ func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEve
 		if err != nil {
 			// A report older than the unit's last change in memory is
 			// older than the store's too: no reload can make it legal.
-			if !fresh && errors.Is(err, ErrIllegalStatus) && !errors.Is(err, ErrStaleReport) && e.mayBeStaleLocked(ctx, w) {
-				// Undo the step (nothing is written yet) and take it
-				// again from the store, which may know better.
-				e.reloadLocked(ReloadStale)
-				return nil, nil, errStale
+			if errors.Is(err, ErrIllegalStatus) && !errors.Is(err, ErrStaleReport) {
+				if err := t.refused(w, err); errors.Is(err, errStale) {
+					return nil, nil, err
+				}
 			}
 			rejects = append(rejects, Reject{Index: i, Reason: rejectReason(err), Err: err})
 			continue
@@ -424,10 +347,10 @@ func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEve
 	}
 	decided := map[string]map[string]bool{}
 	for drill, ids := range byDrill {
-		if _, err := e.worldLocked(ctx, drill); err != nil {
+		if _, err := t.world(drill); err != nil {
 			return nil, nil, err
 		}
-		d, err := e.store.Decided(ctx, drill, ids)
+		d, err := e.store.Decided(t.ctx, drill, ids)
 		if err != nil {
 			e.reloadLocked(ReloadError)
 			return nil, nil, fmt.Errorf("decided: %w", err)
@@ -448,149 +371,50 @@ func (e *Engine) processOnce(ctx context.Context, incs []Incident, evs []UnitEve
 		}
 		outs = append(outs, e.decide(w, inc)...)
 	}
-	if len(outs) == 0 {
-		return rejects, nil, nil
-	}
-	if err := e.commitLocked(ctx, outs); err != nil {
-		return nil, nil, err
-	}
 	return rejects, outs, nil
 }
 
 // Act applies a dispatcher's or team leader's action and returns the
-// incident as it is after the action, once the change is durable. As in
-// Process, an action refused against memory not just loaded, or refused by
-// the store as made from a stale copy, is taken again from the store.
+// incident as it is after the action, once the change is durable (nil for
+// a unit status report of a unit on no incident). As in Process, an action
+// refused against memory not just loaded, or refused by the store as made
+// from a stale copy, is taken again from the store.
 func (e *Engine) Act(ctx context.Context, a Action) (*IncidentRecord, error) {
 	if err := a.checkText(); err != nil {
 		return nil, err
 	}
-	fresh := false
-	for attempt := 0; ; attempt++ {
-		rec, outs, err := e.actOnce(ctx, a, fresh)
-		if err == nil {
-			if e.cfg.OnCommit != nil && len(outs) > 0 {
-				e.cfg.OnCommit(outs)
-			}
-			return rec, nil
-		}
-		if !errors.Is(err, errStale) && (!errors.Is(err, ErrConflict) || attempt >= e.cfg.MaxRetries) {
+	var rec *IncidentRecord
+	_, err := e.step(ctx, "act", func(t *txn) ([]*Outcome, error) {
+		w, err := t.world(a.Drill)
+		if err != nil {
 			return nil, err
 		}
-		fresh = true
-	}
-}
-
-func (e *Engine) actOnce(ctx context.Context, a Action, fresh bool) (*IncidentRecord, []*Outcome, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	w, err := e.worldLocked(ctx, a.Drill)
-	if err != nil {
-		return nil, nil, err
-	}
-	outs, err := e.act(w, &a)
-	if err != nil {
-		// act validates before it mutates, so memory is untouched here.
-		if !fresh && e.mayBeStaleLocked(ctx, w) {
-			e.reloadLocked(ReloadStale)
-			return nil, nil, fmt.Errorf("%w: %w", errStale, err)
+		outs, err := e.act(w, &a)
+		if err != nil {
+			// act validates before it mutates, so memory is untouched here.
+			return nil, t.refused(w, err)
 		}
-		return nil, nil, err
-	}
-	outs = append(outs, w.takeExtra()...)
-	if err := e.commitLocked(ctx, outs); err != nil {
-		return nil, nil, err
-	}
-	rec := w.open[a.Incident]
-	if rec == nil {
-		// closed or cancelled by this action: return what was written
-		for _, o := range outs {
-			if o.Incident != nil && o.Incident.ID == a.Incident {
-				rec = o.Incident
+		rec = w.open[a.Incident]
+		if rec == nil {
+			// closed or cancelled by this action: return what was written
+			for _, o := range outs {
+				if o.Incident != nil && o.Incident.ID == a.Incident {
+					rec = o.Incident
+				}
 			}
 		}
-	}
-	if rec == nil {
-		return nil, nil, fmt.Errorf("act: %w", ErrNotFound)
-	}
-	cp := cloneRecord(rec)
-	return cp, outs, nil
-}
-
-// Incidents returns the open incidents of a drill, most urgent first
-// (priority, then oldest first).
-func (e *Engine) Incidents(drill string) []IncidentRecord {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	w, ok := e.worlds[drill]
-	if !ok {
-		return nil
-	}
-	out := make([]IncidentRecord, 0, len(w.open))
-	for _, r := range w.open {
-		out = append(out, *cloneRecord(r))
-	}
-	slices.SortFunc(out, func(a, b IncidentRecord) int {
-		if a.Priority != b.Priority {
-			return a.Priority - b.Priority
+		if rec != nil {
+			rec = cloneRecord(rec)
 		}
-		if c := a.ReportedAt.Compare(b.ReportedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
+		return outs, nil
 	})
-	return out
-}
-
-// Incident returns one incident of a drill, open (from memory) or closed
-// (from the store).
-func (e *Engine) Incident(ctx context.Context, drill, id string) (*IncidentRecord, error) {
-	e.mu.Lock()
-	if w, ok := e.worlds[drill]; ok {
-		if r, ok := w.open[id]; ok {
-			cp := cloneRecord(r)
-			e.mu.Unlock()
-			return cp, nil
-		}
+	if err != nil {
+		return nil, err
 	}
-	e.mu.Unlock()
-	return e.store.Incident(ctx, drill, id)
-}
-
-// Units returns every unit of a drill's world, sorted by id.
-func (e *Engine) Units(drill string) []UnitView {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	w, ok := e.worlds[drill]
-	if !ok {
-		return nil
+	if rec == nil && a.Incident != "" && !unitKind(a.Kind) {
+		return nil, fmt.Errorf("act: %w", ErrNotFound)
 	}
-	return w.state.Units()
-}
-
-// Depots returns every depot of a drill's world with what is available now.
-func (e *Engine) Depots(drill string) []DepotView {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	w, ok := e.worlds[drill]
-	if !ok {
-		return nil
-	}
-	return w.state.Depots()
-}
-
-// Drills returns the drills the engine holds a world for, sorted ("" excluded).
-func (e *Engine) Drills() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []string
-	for d := range e.worlds {
-		if d != "" {
-			out = append(out, d)
-		}
-	}
-	slices.Sort(out)
-	return out
+	return rec, nil
 }
 
 // applyUnitEvent applies a status and/or position report. A refused report

@@ -77,12 +77,22 @@ func (x *Escalator) Run(ctx context.Context) error {
 // dispatched for longer than after without being accepted, once, and tells
 // dispatchers (an assignment.escalated event). It returns how many it marked.
 func (e *Engine) EscalateOverdue(ctx context.Context, drill string, after time.Duration) (int, error) {
-	e.mu.Lock()
-	w, ok := e.worlds[drill]
-	if !ok {
-		e.mu.Unlock()
-		return 0, nil
+	outs, err := e.step(ctx, "escalate", func(t *txn) ([]*Outcome, error) {
+		w := t.loaded(drill)
+		if w == nil {
+			return nil, nil
+		}
+		return e.escalateOverdue(w, after), nil
+	})
+	n := 0
+	for _, o := range outs {
+		n += len(o.Events) - 1
 	}
+	return n, err
+}
+
+// escalateOverdue is the change of EscalateOverdue.
+func (e *Engine) escalateOverdue(w *world, after time.Duration) []*Outcome {
 	now := e.cfg.Clock()
 	var outs []*Outcome
 	ids := make([]string, 0, len(w.open))
@@ -107,30 +117,14 @@ func (e *Engine) EscalateOverdue(ctx context.Context, drill string, after time.D
 		}
 		e.touch(rec, now)
 		rec.Escalated = append(rec.Escalated, late...)
-		out := &Outcome{Drill: drill, Incident: rec}
+		out := &Outcome{Drill: w.drill, Incident: rec}
 		for _, uid := range late {
-			out.Events = append(out.Events, Event{At: now, Kind: EvAssignmentEscalated, Drill: drill, Town: rec.Town,
+			out.Events = append(out.Events, Event{At: now, Kind: EvAssignmentEscalated, Drill: w.drill, Town: rec.Town,
 				Incident: rec.ID, Unit: uid, Data: mustJSON(map[string]any{"incident": rec.ID, "unit": uid,
 					"waited_s": int(after.Seconds()), "message": fmt.Sprintf("unit %s has not accepted incident %s", uid, rec.ID)})})
 		}
 		e.addEvent(out, EvIncidentUpdated, rec, nil)
 		outs = append(outs, out)
 	}
-	if len(outs) == 0 {
-		e.mu.Unlock()
-		return 0, nil
-	}
-	if err := e.commitLocked(ctx, outs); err != nil {
-		e.mu.Unlock()
-		return 0, err
-	}
-	e.mu.Unlock()
-	if e.cfg.OnCommit != nil {
-		e.cfg.OnCommit(outs)
-	}
-	n := 0
-	for _, o := range outs {
-		n += len(o.Events) - 1
-	}
-	return n, nil
+	return outs
 }

@@ -192,8 +192,7 @@ func (s *Server) actions(w http.ResponseWriter, r *http.Request) {
 }
 
 // act runs one action for a console, from HTTP or the websocket: rate
-// limit, role checks, then the engine (or the server's own kinds:
-// escalate, returning, available).
+// limit, role and visibility checks, then the engine.
 func (s *Server) act(ctx context.Context, p Principal, a dispatch.Action) (*dispatch.IncidentRecord, error) {
 	if !s.limit.allow(p.Name) {
 		return nil, ErrRateLimited
@@ -201,7 +200,7 @@ func (s *Server) act(ctx context.Context, p Principal, a dispatch.Action) (*disp
 	if err := authorizeKind(p, &a); err != nil {
 		return nil, err
 	}
-	if a.Incident == "" && !statusKind(a.Kind) {
+	if a.Incident == "" && a.Kind != dispatch.ActReturning && a.Kind != dispatch.ActAvailable {
 		return nil, fmt.Errorf("no incident: %w", errMalformed)
 	}
 	world := p.World()
@@ -225,18 +224,7 @@ func (s *Server) act(ctx context.Context, p Principal, a dispatch.Action) (*disp
 			return nil, fmt.Errorf("unit %s is not a unit of team %s: %w", a.Unit, p.Team, dispatch.ErrForbidden)
 		}
 	}
-	var (
-		rec *dispatch.IncidentRecord
-		err error
-	)
-	switch {
-	case a.Kind == KindEscalate:
-		rec, err = s.escalate(ctx, a)
-	case statusKind(a.Kind):
-		rec, err = s.reportStatus(ctx, a)
-	default:
-		rec, err = s.cfg.Backend.Act(ctx, a)
-	}
+	rec, err := s.cfg.Backend.Act(ctx, a)
 	if err == nil {
 		s.log.Info("action", "console", p.Name, "kind", a.Kind, "incident", a.Incident, "unit", a.Unit, "drill", a.Drill)
 	}
@@ -249,8 +237,6 @@ func (s *Server) apiError(w http.ResponseWriter, p Principal, err error) {
 	switch {
 	case errors.Is(err, ErrRateLimited):
 		code = http.StatusTooManyRequests
-	case errors.Is(err, errUnsupported):
-		code = http.StatusNotImplemented
 	case errors.Is(err, errMalformed):
 		code = http.StatusBadRequest
 	case errors.Is(err, dispatch.ErrForbidden):

@@ -53,8 +53,7 @@
 // without a valid token, 403 when the role may not do it (or a cookie
 // request comes from a foreign Origin), 404 for an unknown incident or
 // unit, 409 when the incident's state or the unit's status does not allow
-// it, 501 for returning/available when the backend takes no status reports
-// (not a StatusBackend), 413 for a body
+// it, 413 for a body
 // over 64 KiB, 415 for a Content-Type other than application/json (a cookie
 // request must send it), 429 when the console's token bucket
 // (20 actions a second, burst 40, shared with /ws) is empty. Every response
@@ -69,16 +68,18 @@
 // with kind one of confirm, swap, add, cancel, classify, locate, decline,
 // escalate (dispatcher) or accept, decline, en_route, on_scene, clear,
 // returning, available (team leader), and the fields unit, new_unit,
-// reason, type, lat, lng as the kind needs. All but three go to the engine
-// as they are. The server handles the others:
+// reason, type, lat, lng as the kind needs (which role may send which kind
+// is the engine's table, dispatch.Role.Actions, also in GET /api/config).
+// Every action goes to the engine (dispatch.Engine.Act), which owns what
+// they mean:
 //
 //   - escalate (incident): the available unit of a command team (the city
-//     emergency command team) nearest to the incident is added to it, as a
-//     dispatcher's add;
+//     emergency command team) of least ETA to the incident is added to it,
+//     as a dispatcher's add;
 //   - returning (unit; incident optional, and then it must be the unit's):
-//     a unit status report, as from a vehicle terminal (StatusBackend): from
-//     on scene the unit leaves the incident, which closes when it was the
-//     last unit; any other status is refused with the status machine's error;
+//     a unit status report, as from a vehicle terminal: from on scene the
+//     unit leaves the incident, which closes when it was the last unit; any
+//     other status is refused with the status machine's error;
 //   - available (unit): from on scene it clears the incident (clear); from
 //     returning or out of service it is a status report; dispatched or en
 //     route is refused (decline the assignment with a reason instead).

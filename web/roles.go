@@ -83,50 +83,16 @@ func depotVisible(p Principal, d *dispatch.DepotView) bool {
 	return false
 }
 
-// Action kinds the server handles itself on top of the engine's
-// (dispatch.Act*): they arrive on POST /api/actions and /ws like the others.
-const (
-	// KindEscalate (dispatcher): call the city command team: the nearest
-	// available unit of a command team is added to the incident.
-	KindEscalate = "escalate"
-	// KindReturning (team leader): the unit has cleared the scene and is
-	// driving back; sent to the engine as a unit status report.
-	KindReturning = "returning"
-	// KindAvailable (team leader): the unit is available again: from on
-	// scene it clears its incident (dispatch.ActClear), from returning or
-	// out of service it is a unit status report.
-	KindAvailable = "available"
-)
-
-// dispatcherKinds are the actions of a dispatcher; leaderKinds those of a
-// team leader. A drill planner may do both in its drill. A dispatcher's
-// decline takes an assigned unit off the incident with a reason, as its
-// team leader's would; the engine offers the incident to the next unit.
-var (
-	dispatcherKinds = []string{dispatch.ActConfirm, dispatch.ActSwap, dispatch.ActAdd, dispatch.ActCancel, dispatch.ActClassify, dispatch.ActLocate, dispatch.ActDecline, KindEscalate}
-	leaderKinds     = []string{dispatch.ActAccept, dispatch.ActDecline, dispatch.ActEnRoute, dispatch.ActOnScene, dispatch.ActClear, KindReturning, KindAvailable}
-)
-
-// KindsOf returns the action kinds a console of role may send, sorted.
+// KindsOf returns the action kinds a console of role may send, sorted:
+// the engine's table (dispatch.Role.Actions), which /api/config hands to
+// the consoles.
 func KindsOf(role string) []string {
-	var out []string
-	switch role {
-	case RoleDispatcher:
-		out = slices.Clone(dispatcherKinds)
-	case RoleTeamLeader:
-		out = slices.Clone(leaderKinds)
-	case RoleDrill:
-		out = slices.Concat(dispatcherKinds, leaderKinds)
-	default:
+	out := dispatch.Role(role).Actions()
+	if out == nil {
 		return []string{}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }
-
-// statusKind reports whether kind is a unit status report, which needs a
-// unit and no incident.
-func statusKind(kind string) bool { return kind == KindReturning || kind == KindAvailable }
 
 // authorizeKind checks the action kind against the role and fills the
 // fields the server owns: By (the console name), Team (team leaders) and
@@ -134,7 +100,7 @@ func statusKind(kind string) bool { return kind == KindReturning || kind == Kind
 // others only live). It does not look at the incident or units; see
 // Server.act for that.
 func authorizeKind(p Principal, a *dispatch.Action) error {
-	if !slices.Contains(dispatcherKinds, a.Kind) && !slices.Contains(leaderKinds, a.Kind) {
+	if !dispatch.RoleDrill.May(a.Kind) {
 		return fmt.Errorf("unknown action kind %q: %w", a.Kind, errMalformed)
 	}
 	if a.Drill != "" && a.Drill != p.World() {
@@ -142,22 +108,23 @@ func authorizeKind(p Principal, a *dispatch.Action) error {
 	}
 	switch p.Role {
 	case RoleDispatcher:
-		if !slices.Contains(dispatcherKinds, a.Kind) {
+		if !dispatch.RoleDispatcher.May(a.Kind) {
 			return fmt.Errorf("%s is a team leader's action: %w", a.Kind, dispatch.ErrForbidden)
 		}
 	case RoleTeamLeader:
-		if !slices.Contains(leaderKinds, a.Kind) {
+		if !dispatch.RoleTeamLeader.May(a.Kind) {
 			return fmt.Errorf("%s is a dispatcher's action: %w", a.Kind, dispatch.ErrForbidden)
 		}
 	case RoleDrill:
 	default:
 		return dispatch.ErrForbidden
 	}
-	if a.Unit == "" && (slices.Contains(leaderKinds, a.Kind) || a.Kind == dispatch.ActSwap) {
+	if a.Unit == "" && (dispatch.RoleTeamLeader.May(a.Kind) || a.Kind == dispatch.ActSwap) {
 		return fmt.Errorf("%s needs a unit: %w", a.Kind, errMalformed)
 	}
 	a.Drill = p.World()
 	a.By = p.Name
+	a.Role = dispatch.Role(p.Role)
 	a.Team = ""
 	if p.Role == RoleTeamLeader {
 		a.Team = p.Team

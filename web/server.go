@@ -24,8 +24,7 @@ import (
 
 // Backend is what the server asks of the engine (dispatch.Engine plus a
 // readiness check). A Backend that is also a ScenarioBackend fills GET
-// /api/config, and one that is a StatusBackend takes the team leaders'
-// "returning" and "available"; dispatch.Engine is both.
+// /api/config; dispatch.Engine is one.
 type Backend interface {
 	// Incidents returns the open incidents of a drill ("" = live).
 	Incidents(drill string) []dispatch.IncidentRecord

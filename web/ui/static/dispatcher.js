@@ -165,19 +165,19 @@ export class DispatcherView {
         if (this.selected) this.select(this.selected, true);
         return !!this.selected;
       case "c":
-        if (rec && dispatcherActions(rec).confirm) this.send({ kind: "confirm", incident: rec.id });
+        if (rec && dispatcherActions(rec, this.ctx.config.actions).confirm) this.send({ kind: "confirm", incident: rec.id });
         return true;
       case "s":
         if (rec && rec.recommendation?.units?.length) this.openPanel({ kind: "swap", unit: rec.recommendation.units[0].unit_id });
         return true;
       case "a":
-        if (rec && dispatcherActions(rec).add) this.openPanel({ kind: "add" });
+        if (rec && dispatcherActions(rec, this.ctx.config.actions).add) this.openPanel({ kind: "add" });
         return true;
       case "x":
         if (rec) this.openPanel({ kind: "cancel" });
         return true;
       case "e":
-        if (rec && dispatcherActions(rec).escalate) this.send({ kind: "escalate", incident: rec.id });
+        if (rec && dispatcherActions(rec, this.ctx.config.actions).escalate) this.send({ kind: "escalate", incident: rec.id });
         return true;
       case "m":
         this.showTab("map");
@@ -345,7 +345,7 @@ export class DispatcherView {
       return;
     }
     const lang = getLang();
-    const acts = ended ? { confirm: false, swap: false, add: false, escalate: false, cancel: false, classify: false, locate: false } : dispatcherActions(rec);
+    const acts = ended ? { confirm: false, swap: false, add: false, escalate: false, cancel: false, classify: false, locate: false } : dispatcherActions(rec, this.ctx.config.actions);
     const why = ended ? [] : needsAction(rec);
     const field = (label, value, cls) => (value === undefined || value === null || value === "" ? null : [h("dt", {}, label), h("dd", { class: cls || "" }, String(value))]);
     const parts = [

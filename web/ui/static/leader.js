@@ -147,7 +147,7 @@ export class LeaderView {
   card(a, lang) {
     const r = a.rec;
     const status = a.unit?.status || "dispatched";
-    const legal = leaderActions(status, a.accepted);
+    const legal = leaderActions(status, a.accepted, this.ctx.config.actions);
     const id = r.id + "|" + a.unitId;
     const act = (kind, extra) => this.send({ kind, incident: r.id, unit: a.unitId, ...(extra || {}) }, id);
     let declineForm = null;
@@ -204,7 +204,7 @@ export class LeaderView {
   /** unitRow is a busy unit of the team without an assignment (returning, out of service). */
   unitRow(u, lang) {
     const key = "|" + u.id;
-    const legal = leaderActions(u.status, true);
+    const legal = leaderActions(u.status, true, this.ctx.config.actions);
     return h(
       "li",
       { class: "unit-row", "data-unit": u.id, "data-status": u.status },

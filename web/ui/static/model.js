@@ -256,15 +256,27 @@ export function needsAction(rec) {
 }
 
 /**
- * dispatcherActions returns which dispatcher buttons are legal for rec
- * (cancel is the "close" button; escalate calls the city command team).
+ * permitted keeps, of a map of button -> legal, the buttons whose action
+ * kind the console's role may send: allowed is /api/config's "actions",
+ * the engine's role table (dispatch.Role.Actions). Without it, all stay.
  */
-export function dispatcherActions(rec) {
+function permitted(buttons, allowed) {
+  if (!Array.isArray(allowed)) return buttons;
+  for (const k of Object.keys(buttons)) buttons[k] = buttons[k] && allowed.includes(k);
+  return buttons;
+}
+
+/**
+ * dispatcherActions returns which dispatcher buttons are legal for rec
+ * (cancel is the "close" button; escalate calls the city command team),
+ * among the kinds the role may send (allowed, from /api/config).
+ */
+export function dispatcherActions(rec, allowed) {
   const s = rec.state;
   const hasRec = !!rec.recommendation;
   const open = s !== STATE.closed && s !== STATE.cancelled;
   const live = s === STATE.awaiting || s === STATE.dispatched;
-  return {
+  return permitted({
     confirm: s === STATE.awaiting,
     swap: hasRec && live,
     add: hasRec && live,
@@ -272,7 +284,7 @@ export function dispatcherActions(rec) {
     cancel: open,
     classify: open && (rec.type_known === false || (rec.flags || []).includes("unknown_type")),
     locate: s === STATE.manual,
-  };
+  }, allowed);
 }
 
 /**
@@ -287,16 +299,17 @@ export function unitDeclinable(rec, unitId, status) {
  * leaderActions returns which team-leader steps are expected for a unit in
  * status, accepted or not (the unit status machine of teams). The status
  * buttons stay usable: the server answers an illegal change with its error.
+ * Only kinds the role may send (allowed, from /api/config) are offered.
  */
-export function leaderActions(status, accepted) {
-  return {
+export function leaderActions(status, accepted, allowed) {
+  return permitted({
     accept: status === "dispatched" && !accepted,
     decline: status === "dispatched",
     en_route: status === "dispatched",
     on_scene: status === "en_route",
     returning: status === "on_scene",
     available: status === "on_scene" || status === "returning" || status === "out_of_service",
-  };
+  }, allowed);
 }
 
 /** fmtEta formats seconds as m:ss (h:mm:ss past an hour). */

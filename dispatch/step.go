@@ -1,0 +1,196 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+)
+
+// The write step: every change of the engine — deciding incidents,
+// applying unit reports, a console's action, filling the queue,
+// escalating, restocking — is one function given to Engine.step, which
+//
+//  1. takes the engine lock (Engine.mu);
+//  2. runs the change against the in-memory worlds (loading a world from
+//     the store on first use); the change validates before it mutates;
+//  3. writes the outcomes through Store.Apply in one transaction (commit);
+//  4. on ErrConflict (another engine on the same store got there first) or
+//     errStale (an input refused against memory that another engine may
+//     have made legal) drops the worlds and runs the change again from the
+//     store, up to EngineConfig.MaxRetries conflicts;
+//  5. publishes the read views of the worlds it changed (reads never take
+//     Engine.mu, see view.go) and, outside the lock, calls
+//     EngineConfig.OnCommit.
+//
+// Lock order: Engine.mu, then Engine.vmu (view.go). Readers take only vmu,
+// which is never held across a store call.
+
+// change is what one step does to the worlds: it returns the outcomes to
+// write. An error leaves memory as it was (a change validates before it
+// mutates), except errStale, after which the worlds are reloaded.
+type change func(t *txn) ([]*Outcome, error)
+
+// txn is a change's access to the engine inside the lock.
+type txn struct {
+	e     *Engine
+	ctx   context.Context
+	fresh bool // the worlds were loaded from the store for this step
+	used  []*world
+}
+
+// world returns the world of a drill ("" = live), loading it on first use.
+func (t *txn) world(drill string) (*world, error) {
+	w, err := t.e.worldLocked(t.ctx, drill)
+	if err != nil {
+		return nil, err
+	}
+	if !containsWorld(t.used, w) {
+		t.used = append(t.used, w)
+	}
+	return w, nil
+}
+
+// loaded returns a drill's world if it is in memory, without loading it.
+func (t *txn) loaded(drill string) *world {
+	w := t.e.worlds[drill]
+	if w != nil && !containsWorld(t.used, w) {
+		t.used = append(t.used, w)
+	}
+	return w
+}
+
+// refused turns an input refused against memory into errStale when
+// another writer may have changed the store since w was read and the
+// worlds were not just loaded: the step is then taken again from the
+// store, which may know better. Otherwise it returns err.
+func (t *txn) refused(w *world, err error) error {
+	if t.fresh || !t.e.mayBeStaleLocked(t.ctx, w) {
+		return err
+	}
+	t.e.reloadLocked(ReloadStale)
+	return fmt.Errorf("%w: %w", errStale, err)
+}
+
+func containsWorld(ws []*world, w *world) bool {
+	for _, x := range ws {
+		if x == w {
+			return true
+		}
+	}
+	return false
+}
+
+// step runs fn as one write step (see the comment at the top of this file)
+// and returns the outcomes it wrote, once they are durable.
+func (e *Engine) step(ctx context.Context, what string, fn change) ([]*Outcome, error) {
+	fresh := false
+	conflicts := 0
+	for {
+		outs, err := e.stepOnce(ctx, fn, fresh)
+		switch {
+		case err == nil:
+			if e.cfg.OnCommit != nil && len(outs) > 0 {
+				e.cfg.OnCommit(outs)
+			}
+			return outs, nil
+		case errors.Is(err, errStale) && !fresh:
+			fresh = true
+		case errors.Is(err, ErrConflict) && conflicts < e.cfg.MaxRetries:
+			conflicts++
+			fresh = true
+			e.log.Info("conflict, taking the step again from the store", "step", what, "err", err, "attempt", conflicts)
+		case errors.Is(err, ErrConflict):
+			return nil, fmt.Errorf("%s: gave up after %d conflicts: %w", what, conflicts, err)
+		default:
+			return nil, err
+		}
+	}
+}
+
+func (e *Engine) stepOnce(ctx context.Context, fn change, fresh bool) ([]*Outcome, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := &txn{e: e, ctx: ctx, fresh: fresh}
+	outs, err := fn(t)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range t.used {
+		outs = append(outs, w.takeExtra()...)
+	}
+	if len(outs) == 0 {
+		return nil, nil
+	}
+	if err := e.commitLocked(ctx, outs); err != nil {
+		return nil, err
+	}
+	e.publishLocked(outs)
+	return outs, nil
+}
+
+// commitLocked writes outs durably. Every outcome on an existing incident
+// carries the version the engine read it at, so that a change made
+// meanwhile by another engine on the same store fails with ErrConflict
+// instead of being overwritten. On failure the worlds are reloaded (memory
+// is ahead of the store); on success the stored versions move on.
+func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
+	for _, o := range outs {
+		if o.Incident != nil && !o.NewIncident {
+			if w := e.worlds[o.Drill]; w != nil {
+				o.BaseVersion = w.stored[o.Incident.ID]
+			}
+		}
+	}
+	freeze(outs)
+	if err := e.store.Apply(ctx, outs); err != nil {
+		cause := ReloadError
+		if errors.Is(err, ErrConflict) {
+			cause = ReloadConflict
+		}
+		e.reloadLocked(cause)
+		return fmt.Errorf("store: %w", err)
+	}
+	var lo, hi int64 // the Seqs this write took (one block: the store numbers a write's events together)
+	for _, o := range outs {
+		for i := range o.Events {
+			if sq := o.Events[i].Seq; sq > 0 {
+				lo, hi = min(cmp.Or(lo, sq), sq), max(hi, sq)
+			}
+		}
+		if o.Incident == nil {
+			continue
+		}
+		w := e.worlds[o.Drill]
+		if w == nil {
+			continue
+		}
+		if _, open := w.open[o.Incident.ID]; open {
+			w.stored[o.Incident.ID] = o.Incident.Version
+		} else {
+			delete(w.stored, o.Incident.ID)
+		}
+	}
+	if hi > 0 {
+		for _, w := range e.worlds {
+			if lo == w.seen+1 {
+				w.seen = hi
+			} else {
+				w.gap = true // somebody else wrote events since this world was read
+			}
+		}
+	}
+	return nil
+}
+
+// mayBeStaleLocked reports whether another writer may have changed the
+// store since w was read: then an input refused against w may be legal
+// against the store. With one engine on its store it is false (one cheap
+// read), and a refused input costs no reload.
+func (e *Engine) mayBeStaleLocked(ctx context.Context, w *world) bool {
+	if w.gap {
+		return true
+	}
+	n, err := e.store.LastSeq(ctx)
+	return err != nil || n != w.seen
+}
