@@ -31,7 +31,11 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		return nil, fmt.Errorf("unknown action %q: %w", a.Kind, ErrBadAction)
 	}
 	if !role.May(a.Kind) {
-		return nil, fmt.Errorf("%s is not an action of a %s: %w", a.Kind, role, ErrForbidden)
+		whose := "a team leader's"
+		if role == RoleTeamLeader {
+			whose = "a dispatcher's"
+		}
+		return nil, fmt.Errorf("%s is %s action: %w", a.Kind, whose, ErrForbidden)
 	}
 	if unitKind(a.Kind) {
 		return e.reportStatus(w, a)

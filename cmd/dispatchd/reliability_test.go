@@ -229,7 +229,12 @@ func postgresOutage(t *testing.T, fault, heal func(p *tcpProxy) error) {
 	inc0, units0 := offsetsAt()
 	decided0 := decidedCount(t, conn)
 	samples := 0
+	var reads readTimes
 	for time.Since(cutAt) < outage {
+		// Consoles keep reading while the database is away.
+		if err := reads.sample(eng.addr, plain["dispatcher"]); err != nil {
+			t.Errorf("%v into the outage: %v", time.Since(cutAt).Round(time.Millisecond), err)
+		}
 		if code := readyz(eng.addr); code != http.StatusServiceUnavailable {
 			t.Errorf("%v into the outage: /readyz answered %d", time.Since(cutAt).Round(time.Millisecond), code)
 		}
@@ -258,6 +263,11 @@ func postgresOutage(t *testing.T, fault, heal func(p *tcpProxy) error) {
 		t.Fatal("dispatchd exited during the outage")
 	}
 	v := r.finish(t, stream, msgs, sim, consoles, 5*time.Minute)
+	// The store timeout is 3 s here: a read that waited on the store would take up to that.
+	t.Logf("reads during the outage: %v", &reads)
+	if w := max(worst(reads.incidents), worst(reads.units), worst(reads.hello)); w > time.Second {
+		t.Errorf("a console read took %v with the database unreachable (%v): reads must not wait on the store", w, &reads)
+	}
 	t.Logf("outage %v at %d decided: not ready after %v, %d samples with offsets frozen at %d/%d; after restore: ready in %v, deciding in %v; settled %v after the stream; consoles: %d missing, %d extra",
 		outage, decided0, notReady.Round(time.Millisecond), samples, inc0, units0, ready.Round(time.Millisecond), resumed.Round(time.Millisecond), v.settle.Round(time.Millisecond), v.missing, v.extra)
 }
