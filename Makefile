@@ -35,8 +35,8 @@ bench:
 FUZZTIME ?= 10s
 FUZZTIME_SCENARIO ?= $(FUZZTIME)
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIncident$$' -fuzztime $(FUZZTIME) ./dispatch/
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUnitEvent$$' -fuzztime $(FUZZTIME) ./dispatch/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeIncident$$' -fuzztime $(FUZZTIME) ./dispatch/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUnitEvent$$' -fuzztime $(FUZZTIME) ./dispatch/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientMessage$$' -fuzztime $(FUZZTIME) ./web/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseScenario$$' -fuzztime $(FUZZTIME_SCENARIO) ./dispatch/scenario/
 

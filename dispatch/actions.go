@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -424,7 +423,7 @@ func (e *Engine) release(w *world, out *Outcome, rec *IncidentRecord, unitID str
 		rec.Cleared = append(rec.Cleared, unitID)
 	} else {
 		out.Events = append(out.Events, Event{At: now, Kind: EvAssignmentCancelled, Drill: w.drill, Town: rec.Town,
-			Teams: []string{ch.Team}, Incident: rec.ID, Unit: unitID, Data: mustJSON(map[string]string{"reason": how})})
+			Teams: []string{ch.Team}, Incident: rec.ID, Unit: unitID, Body: EventBody{Reason: how}})
 	}
 	e.addUnitEvent(w, out, ch)
 }
@@ -462,7 +461,7 @@ func (e *Engine) finish(w *world, out *Outcome, rec *IncidentRecord, state strin
 			// linked calls close with their incident
 			lo := &Outcome{Drill: w.drill, Incident: l}
 			lo.Events = append(lo.Events, Event{At: now, Kind: map[string]string{StateClosed: EvIncidentClosed, StateCancelled: EvIncidentCancelled}[state],
-				Drill: w.drill, Town: l.Town, Incident: l.ID, Data: mustJSON(l)})
+				Drill: w.drill, Town: l.Town, Incident: l.ID, Body: EventBody{Record: cloneRecord(l)}})
 			w.extra = append(w.extra, lo)
 		}
 	}
@@ -541,12 +540,4 @@ func teamsOfUnits(w *world, ids ...string) []string {
 
 func reservationOf(r StockChange) resources.Reservation {
 	return resources.Reservation{ID: r.Reservation, Depot: r.Depot, Item: r.Item, Qty: r.Qty}
-}
-
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("marshal %T: %v", v, err)) // only our own types are marshalled
-	}
-	return b
 }

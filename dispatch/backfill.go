@@ -132,7 +132,7 @@ func (e *Engine) Restock(ctx context.Context, drill, depot, item string, qty int
 		}
 		out := &Outcome{Drill: drill, Stock: []StockChange{{Depot: depot, Item: item, Qty: qty, Op: "restock"}}}
 		out.Events = append(out.Events, Event{At: e.cfg.Clock(), Kind: EvStockRestocked, Drill: drill,
-			Data: mustJSON(map[string]any{"depot": depot, "item": item, "qty": qty})})
+			Body: EventBody{Depot: depot, Item: item, Qty: qty}})
 		return []*Outcome{out}, nil
 	})
 	return err

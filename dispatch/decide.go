@@ -165,9 +165,8 @@ func (e *Engine) assign(w *world, out *Outcome, rec *IncidentRecord, pick UnitPi
 	}
 	out.Units = append(out.Units, ch)
 	rec.Assigned = append(rec.Assigned, pick.UnitID)
-	data, _ := assignmentEventJSON(&e.jsonBuf, &e.recJSON, rec, &pick) // {"incident": rec, "unit": pick}
 	out.Events = append(out.Events, Event{At: now, Kind: EvAssignment, Drill: w.drill, Town: rec.Town,
-		Teams: []string{pick.Team}, Incident: rec.ID, Unit: pick.UnitID, Data: data})
+		Teams: []string{pick.Team}, Incident: rec.ID, Unit: pick.UnitID, Body: EventBody{Record: cloneRecord(rec), Pick: &pick}})
 	e.addUnitEvent(w, out, ch)
 }
 
@@ -182,18 +181,16 @@ func (e *Engine) addEvent(out *Outcome, kind string, rec *IncidentRecord, extra 
 		}
 	}
 	slices.Sort(ts)
-	data, _ := recordJSON(&e.jsonBuf, &e.recJSON, rec)
 	out.Events = append(out.Events, Event{At: rec.UpdatedAt, Kind: kind, Drill: out.Drill, Town: rec.Town,
-		Teams: ts, Incident: rec.ID, Data: data})
+		Teams: ts, Incident: rec.ID, Body: EventBody{Record: cloneRecord(rec)}})
 }
 
 func (e *Engine) addUnitEvent(w *world, out *Outcome, ch UnitChange) {
 	if ch.OldStatus == ch.NewStatus {
 		return
 	}
-	data, _ := unitChangeJSON(&e.jsonBuf, &ch)
 	out.Events = append(out.Events, Event{At: ch.At, Kind: EvUnitStatus, Drill: w.drill, Town: ch.Town,
-		Teams: []string{ch.Team}, Incident: ch.Incident, Unit: ch.UnitID, Data: data})
+		Teams: []string{ch.Team}, Incident: ch.Incident, Unit: ch.UnitID, Body: EventBody{Change: &ch}})
 }
 
 func teamsOf(w *world, units []string) []string {
@@ -243,12 +240,11 @@ func (e *Engine) assignmentRecord(w *world, rec *IncidentRecord, now time.Time) 
 		}
 		m.Materials = rec.Rec.Materials
 	}
-	v, _ := assignmentJSON(&e.jsonBuf, &m)
 	key := rec.ID
 	if w.drill != "" {
 		key = w.drill + "/" + rec.ID
 	}
-	return OutboxRecord{Key: key, Value: v}
+	return OutboxRecord{Key: key, Message: &m}
 }
 
 func reservationID(incident, item, depot string) string {
@@ -293,4 +289,16 @@ func (r *IncidentRecord) Clone() *IncidentRecord {
 		}
 	}
 	return c
+}
+
+func clonePicks(ps []UnitPick) []UnitPick {
+	if ps == nil {
+		return nil
+	}
+	out := make([]UnitPick, len(ps))
+	for i, p := range ps {
+		out[i] = p
+		out[i].Reasons = slices.Clone(p.Reasons)
+	}
+	return out
 }

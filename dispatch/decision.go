@@ -111,6 +111,9 @@ type StockChange struct {
 
 // Event is one entry of the console event log. Seq is assigned by the
 // store, strictly increasing over the whole log; consoles resume by it.
+// The engine gives the event's content typed (Body); its JSON (Data) is
+// written by dispatch/wire where it is needed: by a store that persists
+// it, or when a console reads it.
 type Event struct {
 	Seq      int64           `json:"seq"`
 	At       time.Time       `json:"at"`
@@ -121,14 +124,41 @@ type Event struct {
 	Incident string          `json:"incident,omitempty"`
 	Unit     string          `json:"unit,omitempty"`
 	Data     json.RawMessage `json:"data,omitempty"`
+	Body     EventBody       `json:"-"`
+}
+
+// EventBody is what an event says, by kind (docs/protocol.md):
+//
+//   - incident.*: Record, the incident as it was when the event was made;
+//   - assignment.new: Record and Pick, the unit assigned;
+//   - unit.status: Change;
+//   - assignment.cancelled: Reason;
+//   - assignment.escalated: WaitedS and Message (the unit and incident are
+//     the event's);
+//   - stock.restocked: Depot, Item and Qty.
+//
+// The records are the engine's frozen copies: nobody changes them.
+type EventBody struct {
+	Record  *IncidentRecord
+	Pick    *UnitPick
+	Change  *UnitChange
+	Reason  string
+	WaitedS int
+	Message string
+	Depot   string
+	Item    string
+	Qty     int
 }
 
 // OutboxRecord is a record to publish on the assignments topic, written in
-// the same transaction as the decision and relayed afterwards.
+// the same transaction as the decision and relayed afterwards. The engine
+// gives the message typed (Message); Value, its JSON, is written by
+// dispatch/wire where it is needed (a store that persists it, the relay).
 type OutboxRecord struct {
-	ID    int64  `json:"id"` // assigned by the store
-	Key   string `json:"key"`
-	Value []byte `json:"value"`
+	ID      int64              `json:"id"` // assigned by the store
+	Key     string             `json:"key"`
+	Value   []byte             `json:"value"`
+	Message *AssignmentMessage `json:"-"`
 }
 
 // Outcome is everything one engine step changed: Store.Apply writes it in

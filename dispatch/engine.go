@@ -77,10 +77,6 @@ type Engine struct {
 	worlds map[string]*world
 	vmu    sync.Mutex            // guards views; never held across a store call
 	views  map[string]*viewState // the read side of each world (view.go)
-	// jsonBuf is the scratch buffer of event JSON, recJSON the JSON of
-	// recent recommendations (both guarded by mu).
-	jsonBuf []byte
-	recJSON recCache
 }
 
 // world is the working state of one drill ("" = live).
@@ -120,11 +116,11 @@ func freeze(outs []*Outcome) {
 	}
 }
 
-// Reject is an input the engine refused, with the reason for the dead-letter record.
+// Reject is an input the engine refused: Err says why (dispatch/wire
+// turns it into the dead-letter reason).
 type Reject struct {
 	Incident bool // true: Incidents[Index]; false: Units[Index]
 	Index    int
-	Reason   string
 	Err      error
 }
 
@@ -332,7 +328,7 @@ func (e *Engine) process(t *txn, incs []Incident, evs []UnitEvent) ([]Reject, []
 					return nil, nil, err
 				}
 			}
-			rejects = append(rejects, Reject{Index: i, Reason: rejectReason(err), Err: err})
+			rejects = append(rejects, Reject{Index: i, Err: err})
 			continue
 		}
 		if out != nil {
@@ -484,17 +480,4 @@ func (e *Engine) applyUnitEventAt(w *world, ev *UnitEvent) (*Outcome, error) {
 		return nil, nil
 	}
 	return out, nil
-}
-
-func rejectReason(err error) string {
-	switch {
-	case errors.Is(err, ErrUnknownUnit):
-		return ReasonUnknownUnit
-	case errors.Is(err, ErrStaleReport):
-		return ReasonStaleReport
-	case errors.Is(err, ErrIllegalStatus):
-		return ReasonIllegal
-	default:
-		return "rejected"
-	}
 }

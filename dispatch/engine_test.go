@@ -11,6 +11,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 // Shiqi, near the town centre.
@@ -387,7 +388,7 @@ func TestUnitEvents(t *testing.T) {
 	}
 	reasons := map[int]string{}
 	for _, r := range rej {
-		reasons[r.Index] = r.Reason
+		reasons[r.Index] = wire.ReasonOf(r.Err)
 	}
 	if reasons[0] != "unknown_unit" || reasons[1] != "illegal_status" || len(rej) != 2 {
 		t.Fatalf("rejects %+v", rej)

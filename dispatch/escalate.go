@@ -120,8 +120,8 @@ func (e *Engine) escalateOverdue(w *world, after time.Duration) []*Outcome {
 		out := &Outcome{Drill: w.drill, Incident: rec}
 		for _, uid := range late {
 			out.Events = append(out.Events, Event{At: now, Kind: EvAssignmentEscalated, Drill: w.drill, Town: rec.Town,
-				Incident: rec.ID, Unit: uid, Data: mustJSON(map[string]any{"incident": rec.ID, "unit": uid,
-					"waited_s": int(after.Seconds()), "message": fmt.Sprintf("unit %s has not accepted incident %s", uid, rec.ID)})})
+				Incident: rec.ID, Unit: uid, Body: EventBody{WaitedS: int(after.Seconds()),
+					Message: fmt.Sprintf("unit %s has not accepted incident %s", uid, rec.ID)}})
 		}
 		e.addEvent(out, EvIncidentUpdated, rec, nil)
 		outs = append(outs, out)

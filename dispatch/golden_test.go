@@ -41,6 +41,7 @@ import (
 	"github.com/zs110/dispatch/dispatch/drill"
 	"github.com/zs110/dispatch/dispatch/memstore"
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden protocol recording of TestGolden")
@@ -252,7 +253,7 @@ func (r *goldenRun) stream() []dispatch.Incident {
 			r.noLoc[in.ID] = [2]float64{in.Lat, in.Lng}
 			in.Lat, in.Lng, in.HasLocation = 0, 0, false
 		case i%97 == 11: // intake refused part of the record
-			in.Invalid = dispatch.ReasonBadField
+			in.Invalid = wire.ReasonBadField
 		case i%41 == 7: // a type the catalogue does not have: classified later
 			r.unknown[in.ID] = in.Type
 			in.Type = "x.unlisted"
@@ -412,7 +413,7 @@ func (r *goldenRun) process(incs []dispatch.Incident, evs []dispatch.UnitEvent) 
 		line.Err = err.Error()
 	}
 	for _, rj := range rej {
-		line.Rejects = append(line.Rejects, gReject{Incident: rj.Incident, Index: rj.Index, Reason: rj.Reason})
+		line.Rejects = append(line.Rejects, gReject{Incident: rj.Incident, Index: rj.Index, Reason: wire.ReasonOf(rj.Err)})
 		r.rejects++
 	}
 	r.write(line)

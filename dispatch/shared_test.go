@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 // twoEngines starts a second engine on f's store, as a second instance of a
@@ -122,7 +123,7 @@ func TestRefusedReportReloadsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rej) != 1 || rej[0].Index != 0 || rej[0].Reason != "illegal_status" {
+	if len(rej) != 1 || rej[0].Index != 0 || wire.ReasonOf(rej[0].Err) != "illegal_status" {
 		t.Fatalf("rejects %+v, want the report for Y only", rej)
 	}
 	f.restart()
@@ -166,11 +167,11 @@ func TestStaleReportReason(t *testing.T) {
 		want    string
 		reloads int
 	}{
-		{"redelivered en_route", nil, evs[0], dispatch.ReasonStaleReport, 0},
-		{"redelivered on_scene", nil, evs[1], dispatch.ReasonStaleReport, 0},
-		{"new but illegal, nobody else wrote", nil, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, dispatch.ReasonIllegal, 0},
-		{"new but illegal, another engine wrote", otherWrites, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, dispatch.ReasonIllegal, 1},
-		{"new but illegal, memory reloaded since", nil, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, dispatch.ReasonIllegal, 0},
+		{"redelivered en_route", nil, evs[0], wire.ReasonStaleReport, 0},
+		{"redelivered on_scene", nil, evs[1], wire.ReasonStaleReport, 0},
+		{"new but illegal, nobody else wrote", nil, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, wire.ReasonIllegal, 0},
+		{"new but illegal, another engine wrote", otherWrites, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, wire.ReasonIllegal, 1},
+		{"new but illegal, memory reloaded since", nil, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, wire.ReasonIllegal, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,7 +188,7 @@ func TestStaleReportReason(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(rej) != 1 || rej[0].Reason != tc.want {
+			if len(rej) != 1 || wire.ReasonOf(rej[0].Err) != tc.want {
 				t.Fatalf("rejects %+v, want one %s", rej, tc.want)
 			}
 		})

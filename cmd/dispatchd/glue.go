@@ -30,18 +30,14 @@ type handler struct {
 }
 
 // Handle implements kafkaio.Handler: it returns once the batch is durable.
-func (h handler) Handle(ctx context.Context, b *kafkaio.Batch) ([]kafkaio.Reject, error) {
+func (h handler) Handle(ctx context.Context, b *kafkaio.Batch) ([]dispatch.Reject, error) {
 	start := time.Now()
 	rej, err := h.eng.Process(ctx, b.Incidents, b.Units)
 	if err != nil {
 		return nil, err
 	}
 	h.m.batch(len(b.Incidents), time.Since(start))
-	out := make([]kafkaio.Reject, len(rej))
-	for i, r := range rej {
-		out[i] = kafkaio.Reject{Incident: r.Incident, Index: r.Index, Reason: r.Reason, Err: r.Err}
-	}
-	return out, nil
+	return rej, nil
 }
 
 // backend is what the web server asks of the engine.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/dispatch/wire"
 	"github.com/zs110/dispatch/geo"
 )
 
@@ -237,7 +238,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 func TestAppendJSONEscapes(t *testing.T) {
 	inc := dispatch.Incident{ID: "a\"b<c>", ReportedAt: t0, Type: "theft", Lat: 22.5, Lng: 113.4, HasLocation: true,
 		Address: "孙文中路 88 号", Materials: map[string]int{"sandbag": 200}, Priority: 2, Casualties: 1}
-	got, err := dispatch.DecodeIncident(AppendJSON(nil, inc))
+	got, err := wire.DecodeIncident(AppendJSON(nil, inc))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/dispatch/wire"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/teams"
 )
@@ -559,7 +560,7 @@ func (d *Drill) process(ctx context.Context, incs []dispatch.Incident, evs []dis
 	if len(rejects) > 0 {
 		// The simulation only reports legal changes: a reject is a bug.
 		r := rejects[0]
-		return fmt.Errorf("drill: engine refused a simulated unit event (%s): %w", r.Reason, r.Err)
+		return fmt.Errorf("drill: engine refused a simulated unit event (%s): %w", wire.ReasonOf(r.Err), r.Err)
 	}
 	d.decided += len(incs)
 	return d.err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 // Source yields incidents, in reported_at order for a faithful replay (an
@@ -119,12 +120,12 @@ func WriteJSONL(w io.Writer, src Source, progress func(n int)) (int, error) {
 	return n, nil
 }
 
-// DecodeRecord decodes one incident record with dispatch.DecodeIncident.
+// DecodeRecord decodes one incident record with wire.DecodeIncident.
 // A record intake refuses but that names an incident is kept (the engine
 // shows it to dispatchers for manual handling); ok is false for a record
 // that names none. A missing reported_at is taken from last.
 func DecodeRecord(b []byte, last time.Time) (inc dispatch.Incident, ok bool) {
-	inc, err := dispatch.DecodeIncident(b)
+	inc, err := wire.DecodeIncident(b)
 	if err != nil && inc.ID == "" {
 		return inc, false
 	}

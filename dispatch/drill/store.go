@@ -9,6 +9,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 // StoreConfig configures a Store.
@@ -54,6 +55,7 @@ type Store struct {
 	events    []dispatch.Event // ring: events[(seq-1) % KeepEvents]
 	seq       int64
 	outbox    *memstore.Outbox // unsent records, at most KeepOutbox
+	enc       wire.Encoder     // event and outbox JSON, written when read
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -368,7 +370,11 @@ func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispat
 	n := min(int64(limit), s.seq-first+1)
 	out := make([]dispatch.Event, 0, n)
 	for q := first; q < first+n; q++ {
-		out = append(out, s.events[(q-1)%int64(s.cfg.KeepEvents)])
+		ev := &s.events[(q-1)%int64(s.cfg.KeepEvents)]
+		if ev.Data == nil {
+			ev.Data = s.enc.EventData(ev)
+		}
+		out = append(out, *ev)
 	}
 	return out, nil
 }
@@ -384,7 +390,7 @@ func (s *Store) LastSeq(context.Context) (int64, error) {
 func (s *Store) PendingOutbox(_ context.Context, limit int) ([]dispatch.OutboxRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.outbox.Pending(limit), nil
+	return s.outbox.Pending(limit, &s.enc), nil
 }
 
 // MarkSent implements dispatch.Store.

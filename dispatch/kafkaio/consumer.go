@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 // Batch is what one intake round hands to the Handler: the records that
@@ -25,21 +26,12 @@ type Batch struct {
 	Units     []dispatch.UnitEvent
 }
 
-// Reject is a record of a batch that the handler refused (for example a
-// unit event for an unknown unit): it goes to the dead-letter topic.
-type Reject struct {
-	Incident bool // true: Batch.Incidents[Index]; false: Batch.Units[Index]
-	Index    int
-	Reason   string
-	Err      error
-}
-
 // Handler decides a batch. It returns only once the decisions are durable:
 // the consumer commits the batch's offsets after it returns nil. An error
 // means nothing may be committed; the consumer retries the same batch.
 // Handling must be idempotent: after a crash a batch is delivered again.
 type Handler interface {
-	Handle(ctx context.Context, b *Batch) ([]Reject, error)
+	Handle(ctx context.Context, b *Batch) ([]dispatch.Reject, error)
 }
 
 // ConsumerConfig configures a Consumer.
@@ -300,27 +292,27 @@ func (c *Consumer) process(ctx context.Context, msgs []kafka.Message) error {
 		switch m.Topic {
 		case c.cfg.UnitEventsTopic:
 			if len(m.Value) > c.cfg.MaxRecordBytes {
-				dead = append(dead, deadLetter{m, dispatch.ReasonOversized, fmt.Errorf("record of %d bytes, limit %d", len(m.Value), c.cfg.MaxRecordBytes)})
+				dead = append(dead, deadLetter{m, wire.ReasonOversized, fmt.Errorf("record of %d bytes, limit %d", len(m.Value), c.cfg.MaxRecordBytes)})
 				continue
 			}
-			ev, err := dispatch.DecodeUnitEvent(m.Value)
+			ev, err := wire.DecodeUnitEvent(m.Value)
 			if err != nil {
-				dead = append(dead, deadLetter{m, dispatch.ReasonOf(err), err})
+				dead = append(dead, deadLetter{m, wire.ReasonOf(err), err})
 				continue
 			}
 			b.Units = append(b.Units, ev)
 			unitMsg = append(unitMsg, m)
 		default:
-			inc, err := dispatch.DecodeIncident(m.Value)
+			inc, err := wire.DecodeIncident(m.Value)
 			if len(m.Value) > c.cfg.MaxRecordBytes {
-				err = &dispatch.DecodeError{Reason: dispatch.ReasonOversized, ID: inc.ID,
+				err = &wire.DecodeError{Reason: wire.ReasonOversized, ID: inc.ID,
 					Err: fmt.Errorf("record of %d bytes, limit %d", len(m.Value), c.cfg.MaxRecordBytes)}
 				if inc.ID != "" {
-					inc.Invalid = dispatch.ReasonOversized
+					inc.Invalid = wire.ReasonOversized
 				}
 			}
 			if err != nil {
-				dead = append(dead, deadLetter{m, dispatch.ReasonOf(err), err})
+				dead = append(dead, deadLetter{m, wire.ReasonOf(err), err})
 				if inc.ID == "" {
 					continue
 				}
@@ -335,7 +327,7 @@ func (c *Consumer) process(ctx context.Context, msgs []kafka.Message) error {
 	}
 	c.m.batchLen.Observe(float64(len(msgs)))
 
-	var rejects []Reject
+	var rejects []dispatch.Reject
 	if len(b.Incidents)+len(b.Units) > 0 {
 		err := c.retry(ctx, "handle", func() error {
 			var err error
@@ -357,7 +349,7 @@ func (c *Consumer) process(ctx context.Context, msgs []kafka.Message) error {
 			c.log.Error("handler rejected a record out of range", "index", rj.Index, "incident", rj.Incident)
 			continue
 		}
-		dead = append(dead, deadLetter{m, rj.Reason, rj.Err})
+		dead = append(dead, deadLetter{m, wire.ReasonOf(rj.Err), rj.Err})
 	}
 	if len(dead) > 0 {
 		if err := c.retry(ctx, "dlq", func() error { return c.writeDead(ctx, dead) }); err != nil {

@@ -2,8 +2,8 @@
 // github.com/segmentio/kafka-go:
 //
 //   - Consumer reads the incidents and unit-events topics in a consumer
-//     group, decodes each record (dispatch.DecodeIncident,
-//     dispatch.DecodeUnitEvent), hands a batch to a Handler that returns
+//     group, decodes each record (wire.DecodeIncident,
+//     wire.DecodeUnitEvent), hands a batch to a Handler that returns
 //     once the decisions are durable, writes refused records to the
 //     dead-letter topic with their reason, and only then commits the offsets
 //     (FetchMessage + CommitMessages; a new group starts at the first

@@ -20,6 +20,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -105,20 +106,12 @@ type engineHandler struct {
 	calls atomic.Int32
 }
 
-func (h *engineHandler) Handle(ctx context.Context, b *Batch) ([]Reject, error) {
+func (h *engineHandler) Handle(ctx context.Context, b *Batch) ([]dispatch.Reject, error) {
 	h.calls.Add(1)
 	if h.fails.Add(-1) >= 0 {
 		return nil, errors.New("store down")
 	}
-	rej, err := h.eng.Process(ctx, b.Incidents, b.Units)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Reject, len(rej))
-	for i, r := range rej {
-		out[i] = Reject{Incident: r.Incident, Index: r.Index, Reason: r.Reason, Err: r.Err}
-	}
-	return out, nil
+	return h.eng.Process(ctx, b.Incidents, b.Units)
 }
 
 func newEngine(t *testing.T, st dispatch.Store) *dispatch.Engine {
@@ -183,14 +176,14 @@ func TestConsumerDeadLettersAndManual(t *testing.T) {
 		topic, key, value, reason string
 		manual                    bool
 	}{
-		{"incidents", "x", `{"id": "BAD`, dispatch.ReasonBadJSON, false},
-		{"incidents", "", `{"reported_at":"` + at + `","type":"theft","lat":22.5,"lng":113.4}`, dispatch.ReasonMissingField, false},
-		{"incidents", "LAT95", `{"id":"LAT95","reported_at":"` + at + `","type":"theft","lat":95,"lng":113.4}`, dispatch.ReasonBadLocation, true},
-		{"incidents", "NAN", `{"id":"NAN","reported_at":"` + at + `","type":"theft","lat":"NaN","lng":113.4}`, dispatch.ReasonBadLocation, true},
-		{"incidents", "BIG", `{"id":"BIG","reported_at":"` + at + `","type":"theft","lat":22.5,"lng":113.4,"description":"` + strings.Repeat("x", 2<<20) + `"}`, dispatch.ReasonOversized, true},
-		{"incidents", "UTF", `{"id":"UTF","reported_at":"` + at + `","type":"theft","lat":22.5,"lng":113.4,"description":"` + "\xff" + `"}`, dispatch.ReasonInvalidUTF8, true},
-		{"unit-events", "NOBODY", `{"unit_id":"NOBODY","at":"` + at + `","status":"available"}`, dispatch.ReasonUnknownUnit, false},
-		{"unit-events", "U", `{"unit_id":"U","at":"` + at + `","status":"sleeping"}`, dispatch.ReasonBadField, false},
+		{"incidents", "x", `{"id": "BAD`, wire.ReasonBadJSON, false},
+		{"incidents", "", `{"reported_at":"` + at + `","type":"theft","lat":22.5,"lng":113.4}`, wire.ReasonMissingField, false},
+		{"incidents", "LAT95", `{"id":"LAT95","reported_at":"` + at + `","type":"theft","lat":95,"lng":113.4}`, wire.ReasonBadLocation, true},
+		{"incidents", "NAN", `{"id":"NAN","reported_at":"` + at + `","type":"theft","lat":"NaN","lng":113.4}`, wire.ReasonBadLocation, true},
+		{"incidents", "BIG", `{"id":"BIG","reported_at":"` + at + `","type":"theft","lat":22.5,"lng":113.4,"description":"` + strings.Repeat("x", 2<<20) + `"}`, wire.ReasonOversized, true},
+		{"incidents", "UTF", `{"id":"UTF","reported_at":"` + at + `","type":"theft","lat":22.5,"lng":113.4,"description":"` + "\xff" + `"}`, wire.ReasonInvalidUTF8, true},
+		{"unit-events", "NOBODY", `{"unit_id":"NOBODY","at":"` + at + `","status":"available"}`, wire.ReasonUnknownUnit, false},
+		{"unit-events", "U", `{"unit_id":"U","at":"` + at + `","status":"sleeping"}`, wire.ReasonBadField, false},
 	}
 	for _, b := range bad {
 		produce(t, addr, b.topic, kafka.Message{Key: []byte(b.key), Value: []byte(b.value)})
@@ -225,7 +218,7 @@ func TestConsumerDeadLettersAndManual(t *testing.T) {
 		rec, err := eng.Incident(context.Background(), "", "GOOD")
 		return err == nil && rec.State == dispatch.StateDispatched
 	})
-	if n := testutil.ToFloat64(c.m.dead.WithLabelValues(dispatch.ReasonBadLocation)); n != 2 {
+	if n := testutil.ToFloat64(c.m.dead.WithLabelValues(wire.ReasonBadLocation)); n != 2 {
 		t.Errorf("bad_location dead letters counted %v, want 2", n)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 type key struct{ drill, id string }
@@ -30,9 +31,10 @@ type Store struct {
 	stock     map[stockKey]*stockRow
 	res       map[key]dispatch.StockChange // active reservations
 	resDone   map[key]bool                 // consumed or released ids: never reused
-	events    []dispatch.Event
+	events    []dispatch.Event             // Data written on first read (EventsAfter)
 	seq       int64
 	outbox    *Outbox
+	enc       wire.Encoder
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -309,7 +311,13 @@ func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispat
 		return nil, nil
 	}
 	end := min(int64(len(s.events)), start+int64(limit))
-	return slices.Clone(s.events[start:end]), nil
+	evs := s.events[start:end]
+	for i := range evs {
+		if evs[i].Data == nil {
+			evs[i].Data = s.enc.EventData(&evs[i])
+		}
+	}
+	return slices.Clone(evs), nil
 }
 
 // LastSeq implements dispatch.Store.
@@ -323,7 +331,7 @@ func (s *Store) LastSeq(context.Context) (int64, error) {
 func (s *Store) PendingOutbox(_ context.Context, limit int) ([]dispatch.OutboxRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.outbox.Pending(limit), nil
+	return s.outbox.Pending(limit, &s.enc), nil
 }
 
 // MarkSent implements dispatch.Store.

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 // Outbox is an in-memory outbox: records in the order they were added, each
@@ -37,9 +38,16 @@ func (o *Outbox) Add(r *dispatch.OutboxRecord) {
 	o.recs = append(o.recs, c)
 }
 
-// Pending returns up to limit unsent records, oldest first (dispatch.Store).
-func (o *Outbox) Pending(limit int) []dispatch.OutboxRecord {
-	return slices.Clone(o.recs[:max(0, min(limit, len(o.recs)))])
+// Pending returns up to limit unsent records, oldest first (dispatch.Store),
+// their values written by enc where the engine gave only the message.
+func (o *Outbox) Pending(limit int, enc *wire.Encoder) []dispatch.OutboxRecord {
+	recs := o.recs[:max(0, min(limit, len(o.recs)))]
+	for i := range recs {
+		if recs[i].Value == nil && recs[i].Message != nil {
+			recs[i].Value = enc.AssignmentValue(recs[i].Message)
+		}
+	}
+	return slices.Clone(recs)
 }
 
 // MarkSent removes the records with these ids (dispatch.Store).

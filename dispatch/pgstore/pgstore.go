@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/golang-migrate/migrate/v4"
@@ -20,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 //go:embed migrations/*.sql
@@ -45,6 +47,8 @@ type Store struct {
 	pool    *pgxpool.Pool
 	log     *slog.Logger
 	timeout time.Duration
+	encMu   sync.Mutex   // guards enc
+	enc     wire.Encoder // the JSON of events and outbox records, written in Apply
 }
 
 // bound applies the store's timeout to a call. When the timeout (not the
@@ -167,6 +171,9 @@ func nullIfEmpty(s string) *string {
 
 // Apply implements dispatch.Store in one transaction.
 func (s *Store) Apply(ctx context.Context, outs []*dispatch.Outcome) error {
+	s.encMu.Lock()
+	s.enc.Fill(outs)
+	s.encMu.Unlock()
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})

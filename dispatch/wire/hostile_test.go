@@ -1,21 +1,21 @@
-package dispatch_test
+package wire_test
 
 import (
 	"testing"
 
-	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/hostile"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 // engineReasons are given by the engine, not the decoder: the decoder must
 // accept these records.
-var engineReasons = map[string]bool{dispatch.ReasonUnknownUnit: true, dispatch.ReasonIllegal: true}
+var engineReasons = map[string]bool{wire.ReasonUnknownUnit: true, wire.ReasonIllegal: true}
 
 // TestHostileCorpusDecoders replays the hostile corpus against the decoders.
 func TestHostileCorpusDecoders(t *testing.T) {
 	for _, c := range hostile.Incidents() {
 		t.Run(c.Name, func(t *testing.T) {
-			inc, err := dispatch.DecodeIncident(c.Record)
+			inc, err := wire.DecodeIncident(c.Record)
 			want := c.Reason
 			if c.DecodeReason != "" {
 				want = c.DecodeReason
@@ -39,7 +39,7 @@ func TestHostileCorpusDecoders(t *testing.T) {
 	}
 	for _, c := range hostile.UnitEvents("ENG-SHIQI-01") {
 		t.Run(c.Name, func(t *testing.T) {
-			_, err := dispatch.DecodeUnitEvent(c.Record)
+			_, err := wire.DecodeUnitEvent(c.Record)
 			want := c.Reason
 			if c.DecodeReason != "" {
 				want = c.DecodeReason
@@ -58,5 +58,5 @@ func reasonOf(err error) string {
 	if err == nil {
 		return ""
 	}
-	return dispatch.ReasonOf(err)
+	return wire.ReasonOf(err)
 }

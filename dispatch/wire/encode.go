@@ -1,25 +1,103 @@
-package dispatch
+package wire
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/zs110/dispatch/dispatch"
 )
 
-// The engine marshals an incident record into every console event it
-// writes, several times per incident: reflection-based encoding/json was
-// most of the decision path's time. These functions write exactly the bytes
+// An incident record is in most console events, several times per
+// incident: reflection-based encoding/json was most of the decision path's
+// time. These functions write exactly the bytes
 // json.Marshal writes for the same values (fastjson_test.go checks it for
 // every field, so a field added to these types without its line here fails
 // the test); a value they cannot write (a NaN, a time outside years 0-9999)
 // falls back to json.Marshal, errors included.
 
+// Encoder writes the JSON of console events (Event.Data) and assignment
+// records (OutboxRecord.Value) from the engine's typed values: exactly the
+// bytes encoding/json writes for them. It remembers the JSON of recent
+// recommendations, which come back in event after event. It is not safe
+// for concurrent use: a store keeps one under its lock.
+type Encoder struct {
+	buf []byte
+	rc  recCache
+}
+
+// EventData returns the JSON of ev's body (nil for an empty body).
+func (e *Encoder) EventData(ev *dispatch.Event) json.RawMessage {
+	b := ev.Body
+	switch {
+	case b.Record != nil && b.Pick != nil:
+		d, _ := assignmentEventJSON(&e.buf, &e.rc, b.Record, b.Pick) // {"incident": rec, "unit": pick}
+		return d
+	case b.Record != nil:
+		d, _ := recordJSON(&e.buf, &e.rc, b.Record)
+		return d
+	case b.Change != nil:
+		d, _ := unitChangeJSON(&e.buf, b.Change)
+		return d
+	case ev.Kind == dispatch.EvAssignmentEscalated:
+		return marshal(struct {
+			Incident string `json:"incident"`
+			Message  string `json:"message"`
+			Unit     string `json:"unit"`
+			WaitedS  int    `json:"waited_s"`
+		}{ev.Incident, b.Message, ev.Unit, b.WaitedS})
+	case ev.Kind == dispatch.EvStockRestocked:
+		return marshal(struct {
+			Depot string `json:"depot"`
+			Item  string `json:"item"`
+			Qty   int    `json:"qty"`
+		}{b.Depot, b.Item, b.Qty})
+	case b.Reason != "":
+		return marshal(struct {
+			Reason string `json:"reason"`
+		}{b.Reason})
+	}
+	return nil
+}
+
+// AssignmentValue returns the JSON of an assignment record.
+func (e *Encoder) AssignmentValue(m *dispatch.AssignmentMessage) []byte {
+	v, _ := assignmentJSON(&e.buf, m)
+	return v
+}
+
+// Fill writes Data of every event and Value of every outbox record of outs
+// that has none.
+func (e *Encoder) Fill(outs []*dispatch.Outcome) {
+	for _, o := range outs {
+		for i := range o.Events {
+			if o.Events[i].Data == nil {
+				o.Events[i].Data = e.EventData(&o.Events[i])
+			}
+		}
+		for i := range o.Outbox {
+			if r := &o.Outbox[i]; r.Value == nil && r.Message != nil {
+				r.Value = e.AssignmentValue(r.Message)
+			}
+		}
+	}
+}
+
+// marshal is json.Marshal of the small bodies (their fields cannot fail).
+func marshal(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal %T: %v", v, err))
+	}
+	return b
+}
+
 // recordJSON is json.Marshal(rec). scratch, when not nil, is a buffer
-// reused between calls (the engine's, under its lock): the result is an
-// exact-size copy.
-func recordJSON(scratch *[]byte, rc *recCache, rec *IncidentRecord) ([]byte, error) {
+// reused between calls: the result is an exact-size copy.
+func recordJSON(scratch *[]byte, rc *recCache, rec *dispatch.IncidentRecord) ([]byte, error) {
 	b, ok := appendRecord(take(scratch), rc, rec)
 	if ok {
 		return keep(scratch, b), nil
@@ -28,7 +106,7 @@ func recordJSON(scratch *[]byte, rc *recCache, rec *IncidentRecord) ([]byte, err
 }
 
 // assignmentEventJSON is json.Marshal of {"incident": rec, "unit": pick}.
-func assignmentEventJSON(scratch *[]byte, rc *recCache, rec *IncidentRecord, pick *UnitPick) ([]byte, error) {
+func assignmentEventJSON(scratch *[]byte, rc *recCache, rec *dispatch.IncidentRecord, pick *dispatch.UnitPick) ([]byte, error) {
 	if rec != nil {
 		b, ok := appendRecord(append(take(scratch), `{"incident":`...), rc, rec)
 		b = jpick(append(b, `,"unit":`...), pick, &ok)
@@ -37,13 +115,13 @@ func assignmentEventJSON(scratch *[]byte, rc *recCache, rec *IncidentRecord, pic
 		}
 	}
 	return json.Marshal(struct {
-		Incident *IncidentRecord `json:"incident"`
-		Unit     UnitPick        `json:"unit"`
+		Incident *dispatch.IncidentRecord `json:"incident"`
+		Unit     dispatch.UnitPick        `json:"unit"`
 	}{rec, *pick})
 }
 
 // unitChangeJSON is json.Marshal(c).
-func unitChangeJSON(scratch *[]byte, c *UnitChange) ([]byte, error) {
+func unitChangeJSON(scratch *[]byte, c *dispatch.UnitChange) ([]byte, error) {
 	if b, ok := appendUnitChange(take(scratch), c); ok {
 		return keep(scratch, b), nil
 	}
@@ -51,7 +129,7 @@ func unitChangeJSON(scratch *[]byte, c *UnitChange) ([]byte, error) {
 }
 
 // assignmentJSON is json.Marshal(m).
-func assignmentJSON(scratch *[]byte, m *AssignmentMessage) ([]byte, error) {
+func assignmentJSON(scratch *[]byte, m *dispatch.AssignmentMessage) ([]byte, error) {
 	if b, ok := appendAssignment(take(scratch), m); ok {
 		return keep(scratch, b), nil
 	}
@@ -185,7 +263,7 @@ func jintMap(b []byte, m map[string]int, ok *bool) []byte {
 	return append(b, '}')
 }
 
-func appendRecord(b []byte, rc *recCache, r *IncidentRecord) ([]byte, bool) {
+func appendRecord(b []byte, rc *recCache, r *dispatch.IncidentRecord) ([]byte, bool) {
 	ok := true
 	b = append(b, '{')
 	b = jkey(b, "id", true)
@@ -261,7 +339,7 @@ func jopts(b []byte, name string, v []string, ok *bool) []byte {
 	return jstrs(jkey(b, name, false), v, ok)
 }
 
-func jrecommendation(b []byte, r *Recommendation, ok *bool) []byte {
+func jrecommendation(b []byte, r *dispatch.Recommendation, ok *bool) []byte {
 	b = append(b, '{')
 	b = jkey(b, "units", true)
 	b = jpicks(b, r.Units, ok)
@@ -311,7 +389,7 @@ func jrecommendation(b []byte, r *Recommendation, ok *bool) []byte {
 	return append(b, '}')
 }
 
-func jpicks(b []byte, ps []UnitPick, ok *bool) []byte {
+func jpicks(b []byte, ps []dispatch.UnitPick, ok *bool) []byte {
 	if ps == nil {
 		return append(b, "null"...)
 	}
@@ -325,7 +403,7 @@ func jpicks(b []byte, ps []UnitPick, ok *bool) []byte {
 	return append(b, ']')
 }
 
-func jpick(b []byte, p *UnitPick, ok *bool) []byte {
+func jpick(b []byte, p *dispatch.UnitPick, ok *bool) []byte {
 	b = append(b, '{')
 	b = jkey(b, "unit_id", true)
 	b = jstr(b, p.UnitID, ok)
@@ -356,7 +434,7 @@ func jpick(b []byte, p *UnitPick, ok *bool) []byte {
 	return append(b, '}')
 }
 
-func jmaterials(b []byte, ms []MaterialPick, ok *bool) []byte {
+func jmaterials(b []byte, ms []dispatch.MaterialPick, ok *bool) []byte {
 	if ms == nil {
 		return append(b, "null"...)
 	}
@@ -380,7 +458,7 @@ func jmaterials(b []byte, ms []MaterialPick, ok *bool) []byte {
 	return append(b, ']')
 }
 
-func appendUnitChange(b []byte, c *UnitChange) ([]byte, bool) {
+func appendUnitChange(b []byte, c *dispatch.UnitChange) ([]byte, bool) {
 	ok := true
 	b = append(b, '{')
 	b = jkey(b, "unit_id", true)
@@ -404,7 +482,7 @@ func appendUnitChange(b []byte, c *UnitChange) ([]byte, bool) {
 	return append(b, '}'), ok
 }
 
-func appendAssignment(b []byte, m *AssignmentMessage) ([]byte, bool) {
+func appendAssignment(b []byte, m *dispatch.AssignmentMessage) ([]byte, bool) {
 	ok := true
 	b = append(b, '{')
 	b = jkey(b, "dedup_key", true)
@@ -443,18 +521,18 @@ func appendAssignment(b []byte, m *AssignmentMessage) ([]byte, bool) {
 // so a change in place is never missed. Not safe for concurrent use (the
 // engine's lock guards it); a nil *recCache encodes every time.
 type recCache struct {
-	m map[*Recommendation]*recEntry
+	m map[*dispatch.Recommendation]*recEntry
 }
 
 type recEntry struct {
-	was  Recommendation // a copy of the content encoded (slices and the map cloned)
+	was  dispatch.Recommendation // a copy of the content encoded (slices and the map cloned)
 	json []byte
 }
 
 // maxRecCache bounds the cache; it is emptied when full.
 const maxRecCache = 8192
 
-func (rc *recCache) append(b []byte, r *Recommendation, ok *bool) []byte {
+func (rc *recCache) append(b []byte, r *dispatch.Recommendation, ok *bool) []byte {
 	if rc == nil {
 		return jrecommendation(b, r, ok)
 	}
@@ -467,12 +545,12 @@ func (rc *recCache) append(b []byte, r *Recommendation, ok *bool) []byte {
 		return b
 	}
 	if rc.m == nil || len(rc.m) >= maxRecCache {
-		rc.m = make(map[*Recommendation]*recEntry, 256)
+		rc.m = make(map[*dispatch.Recommendation]*recEntry, 256)
 	}
-	e := &recEntry{json: append([]byte(nil), b[start:]...), was: Recommendation{Units: clonePicks(r.Units),
+	e := &recEntry{json: append([]byte(nil), b[start:]...), was: dispatch.Recommendation{Units: clonePicks(r.Units),
 		Materials: slices.Clone(r.Materials), Shortfalls: slices.Clone(r.Shortfalls)}}
 	if r.Alternates != nil {
-		e.was.Alternates = make(map[string][]UnitPick, len(r.Alternates))
+		e.was.Alternates = make(map[string][]dispatch.UnitPick, len(r.Alternates))
 		for k, v := range r.Alternates {
 			e.was.Alternates[k] = clonePicks(v)
 		}
@@ -481,11 +559,11 @@ func (rc *recCache) append(b []byte, r *Recommendation, ok *bool) []byte {
 	return b
 }
 
-func clonePicks(ps []UnitPick) []UnitPick {
+func clonePicks(ps []dispatch.UnitPick) []dispatch.UnitPick {
 	if ps == nil {
 		return nil
 	}
-	out := make([]UnitPick, len(ps))
+	out := make([]dispatch.UnitPick, len(ps))
 	copy(out, ps)
 	for i := range out {
 		out[i].Reasons = slices.Clone(ps[i].Reasons)
@@ -495,9 +573,9 @@ func clonePicks(ps []UnitPick) []UnitPick {
 
 // sameRec reports whether r holds what was holds (nil and empty apart, as
 // the encoding tells them apart).
-func sameRec(was, r *Recommendation) bool {
+func sameRec(was, r *dispatch.Recommendation) bool {
 	if !samePicks(was.Units, r.Units) || len(was.Alternates) != len(r.Alternates) || (was.Alternates == nil) != (r.Alternates == nil) ||
-		!slices.EqualFunc(was.Materials, r.Materials, func(a, b MaterialPick) bool {
+		!slices.EqualFunc(was.Materials, r.Materials, func(a, b dispatch.MaterialPick) bool {
 			return a.Item == b.Item && a.DepotID == b.DepotID && a.Qty == b.Qty && sameFloat(a.EtaS, b.EtaS)
 		}) || (was.Materials == nil) != (r.Materials == nil) ||
 		!slices.Equal(was.Shortfalls, r.Shortfalls) || (was.Shortfalls == nil) != (r.Shortfalls == nil) {
@@ -512,7 +590,7 @@ func sameRec(was, r *Recommendation) bool {
 	return true
 }
 
-func samePicks(a, b []UnitPick) bool {
+func samePicks(a, b []dispatch.UnitPick) bool {
 	if len(a) != len(b) || (a == nil) != (b == nil) {
 		return false
 	}

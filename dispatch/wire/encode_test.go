@@ -1,4 +1,4 @@
-package dispatch
+package wire
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/zs110/dispatch/dispatch"
 )
 
 // fill sets v (addressable) to a random value, reaching every field: a
@@ -75,8 +77,8 @@ func fill(r *rand.Rand, v reflect.Value, depth int) {
 
 // assignmentEvent is the data of an assignment.new event.
 type assignmentEvent struct {
-	Incident *IncidentRecord `json:"incident"`
-	Unit     UnitPick        `json:"unit"`
+	Incident *dispatch.IncidentRecord `json:"incident"`
+	Unit     dispatch.UnitPick        `json:"unit"`
 }
 
 func TestFastJSONSameAsEncodingJSON(t *testing.T) {
@@ -90,20 +92,20 @@ func TestFastJSONSameAsEncodingJSON(t *testing.T) {
 		typ  reflect.Type
 	}{
 		{"IncidentRecord", func(v reflect.Value) ([]byte, error) {
-			return recordJSON(&scratch, &rc, v.Addr().Interface().(*IncidentRecord))
+			return recordJSON(&scratch, &rc, v.Addr().Interface().(*dispatch.IncidentRecord))
 		},
 			func(v reflect.Value) ([]byte, error) { return json.Marshal(v.Addr().Interface()) },
-			reflect.TypeOf(IncidentRecord{})},
+			reflect.TypeOf(dispatch.IncidentRecord{})},
 		{"UnitChange", func(v reflect.Value) ([]byte, error) {
-			return unitChangeJSON(&scratch, v.Addr().Interface().(*UnitChange))
+			return unitChangeJSON(&scratch, v.Addr().Interface().(*dispatch.UnitChange))
 		},
 			func(v reflect.Value) ([]byte, error) { return json.Marshal(v.Addr().Interface()) },
-			reflect.TypeOf(UnitChange{})},
+			reflect.TypeOf(dispatch.UnitChange{})},
 		{"AssignmentMessage", func(v reflect.Value) ([]byte, error) {
-			return assignmentJSON(nil, v.Addr().Interface().(*AssignmentMessage))
+			return assignmentJSON(nil, v.Addr().Interface().(*dispatch.AssignmentMessage))
 		},
 			func(v reflect.Value) ([]byte, error) { return json.Marshal(v.Addr().Interface()) },
-			reflect.TypeOf(AssignmentMessage{})},
+			reflect.TypeOf(dispatch.AssignmentMessage{})},
 		{"AssignmentEvent", func(v reflect.Value) ([]byte, error) {
 			e := v.Addr().Interface().(*assignmentEvent)
 			return assignmentEventJSON(&scratch, &rc, e.Incident, &e.Unit)
@@ -135,29 +137,31 @@ func TestFastJSONSameAsEncodingJSON(t *testing.T) {
 func TestRecCacheSeesChangesInPlace(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var rc recCache
-	changes := []func(rec *Recommendation){
-		func(rec *Recommendation) { rec.Units[0].EtaS += 1 },
-		func(rec *Recommendation) { rec.Units[0].Reasons = append(rec.Units[0].Reasons, "more") },
-		func(rec *Recommendation) { rec.Units[0].UnitID = "SWAPPED" },
-		func(rec *Recommendation) { rec.Units = rec.Units[:len(rec.Units)-1] },
-		func(rec *Recommendation) {
-			rec.Shortfalls = append(rec.Shortfalls, Shortfall{Kind: "unit", What: "x", Missing: 1})
+	changes := []func(rec *dispatch.Recommendation){
+		func(rec *dispatch.Recommendation) { rec.Units[0].EtaS += 1 },
+		func(rec *dispatch.Recommendation) { rec.Units[0].Reasons = append(rec.Units[0].Reasons, "more") },
+		func(rec *dispatch.Recommendation) { rec.Units[0].UnitID = "SWAPPED" },
+		func(rec *dispatch.Recommendation) { rec.Units = rec.Units[:len(rec.Units)-1] },
+		func(rec *dispatch.Recommendation) {
+			rec.Shortfalls = append(rec.Shortfalls, dispatch.Shortfall{Kind: "unit", What: "x", Missing: 1})
 		},
-		func(rec *Recommendation) { rec.Units[0].CoverageCost = math.Copysign(0, -1) },
-		func(rec *Recommendation) {
+		func(rec *dispatch.Recommendation) { rec.Units[0].CoverageCost = math.Copysign(0, -1) },
+		func(rec *dispatch.Recommendation) {
 			for k := range rec.Alternates {
-				rec.Alternates[k] = append(rec.Alternates[k], UnitPick{UnitID: "ALT"})
+				rec.Alternates[k] = append(rec.Alternates[k], dispatch.UnitPick{UnitID: "ALT"})
 			}
 			if rec.Alternates != nil {
 				rec.Alternates["new"] = nil
 			}
 		},
-		func(rec *Recommendation) { rec.Materials = append(rec.Materials, MaterialPick{Item: "pump", Qty: 1}) },
+		func(rec *dispatch.Recommendation) {
+			rec.Materials = append(rec.Materials, dispatch.MaterialPick{Item: "pump", Qty: 1})
+		},
 	}
 	for i := 0; i < 2000; i++ {
-		v := reflect.New(reflect.TypeOf(IncidentRecord{})).Elem()
+		v := reflect.New(reflect.TypeOf(dispatch.IncidentRecord{})).Elem()
 		fill(r, v, 0)
-		rec := v.Addr().Interface().(*IncidentRecord)
+		rec := v.Addr().Interface().(*dispatch.IncidentRecord)
 		if rec.Rec == nil || len(rec.Rec.Units) == 0 {
 			continue
 		}
@@ -178,11 +182,11 @@ func TestRecCacheSeesChangesInPlace(t *testing.T) {
 }
 
 func TestFastJSONNotFinite(t *testing.T) {
-	rec := &IncidentRecord{Incident: Incident{ID: "x", Lat: math.NaN()}}
+	rec := &dispatch.IncidentRecord{Incident: dispatch.Incident{ID: "x", Lat: math.NaN()}}
 	if _, err := recordJSON(nil, nil, rec); err == nil {
 		t.Fatal("NaN latitude marshalled")
 	}
-	ch := UnitChange{UnitID: "u", At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	ch := dispatch.UnitChange{UnitID: "u", At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
 	if _, err := unitChangeJSON(nil, &ch); err == nil {
 		t.Fatal("year 10000 marshalled")
 	}
@@ -190,14 +194,14 @@ func TestFastJSONNotFinite(t *testing.T) {
 
 func BenchmarkMarshalRecord(b *testing.B) {
 	at := time.Date(2013, 5, 31, 20, 14, 3, 0, time.FixedZone("CST", 8*3600))
-	pick := func(id string) UnitPick {
-		return UnitPick{UnitID: id, Team: "police", Requirement: "patrol", Capability: "patrol", EtaS: 212.43567, DistanceM: 1634.2123,
+	pick := func(id string) dispatch.UnitPick {
+		return dispatch.UnitPick{UnitID: id, Team: "police", Requirement: "patrol", Capability: "patrol", EtaS: 212.43567, DistanceM: 1634.2123,
 			Cost: 212.43567, Town: "shiqi", Reasons: []string{"ETA 3m32s over 1.6 km"}}
 	}
-	rec := &IncidentRecord{Incident: Incident{ID: "ZS110-20130531-000123", ReportedAt: at, Type: "theft", Lat: 22.521123, Lng: 113.392512,
-		HasLocation: true, Caller: "138****0000", Drill: "bench"}, State: StateDispatched, TypeKnown: true, Town: "shiqi",
-		Cell: "8941aa49a27ffff", Rec: &Recommendation{Units: []UnitPick{pick("PAT-SHIQI-01")},
-			Alternates: map[string][]UnitPick{"patrol": {pick("PAT-SHIQI-02"), pick("PAT-SHIQI-03"), pick("PAT-SHIQI-04")}}},
+	rec := &dispatch.IncidentRecord{Incident: dispatch.Incident{ID: "ZS110-20130531-000123", ReportedAt: at, Type: "theft", Lat: 22.521123, Lng: 113.392512,
+		HasLocation: true, Caller: "138****0000", Drill: "bench"}, State: dispatch.StateDispatched, TypeKnown: true, Town: "shiqi",
+		Cell: "8941aa49a27ffff", Rec: &dispatch.Recommendation{Units: []dispatch.UnitPick{pick("PAT-SHIQI-01")},
+			Alternates: map[string][]dispatch.UnitPick{"patrol": {pick("PAT-SHIQI-02"), pick("PAT-SHIQI-03"), pick("PAT-SHIQI-04")}}},
 		Assigned: []string{"PAT-SHIQI-01"}, DispatchedAt: at, Version: 3, DecidedAt: at, UpdatedAt: at}
 	b.Run("fast", func(b *testing.B) {
 		b.ReportAllocs()

@@ -1,4 +1,4 @@
-package dispatch
+package wire
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -84,8 +85,8 @@ func ReasonOf(err error) string {
 // Invalid set to the reason, so that the caller can show it to dispatchers
 // as a call for manual handling (a call is a call). ReportedAt may then be
 // zero: the caller fills it from the record's timestamp.
-func DecodeIncident(b []byte) (Incident, error) {
-	var inc Incident
+func DecodeIncident(b []byte) (dispatch.Incident, error) {
+	var inc dispatch.Incident
 	if !utf8.Valid(b) {
 		// Salvage the id of the call from a repaired copy; the original
 		// bytes go to the dead-letter topic.
@@ -163,8 +164,8 @@ func DecodeIncident(b []byte) (Incident, error) {
 
 // DecodeUnitEvent decodes one unit event record: unit_id and at are
 // required, and a position (lat and lng together), a status, or both.
-func DecodeUnitEvent(b []byte) (UnitEvent, error) {
-	var ev UnitEvent
+func DecodeUnitEvent(b []byte) (dispatch.UnitEvent, error) {
+	var ev dispatch.UnitEvent
 	if !utf8.Valid(b) {
 		return ev, &DecodeError{Reason: ReasonInvalidUTF8, Err: errors.New("record is not valid UTF-8")}
 	}
@@ -175,12 +176,12 @@ func DecodeUnitEvent(b []byte) (UnitEvent, error) {
 	if ev.UnitID, err = str(fields, "unit_id", maxIDLen, true); err != nil {
 		return ev, err
 	}
-	fail := func(err error) (UnitEvent, error) {
+	fail := func(err error) (dispatch.UnitEvent, error) {
 		var de *DecodeError
 		if errors.As(err, &de) {
 			de.ID = ev.UnitID
 		}
-		return UnitEvent{}, err
+		return dispatch.UnitEvent{}, err
 	}
 	s, err := str(fields, "at", 64, true)
 	if err != nil {
@@ -361,4 +362,18 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// rejectReason is the dead-letter reason of an input the engine refused.
+func rejectReason(err error) string {
+	switch {
+	case errors.Is(err, dispatch.ErrUnknownUnit):
+		return ReasonUnknownUnit
+	case errors.Is(err, dispatch.ErrStaleReport):
+		return ReasonStaleReport
+	case errors.Is(err, dispatch.ErrIllegalStatus):
+		return ReasonIllegal
+	default:
+		return "rejected"
+	}
 }
