@@ -454,8 +454,8 @@ func (e *Engine) finish(w *world, out *Outcome, rec *IncidentRecord, state strin
 	delete(w.open, rec.ID)
 	w.links.remove(rec.ID, rec)
 	for _, id := range rec.Linked {
-		if l, ok := w.open[id]; ok {
-			delete(w.open, id)
+		if l, ok := w.linked[id]; ok {
+			delete(w.linked, id)
 			l.State = state
 			e.touch(l, now)
 			// linked calls close with their incident

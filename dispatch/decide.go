@@ -124,6 +124,7 @@ func planFor(t *scenario.IncidentType, extra map[string]int) scenario.Plan {
 func (e *Engine) link(w *world, out *Outcome, rec, target *IncidentRecord, now time.Time) []*Outcome {
 	rec.State = StateLinked
 	rec.LinkedTo = target.ID
+	w.linked[rec.ID] = rec
 	target.Linked = append(target.Linked, rec.ID)
 	target.Version++
 	target.UpdatedAt = now

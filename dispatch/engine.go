@@ -83,7 +83,10 @@ type Engine struct {
 type world struct {
 	drill string
 	state *State
-	open  map[string]*IncidentRecord // incidents not closed or cancelled
+	open  map[string]*IncidentRecord // incidents not closed or cancelled, linked calls apart
+	// linked holds the duplicate calls linked to an open incident: they
+	// close with it.
+	linked map[string]*IncidentRecord
 	links *linkIndex
 	// stored holds, for every open incident, the version the store has (as
 	// loaded or as last written): the BaseVersion of the next change.
@@ -228,7 +231,7 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %q: %w", drill, err)
 	}
-	w := &world{drill: drill, state: st, open: map[string]*IncidentRecord{}, stored: map[string]int{},
+	w := &world{drill: drill, state: st, open: map[string]*IncidentRecord{}, linked: map[string]*IncidentRecord{}, stored: map[string]int{},
 		links: newLinkIndex(e.cfg.LinkRadiusM, e.cfg.LinkWindow), seen: snap.LastSeq}
 	for _, u := range snap.Units {
 		if err := st.Restore(u); err != nil {
@@ -248,9 +251,13 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 	}
 	for i := range snap.Open {
 		rec := snap.Open[i]
-		w.open[rec.ID] = &rec
 		w.stored[rec.ID] = rec.Version
-		if rec.State != StateLinked && rec.HasLocation {
+		if rec.State == StateLinked {
+			w.linked[rec.ID] = &rec
+			continue
+		}
+		w.open[rec.ID] = &rec
+		if rec.HasLocation {
 			w.links.add(&rec, e.family(rec.Type))
 		}
 	}

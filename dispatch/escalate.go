@@ -78,7 +78,15 @@ func (x *Escalator) Run(ctx context.Context) error {
 // dispatchers (an assignment.escalated event). It returns how many it marked.
 func (e *Engine) EscalateOverdue(ctx context.Context, drill string, after time.Duration) (int, error) {
 	outs, err := e.step(ctx, "escalate", func(t *txn) ([]*Outcome, error) {
+		// Only a world in memory has assignments to watch; after a conflict
+		// in this step it was dropped and is loaded again.
 		w := t.loaded(drill)
+		if w == nil && t.fresh {
+			var err error
+			if w, err = t.world(drill); err != nil {
+				return nil, err
+			}
+		}
 		if w == nil {
 			return nil, nil
 		}

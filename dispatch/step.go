@@ -165,7 +165,7 @@ func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
 		if w == nil {
 			continue
 		}
-		if _, open := w.open[o.Incident.ID]; open {
+		if w.open[o.Incident.ID] != nil || w.linked[o.Incident.ID] != nil {
 			w.stored[o.Incident.ID] = o.Incident.Version
 		} else {
 			delete(w.stored, o.Incident.ID)
