@@ -87,7 +87,7 @@ type world struct {
 	// linked holds the duplicate calls linked to an open incident: they
 	// close with it.
 	linked map[string]*IncidentRecord
-	links *linkIndex
+	links  *linkIndex
 	// stored holds, for every open incident, the version the store has (as
 	// loaded or as last written): the BaseVersion of the next change.
 	stored map[string]int

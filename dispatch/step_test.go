@@ -151,7 +151,10 @@ func TestEveryStepRetriesConflicts(t *testing.T) {
 		name string
 		do   func() error
 	}{
-		{"process", func() error { _, err := eng.Process(ctx, []dispatch.Incident{at("P1", "fire.building")}, nil); return err }},
+		{"process", func() error {
+			_, err := eng.Process(ctx, []dispatch.Incident{at("P1", "fire.building")}, nil)
+			return err
+		}},
 		{"act", func() error {
 			if _, err := eng.Process(ctx, []dispatch.Incident{at("P3", "theft")}, nil); err != nil {
 				return err
