@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/zs110/dispatch/teams"
 )
 
 // The engine marshals an incident record into every console event it
@@ -43,7 +45,7 @@ func assignmentEventJSON(scratch *[]byte, rc *recCache, rec *IncidentRecord, pic
 }
 
 // unitChangeJSON is json.Marshal(c).
-func unitChangeJSON(scratch *[]byte, c *UnitChange) ([]byte, error) {
+func unitChangeJSON(scratch *[]byte, c *teams.UnitChange) ([]byte, error) {
 	if b, ok := appendUnitChange(take(scratch), c); ok {
 		return keep(scratch, b), nil
 	}
@@ -380,7 +382,7 @@ func jmaterials(b []byte, ms []MaterialPick, ok *bool) []byte {
 	return append(b, ']')
 }
 
-func appendUnitChange(b []byte, c *UnitChange) ([]byte, bool) {
+func appendUnitChange(b []byte, c *teams.UnitChange) ([]byte, bool) {
 	ok := true
 	b = append(b, '{')
 	b = jkey(b, "unit_id", true)
@@ -388,9 +390,9 @@ func appendUnitChange(b []byte, c *UnitChange) ([]byte, bool) {
 	b = jkey(b, "team", false)
 	b = jstr(b, c.Team, &ok)
 	b = jkey(b, "old_status", false)
-	b = jstr(b, c.OldStatus, &ok)
+	b = jstr(b, string(c.OldStatus), &ok)
 	b = jkey(b, "new_status", false)
-	b = jstr(b, c.NewStatus, &ok)
+	b = jstr(b, string(c.NewStatus), &ok)
 	b = jopt(b, "old_cell", c.OldCell, &ok)
 	b = jopt(b, "new_cell", c.NewCell, &ok)
 	b = jkey(b, "lat", false)

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/zs110/dispatch/teams"
 )
 
 // fill sets v (addressable) to a random value, reaching every field: a
@@ -95,10 +97,10 @@ func TestFastJSONSameAsEncodingJSON(t *testing.T) {
 			func(v reflect.Value) ([]byte, error) { return json.Marshal(v.Addr().Interface()) },
 			reflect.TypeOf(IncidentRecord{})},
 		{"UnitChange", func(v reflect.Value) ([]byte, error) {
-			return unitChangeJSON(&scratch, v.Addr().Interface().(*UnitChange))
+			return unitChangeJSON(&scratch, v.Addr().Interface().(*teams.UnitChange))
 		},
 			func(v reflect.Value) ([]byte, error) { return json.Marshal(v.Addr().Interface()) },
-			reflect.TypeOf(UnitChange{})},
+			reflect.TypeOf(teams.UnitChange{})},
 		{"AssignmentMessage", func(v reflect.Value) ([]byte, error) {
 			return assignmentJSON(nil, v.Addr().Interface().(*AssignmentMessage))
 		},
@@ -182,7 +184,7 @@ func TestFastJSONNotFinite(t *testing.T) {
 	if _, err := recordJSON(nil, nil, rec); err == nil {
 		t.Fatal("NaN latitude marshalled")
 	}
-	ch := UnitChange{UnitID: "u", At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	ch := teams.UnitChange{UnitID: "u", At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
 	if _, err := unitChangeJSON(nil, &ch); err == nil {
 		t.Fatal("year 10000 marshalled")
 	}

@@ -24,13 +24,13 @@ type StatusBackend interface {
 var errUnsupported = errors.New("not supported by this server")
 
 // unitOf returns the live state of one unit of a world.
-func (s *Server) unitOf(world, id string) (dispatch.UnitView, error) {
+func (s *Server) unitOf(world, id string) (teams.UnitView, error) {
 	for _, u := range s.cfg.Backend.Units(world) {
 		if u.ID == id {
 			return u, nil
 		}
 	}
-	return dispatch.UnitView{}, fmt.Errorf("unit %q: %w", id, dispatch.ErrNotFound)
+	return teams.UnitView{}, fmt.Errorf("unit %q: %w", id, dispatch.ErrNotFound)
 }
 
 // reportStatus applies a team leader's "returning" or "available" for a
@@ -126,7 +126,7 @@ func (s *Server) escalate(ctx context.Context, a dispatch.Action) (*dispatch.Inc
 	at := geo.Point{Lat: rec.Lat, Lng: rec.Lng}
 	best, bestD := "", math.Inf(1)
 	for _, u := range s.cfg.Backend.Units(a.Drill) {
-		if !slices.Contains(cmd, u.Team) || u.Status != string(teams.StatusAvailable) || on[u.ID] {
+		if !slices.Contains(cmd, u.Team) || !u.Status.Assignable() || on[u.ID] {
 			continue
 		}
 		if d := geo.DistanceM(at, geo.Point{Lat: u.Lat, Lng: u.Lng}); d < bestD || (d == bestD && u.ID < best) {
