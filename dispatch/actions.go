@@ -52,7 +52,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		e.touch(rec, now)
 		stale := false
 		for _, p := range rec.Rec.Units {
-			if u, ok := w.state.Unit(p.UnitID); !ok || u.Status != string(teams.StatusAvailable) {
+			if u, ok := w.state.Unit(p.UnitID); !ok || !u.Status.Assignable() {
 				stale = true
 			}
 		}
@@ -84,7 +84,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: %q", ErrUnknownUnit, a.NewUnit)
 		}
-		if nu.Status != string(teams.StatusAvailable) {
+		if !nu.Status.Assignable() {
 			return nil, fmt.Errorf("unit %s is %s, not available: %w", nu.ID, nu.Status, ErrBadAction)
 		}
 		if rec.State != StateAwaiting && rec.State != StateDispatched {
@@ -98,7 +98,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 				return nil, fmt.Errorf("swap: unit %q is not on incident %s: %w", a.Unit, rec.ID, ErrBadAction)
 			}
 			if rec.State == StateDispatched {
-				if u, _ := w.state.Unit(a.Unit); u.Status == string(teams.StatusOnScene) {
+				if u, _ := w.state.Unit(a.Unit); u.Status == teams.StatusOnScene {
 					return nil, fmt.Errorf("swap: unit %s is already on scene: %w", a.Unit, ErrBadAction)
 				}
 			}
@@ -182,7 +182,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 	if !slices.Contains(rec.Assigned, u.ID) {
 		return nil, fmt.Errorf("unit %s is not assigned to incident %s: %w", u.ID, rec.ID, ErrBadAction)
 	}
-	from := teams.Status(u.Status)
+	from := u.Status
 	switch a.Kind {
 	case ActAccept:
 		if slices.Contains(rec.Accepted, u.ID) {
@@ -324,7 +324,7 @@ func (e *Engine) unitStatus(w *world, unitID string, to teams.Status, at time.Ti
 	}
 	out.Incident = rec
 	e.touch(rec, at)
-	from := teams.Status(u.Status)
+	from := u.Status
 	switch {
 	case to == teams.StatusEnRoute || to == teams.StatusOnScene:
 		e.progress(w, out, rec, unitID, to, at)
@@ -476,7 +476,7 @@ func (e *Engine) finish(w *world, out *Outcome, rec *IncidentRecord, state strin
 }
 
 // pickFor describes unit u as a pick for rec (a dispatcher's swap or add).
-func (e *Engine) pickFor(w *world, u UnitView, rec *IncidentRecord, req string, now time.Time) UnitPick {
+func (e *Engine) pickFor(w *world, u teams.UnitView, rec *IncidentRecord, req string, now time.Time) UnitPick {
 	p := pointOf(rec.Lat, rec.Lng)
 	dist := geo.DistanceM(pointOf(u.Lat, u.Lng), p)
 	eta := w.state.ETA()

@@ -186,7 +186,7 @@ func (e *Engine) addEvent(out *Outcome, kind string, rec *IncidentRecord, extra 
 		Teams: ts, Incident: rec.ID, Body: EventBody{Record: cloneRecord(rec)}})
 }
 
-func (e *Engine) addUnitEvent(w *world, out *Outcome, ch UnitChange) {
+func (e *Engine) addUnitEvent(w *world, out *Outcome, ch teams.UnitChange) {
 	if ch.OldStatus == ch.NewStatus {
 		return
 	}

@@ -3,6 +3,8 @@ package dispatch
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/zs110/dispatch/teams"
 )
 
 // Incident states.
@@ -83,22 +85,6 @@ type IncidentRecord struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
-// UnitChange is the event value a unit mutation returns: the ranker,
-// the store and console filtering are pure functions of it.
-type UnitChange struct {
-	UnitID    string    `json:"unit_id"`
-	Team      string    `json:"team"`
-	OldStatus string    `json:"old_status"`
-	NewStatus string    `json:"new_status"`
-	OldCell   string    `json:"old_cell,omitempty"`
-	NewCell   string    `json:"new_cell,omitempty"`
-	Lat       float64   `json:"lat"`
-	Lng       float64   `json:"lng"`
-	Town      string    `json:"town,omitempty"`
-	Incident  string    `json:"incident,omitempty"` // assignment after the change ("" = none)
-	At        time.Time `json:"at"`
-}
-
 // StockChange is one reservation movement.
 type StockChange struct {
 	Reservation string `json:"reservation"` // incident id + item + depot
@@ -141,7 +127,7 @@ type Event struct {
 type EventBody struct {
 	Record  *IncidentRecord
 	Pick    *UnitPick
-	Change  *UnitChange
+	Change  *teams.UnitChange
 	Reason  string
 	WaitedS int
 	Message string
@@ -175,7 +161,7 @@ type Outcome struct {
 	// sharing the store changed the incident meanwhile. 0: not checked. The
 	// engine sets it; outcomes of one incident in a batch share it.
 	BaseVersion int
-	Units       []UnitChange
+	Units       []teams.UnitChange
 	Stock       []StockChange
 	Events      []Event
 	Outbox      []OutboxRecord

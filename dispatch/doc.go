@@ -10,13 +10,19 @@
 //     model). DefaultScenario is the embedded Zhongshan default;
 //     LoadScenario and ParseScenario read and validate a file;
 //     GenerateScenario makes a synthetic city of any size (benchmarks, drills).
-//   - State and Rank, the ranker: the live state of one world (unit status
-//     and position, stock) with one exact spatial index of available units
-//     per capability (package geo: H3 cells by default, an R-tree or a plain
-//     loop as baselines), and Rank, which turns a plan and a point into
-//     recommended units, alternates, depots to draw materials from and
-//     shortfalls. RankBrute is the oracle the indexed search is tested
-//     against; BenchmarkRank is the figure in docs/benchmarks.md.
+//   - State and Rank, the ranker: State is the ranker's world (live, or one
+//     drill): its teams.Fleet (unit status and position, one exact
+//     spatial index of available units per capability: H3 cells by default,
+//     an R-tree or a plain loop as baselines; the per-town counts of
+//     available units behind the coverage cost), the inventory and depots,
+//     the ETA model and the response-time targets; and Rank, which turns a
+//     plan and a point into recommended units, alternates, depots to draw
+//     materials from and shortfalls, through the fleet's Nearest search per
+//     capability. RankBrute is the oracle the indexed search is tested
+//     against (a plain loop over the fleet's records); BenchmarkRank is the
+//     figure in docs/benchmarks.md. The unit records (teams.UnitChange,
+//     teams.UnitState, teams.UnitView) and their store rules
+//     (teams.UnitChange.Check) live in package teams.
 //   - Engine: decides incidents (idempotently: an incident id is decided once
 //     per world), applies unit events and console actions (confirm, swap, add,
 //     cancel, accept, decline, clear...) through the team state machine,

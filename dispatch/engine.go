@@ -54,8 +54,9 @@ type EngineConfig struct {
 
 // Engine errors.
 var (
-	// ErrUnknownUnit: a unit event or action names a unit the scenario does not have.
-	ErrUnknownUnit = errors.New("unknown unit")
+	// ErrUnknownUnit: a unit event or action names a unit the scenario
+	// does not have. It is teams.ErrUnknownUnit.
+	ErrUnknownUnit = teams.ErrUnknownUnit
 	// ErrIllegalStatus: a unit event asks for a status change the state machine refuses.
 	ErrIllegalStatus = errors.New("illegal status change")
 	// ErrStaleReport: a refused unit event (ErrIllegalStatus too) was made
@@ -213,9 +214,9 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 		return nil, fmt.Errorf("load %q: %w", drill, err)
 	}
 	// Seed what the store has never seen, so constraints have rows to hold.
-	var units []UnitState
+	var units []teams.UnitState
 	for _, u := range st.Units() {
-		units = append(units, UnitState{ID: u.ID, Status: u.Status, Lat: u.Lat, Lng: u.Lng, Since: u.Since})
+		units = append(units, teams.UnitState{ID: u.ID, Status: u.Status, Lat: u.Lat, Lng: u.Lng, Since: u.Since})
 	}
 	if err := e.store.SeedUnits(ctx, drill, units); err != nil {
 		return nil, fmt.Errorf("seed units: %w", err)
@@ -448,7 +449,7 @@ func (e *Engine) applyUnitEventAt(w *world, ev *UnitEvent) (*Outcome, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrIllegalStatus, err)
 		}
-		if err := teams.Transition(teams.Status(u.Status), to); err != nil {
+		if err := teams.Transition(u.Status, to); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrIllegalStatus, err)
 		}
 		if to.Active() && u.Incident == "" && ev.Incident == "" {
@@ -457,7 +458,7 @@ func (e *Engine) applyUnitEventAt(w *world, ev *UnitEvent) (*Outcome, error) {
 		// A report that names another incident than the unit's is stale
 		// (a terminal resending, or intake redelivering after a crash): it
 		// must not move or clear the unit on the incident it is on now.
-		if ev.Incident != "" && ev.Incident != u.Incident && ev.Status != u.Status {
+		if ev.Incident != "" && ev.Incident != u.Incident && teams.Status(ev.Status) != u.Status {
 			return nil, fmt.Errorf("%w: unit %s reported %s for incident %s but is %s on %q", ErrIllegalStatus, u.ID, to, ev.Incident, u.Status, u.Incident)
 		}
 	}
@@ -468,7 +469,7 @@ func (e *Engine) applyUnitEventAt(w *world, ev *UnitEvent) (*Outcome, error) {
 		}
 		out.Units = append(out.Units, ch)
 	}
-	if ev.Status != "" && ev.Status != u.Status {
+	if ev.Status != "" && teams.Status(ev.Status) != u.Status {
 		outs, err := e.unitStatus(w, u.ID, teams.Status(ev.Status), at, "terminal")
 		if err != nil {
 			return nil, err

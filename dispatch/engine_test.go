@@ -81,7 +81,7 @@ func (f *fixture) act(a dispatch.Action) (*dispatch.IncidentRecord, error) {
 func (f *fixture) unitStatus(id string) string {
 	for _, u := range f.eng.Units("") {
 		if u.ID == id {
-			return u.Status
+			return string(u.Status)
 		}
 	}
 	f.t.Fatalf("no unit %s", id)

@@ -113,7 +113,7 @@ func (e *Engine) escalateOverdue(w *world, after time.Duration) []*Outcome {
 		var late []string
 		for _, uid := range rec.Assigned {
 			u, ok := w.state.Unit(uid)
-			if !ok || u.Status != string(teams.StatusDispatched) || slices.Contains(rec.Accepted, uid) || slices.Contains(rec.Escalated, uid) {
+			if !ok || u.Status != teams.StatusDispatched || slices.Contains(rec.Accepted, uid) || slices.Contains(rec.Escalated, uid) {
 				continue
 			}
 			if now.Sub(u.Since) >= after {

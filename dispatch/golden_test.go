@@ -678,7 +678,7 @@ func (r *goldenRun) final() {
 	for _, u := range r.eng.Units("") {
 		r.write(struct {
 			Unit gFinalUnit `json:"unit"`
-		}{gFinalUnit{u.ID, u.Status, u.Lat, u.Lng, u.Town, u.Cell, u.Incident, ts(u.Since)}})
+		}{gFinalUnit{u.ID, string(u.Status), u.Lat, u.Lng, u.Town, u.Cell, u.Incident, ts(u.Since)}})
 	}
 	for _, d := range r.eng.Depots("") {
 		r.write(struct {

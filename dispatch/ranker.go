@@ -61,23 +61,19 @@ func (s *State) RankBrute(req RankRequest) Recommendation {
 }
 
 func (s *State) indexSearch(ci int32, reserve bool, k int, q geo.Point, lbPerM float64, cost geo.CostFunc, dst []geo.Hit) []geo.Hit {
-	ix := s.caps[ci].pro
-	if reserve {
-		ix = s.caps[ci].res
-	}
-	return ix.Nearest(q, k, lbPerM, cost, dst)
+	return s.fleet.Nearest(ci, reserve, q, k, lbPerM, cost, dst)
 }
 
 func (s *State) bruteSearch(ci int32, reserve bool, k int, q geo.Point, _ float64, cost geo.CostFunc, dst []geo.Hit) []geo.Hit {
 	all := dst[:0]
-	for i := range s.units {
-		r := &s.units[i]
-		if r.status != "available" || r.reserve != reserve || !slices.Contains(r.caps, ci) {
+	for i := range int32(s.fleet.Len()) {
+		r := s.fleet.Record(i)
+		if !r.Status().Assignable() || r.Reserve() != reserve || !r.Has(ci) {
 			continue
 		}
-		d := geo.DistanceM(q, r.pos)
-		if c, ok := cost(int32(i), d); ok {
-			all = append(all, geo.Hit{ID: int32(i), DistM: d, Cost: c})
+		d := geo.DistanceM(q, r.Position())
+		if c, ok := cost(i, d); ok {
+			all = append(all, geo.Hit{ID: i, DistM: d, Cost: c})
 		}
 	}
 	slices.SortFunc(all, func(a, b geo.Hit) int {
@@ -111,27 +107,28 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 	sc := &s.scratch
 	sc.picked = sc.picked[:0]
 	sc.taken = sc.taken[:0]
-	defer func() { // give back the coverage counts taken by this decision
+	defer func() { // forget the units this decision counted as gone
 		for _, k := range sc.taken {
-			s.avail[k]++
+			sc.held[k] = 0
 		}
 	}()
 	var rec Recommendation
-	ncap := len(s.caps)
+	ncap := s.ncap
 	excluded := func(id int32) bool {
 		if slices.Contains(sc.picked, id) {
 			return true
 		}
-		return req.Exclude != nil && req.Exclude[s.units[id].u.ID]
+		return req.Exclude != nil && req.Exclude[s.fleet.Record(id).ID()]
 	}
 	coverage := func(id int32) float64 {
-		r := &s.units[id]
-		if s.cfg.CoverageWeightS == 0 || r.reserve || r.town < 0 {
+		r := s.fleet.Record(id)
+		town := r.Town()
+		if s.cfg.CoverageWeightS == 0 || r.Reserve() || town < 0 {
 			return 0
 		}
 		n := 0
-		for _, c := range r.caps {
-			if s.avail[int(r.town)*ncap+int(c)] == 1 {
+		for _, c := range r.Capabilities() {
+			if s.fleet.Available(town, c)-s.scratch.held[int(town)*ncap+int(c)] == 1 {
 				n++
 			}
 		}
@@ -141,18 +138,18 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 		if excluded(id) {
 			return 0, false
 		}
-		return s.eta.Seconds(d, s.units[id].profile, hour) + coverage(id), true
+		return s.eta.Seconds(d, s.fleet.Record(id).Profile(), hour) + coverage(id), true
 	}
 	costRes := func(id int32, d float64) (float64, bool) {
 		if excluded(id) {
 			return 0, false
 		}
-		r := &s.units[id]
-		return s.eta.Seconds(d, r.profile, hour) + r.delayS, true
+		r := s.fleet.Record(id)
+		return s.eta.Seconds(d, r.Profile(), hour) + r.ActivationDelayS(), true
 	}
 	lbPerM := func(ci int32) float64 {
 		m := 0.0
-		for _, p := range s.caps[ci].profiles {
+		for _, p := range s.fleet.SpeedProfiles(ci) {
 			m = math.Max(m, s.eta.Speed(p, hour))
 		}
 		if m == 0 {
@@ -161,7 +158,7 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 		return s.eta.Detour() / m
 	}
 	find := func(capab string, reserve bool, k int, sub bool) []candidate {
-		ci, ok := s.capByName[capab]
+		ci, ok := s.fleet.Capability(capab)
 		if !ok || k <= 0 {
 			return nil
 		}
@@ -181,11 +178,11 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 	}
 	pick := func(c candidate) {
 		sc.picked = append(sc.picked, c.id)
-		r := &s.units[c.id]
-		if !r.reserve && r.town >= 0 {
-			for _, cc := range r.caps {
-				k := int32(int(r.town)*ncap + int(cc))
-				s.avail[k]--
+		r := s.fleet.Record(c.id)
+		if town := r.Town(); !r.Reserve() && town >= 0 {
+			for _, cc := range r.Capabilities() {
+				k := int32(int(town)*ncap + int(cc))
+				sc.held[k]++
 				sc.taken = append(sc.taken, k)
 			}
 		}
@@ -285,20 +282,18 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 }
 
 func (s *State) unitPick(c candidate, rq scenario.Requirement, target float64, priority int) UnitPick {
-	r := &s.units[c.id]
+	r := s.fleet.Record(c.id)
 	eta := c.hit.Cost - c.cover
-	p := UnitPick{UnitID: r.u.ID, Team: r.u.Team, Requirement: rq.Capability, Capability: c.capab, Substitute: c.sub,
-		Reserve: c.res, EtaS: eta, DistanceM: c.hit.DistM, CoverageCost: c.cover, Cost: c.hit.Cost}
-	if r.town >= 0 {
-		p.Town = s.townCodes[r.town]
-	}
+	p := UnitPick{UnitID: r.ID(), Team: r.Team(), Requirement: rq.Capability, Capability: c.capab, Substitute: c.sub,
+		Reserve: c.res, EtaS: eta, DistanceM: c.hit.DistM, CoverageCost: c.cover, Cost: c.hit.Cost,
+		Town: s.fleet.TownCode(r.Town())}
 	p.Reasons = append(p.Reasons, etaReason(eta, c.hit.DistM))
 	if c.sub {
 		p.Reasons = append(p.Reasons, "substitute for "+rq.Capability)
 	}
 	if c.res {
 		p.Reasons = append(p.Reasons, fmt.Sprintf("reserve team, %s activation included: professionals cannot cover within the P%d target of %s",
-			fmtSeconds(r.delayS), priority, fmtSeconds(target)))
+			fmtSeconds(r.ActivationDelayS()), priority, fmtSeconds(target)))
 	}
 	if c.cover > 0 {
 		p.Reasons = append(p.Reasons, fmt.Sprintf("coverage cost %s: last available unit of a capability in %s", fmtSeconds(c.cover), p.Town))

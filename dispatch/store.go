@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/zs110/dispatch/teams"
 )
@@ -19,16 +18,6 @@ var (
 	ErrNotFound = errors.New("not found")
 )
 
-// UnitState is the durable state of one unit.
-type UnitState struct {
-	ID       string    `json:"id"`
-	Status   string    `json:"status"`
-	Lat      float64   `json:"lat"`
-	Lng      float64   `json:"lng"`
-	Incident string    `json:"incident,omitempty"`
-	Since    time.Time `json:"since"`
-}
-
 // StockLevel is the durable stock of one item in one depot.
 type StockLevel struct {
 	Depot    string `json:"depot"`
@@ -39,7 +28,7 @@ type StockLevel struct {
 
 // Snapshot is the durable state an engine is rebuilt from at start.
 type Snapshot struct {
-	Units []UnitState
+	Units []teams.UnitState
 	Stock []StockLevel
 	// Reservations active now.
 	Reservations []StockChange
@@ -60,7 +49,9 @@ type Store interface {
 	// events and the ID of their outbox records in place. It fails with
 	// ErrConflict (and writes nothing) when an outcome with NewIncident names
 	// an incident already decided in its drill, when a unit would get two
-	// active assignments, or when stock would go negative.
+	// active assignments, when a unit change breaks the unit rules
+	// (teams.UnitChange.Check: the error wraps teams.ErrInvalidUnit too), or
+	// when stock would go negative.
 	Apply(ctx context.Context, outs []*Outcome) error
 	// Decided reports which of ids are already decided in the drill.
 	Decided(ctx context.Context, drill string, ids []string) (map[string]bool, error)
@@ -77,8 +68,10 @@ type Store interface {
 	// MarkSent removes sent outbox records.
 	MarkSent(ctx context.Context, ids []int64) error
 	// SeedUnits inserts the state of units the store has never seen (first
-	// start of a drill or of the live engine) and keeps existing rows.
-	SeedUnits(ctx context.Context, drill string, units []UnitState) error
+	// start of a drill or of the live engine) and keeps existing rows. It
+	// fails with ErrConflict, wrapping teams.ErrInvalidUnit, when a state
+	// breaks the unit rules (teams.UnitState.Check).
+	SeedUnits(ctx context.Context, drill string, units []teams.UnitState) error
 	// SeedStock inserts stock levels the store has never seen and keeps
 	// existing rows.
 	SeedStock(ctx context.Context, drill string, levels []StockLevel) error
@@ -86,29 +79,6 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close()
-}
-
-// CheckUnitChange applies the rules every Store enforces on one unit change
-// by itself (the CHECKs of pgstore's units table): a known status, an
-// incident exactly when the status is active, a position in range. It
-// fails with ErrConflict.
-func CheckUnitChange(u UnitChange) error {
-	st, err := teams.ParseStatus(u.NewStatus)
-	if err != nil {
-		return fmt.Errorf("unit %s: unknown status %q: %w", u.UnitID, u.NewStatus, ErrConflict)
-	}
-	if st.Active() != (u.Incident != "") {
-		return fmt.Errorf("unit %s %s with incident %q: %w", u.UnitID, u.NewStatus, u.Incident, ErrConflict)
-	}
-	if u.Lat < -90 || u.Lat > 90 || u.Lng < -180 || u.Lng > 180 {
-		return fmt.Errorf("unit %s: position out of range: %w", u.UnitID, ErrConflict)
-	}
-	return nil
-}
-
-// CheckSeedUnit applies CheckUnitChange to a unit state being seeded.
-func CheckSeedUnit(u UnitState) error {
-	return CheckUnitChange(UnitChange{UnitID: u.ID, NewStatus: u.Status, Incident: u.Incident, Lat: u.Lat, Lng: u.Lng})
 }
 
 // CheckStockLevel applies the rule every Store enforces on a stock level
@@ -120,6 +90,3 @@ func CheckStockLevel(l StockLevel) error {
 	}
 	return nil
 }
-
-// ActiveStatus reports whether a unit in this status is on an incident.
-func ActiveStatus(status string) bool { return teams.Status(status).Active() }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"slices"
+
+	"github.com/zs110/dispatch/teams"
 )
 
 // Read views: what Incidents, Incident, Units and Depots answer from. A
@@ -18,7 +20,7 @@ import (
 // nobody changes them.
 type viewState struct {
 	open    map[string]*IncidentRecord
-	units   []UnitView
+	units   []teams.UnitView
 	unitAt  map[string]int
 	depots  []DepotView
 	depotAt map[string]int
@@ -131,7 +133,7 @@ func (e *Engine) Incident(ctx context.Context, drill, id string) (*IncidentRecor
 
 // Units returns every unit of a drill's world, sorted by id. It never
 // waits on the store.
-func (e *Engine) Units(drill string) []UnitView {
+func (e *Engine) Units(drill string) []teams.UnitView {
 	e.vmu.Lock()
 	defer e.vmu.Unlock()
 	if v := e.views[drill]; v != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
 )
 
 // ErrRateLimited: the console sent actions faster than its token bucket allows.
@@ -132,10 +133,10 @@ func (s *Server) units(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	town, team, status := q.Get("town"), q.Get("team"), q.Get("status")
 	all := s.cfg.Backend.Units(p.World())
-	out := make([]dispatch.UnitView, 0, len(all))
+	out := make([]teams.UnitView, 0, len(all))
 	for i := range all {
 		u := &all[i]
-		if !unitVisible(p, u) || (town != "" && u.Town != town) || (team != "" && u.Team != team) || (status != "" && u.Status != status) {
+		if !unitVisible(p, u) || (town != "" && u.Town != town) || (team != "" && u.Team != team) || (status != "" && u.Status != teams.Status(status)) {
 			continue
 		}
 		out = append(out, *u)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
 )
 
 func ids[T any](xs []T, id func(T) string) []string {
@@ -20,7 +21,7 @@ func ids[T any](xs []T, id func(T) string) []string {
 }
 
 func incID(r dispatch.IncidentRecord) string { return r.ID }
-func unitID(u dispatch.UnitView) string      { return u.ID }
+func unitID(u teams.UnitView) string         { return u.ID }
 func depotID(d dispatch.DepotView) string    { return d.ID }
 
 func TestHealthReadyMetrics(t *testing.T) {
@@ -139,7 +140,7 @@ func TestAPIRoles(t *testing.T) {
 		{"drill-a", "", []string{"FIRE-1"}},
 	}
 	for _, tc := range units {
-		var got []dispatch.UnitView
+		var got []teams.UnitView
 		if code := e.getJSON("/api/units"+tc.q, tc.console, &got); code != 200 {
 			t.Fatalf("units: %d", code)
 		}

@@ -77,7 +77,7 @@ func record(t *testing.T, eng *dispatch.Engine, id string) *dispatch.IncidentRec
 func unitStatus(eng *dispatch.Engine, id string) string {
 	for _, u := range eng.Units("") {
 		if u.ID == id {
-			return u.Status
+			return string(u.Status)
 		}
 	}
 	return ""

@@ -98,7 +98,7 @@ func (m *memSource) last() int64 {
 type testBackend struct {
 	mu        sync.Mutex
 	incidents map[string][]dispatch.IncidentRecord
-	units     map[string][]dispatch.UnitView
+	units     map[string][]teams.UnitView
 	depots    map[string][]dispatch.DepotView
 	log       *memSource
 	notify    func()
@@ -129,7 +129,7 @@ func (b *testBackend) Incident(_ context.Context, drill, id string) (*dispatch.I
 	return nil, fmt.Errorf("incident %q: %w", id, dispatch.ErrNotFound)
 }
 
-func (b *testBackend) Units(drill string) []dispatch.UnitView {
+func (b *testBackend) Units(drill string) []teams.UnitView {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return slices.Clone(b.units[drill])
@@ -175,7 +175,7 @@ func (b *testBackend) Act(_ context.Context, a dispatch.Action) (*dispatch.Incid
 			return nil, fmt.Errorf("unit %s not assigned: %w", a.Unit, dispatch.ErrBadAction)
 		}
 		us := b.units[a.Drill]
-		i := slices.IndexFunc(us, func(u dispatch.UnitView) bool { return u.ID == a.Unit })
+		i := slices.IndexFunc(us, func(u teams.UnitView) bool { return u.ID == a.Unit })
 		if a.Team != "" && us[i].Team != a.Team {
 			return nil, dispatch.ErrForbidden
 		}
@@ -197,8 +197,8 @@ func (b *testBackend) Act(_ context.Context, a dispatch.Action) (*dispatch.Incid
 	return &cp, nil
 }
 
-func unitView(id, team, town, status string) dispatch.UnitView {
-	return dispatch.UnitView{Unit: teams.Unit{ID: id, Team: team}, Status: status, Town: town}
+func unitView(id, team, town string, status teams.Status) teams.UnitView {
+	return teams.UnitView{Unit: teams.Unit{ID: id, Team: team}, Status: status, Town: town}
 }
 
 func pick(unit, team string) dispatch.UnitPick {
@@ -221,7 +221,7 @@ func newTestBackend(src *memSource) *testBackend {
 			},
 			"a": {inc("I-DRILL-A", "shiqi", dispatch.StateAwaiting, pick("FIRE-1", "fire"))},
 		},
-		units: map[string][]dispatch.UnitView{
+		units: map[string][]teams.UnitView{
 			"":  {unitView("FIRE-1", "fire", "shiqi", "available"), unitView("POL-1", "police", "shiqi", "available"), unitView("POL-2", "police", "dongqu", "on_scene")},
 			"a": {unitView("FIRE-1", "fire", "shiqi", "available")},
 		},

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
 )
 
 // Visible reports whether a console of principal p may see event ev.
@@ -59,7 +60,7 @@ func incidentVisible(p Principal, rec *dispatch.IncidentRecord, teamOf func(unit
 }
 
 // unitVisible reports whether p may see a unit of its world.
-func unitVisible(p Principal, u *dispatch.UnitView) bool {
+func unitVisible(p Principal, u *teams.UnitView) bool {
 	switch p.Role {
 	case RoleDrill:
 		return true

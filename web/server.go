@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
 	"github.com/zs110/dispatch/web/ui"
 )
 
@@ -31,7 +32,7 @@ type Backend interface {
 	// Incident returns one incident, open or closed, or dispatch.ErrNotFound.
 	Incident(ctx context.Context, drill, id string) (*dispatch.IncidentRecord, error)
 	// Units returns every unit of a drill's world with its live state.
-	Units(drill string) []dispatch.UnitView
+	Units(drill string) []teams.UnitView
 	// Depots returns every depot of a drill's world with what is available.
 	Depots(drill string) []dispatch.DepotView
 	// Act applies an action once it is durable; errors wrap

@@ -261,7 +261,7 @@ func checkUnits(ctx context.Context, t testing.TB, conn *pgx.Conn, sim *unitSim,
 	type pos struct{ status, incident string }
 	cur := map[string]pos{}
 	for _, u := range st.Units() {
-		cur[u.ID] = pos{u.Status, ""}
+		cur[u.ID] = pos{string(u.Status), ""}
 	}
 	rows, err := conn.Query(ctx, `SELECT unit_id, old_status, new_status, coalesce(incident, ''), at FROM unit_status_history
 		WHERE drill = '' ORDER BY unit_id, id`)

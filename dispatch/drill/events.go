@@ -82,8 +82,8 @@ func (d *Drill) push(e simEvent) {
 
 // unitEvent is the terminal report a simulation event stands for.
 func (d *Drill) unitEvent(e simEvent) dispatch.UnitEvent {
-	u := &d.units[e.unit]
-	ev := dispatch.UnitEvent{UnitID: u.id, At: time.Unix(0, e.at).In(cst), Drill: d.cfg.Drill, Incident: e.inc}
+	u := d.fleet.Record(e.unit)
+	ev := dispatch.UnitEvent{UnitID: u.ID(), At: time.Unix(0, e.at).In(cst), Drill: d.cfg.Drill, Incident: e.inc}
 	switch e.kind {
 	case evEnRoute:
 		ev.Status = string(teams.StatusEnRoute)
@@ -96,7 +96,8 @@ func (d *Drill) unitEvent(e simEvent) dispatch.UnitEvent {
 		// back at the station
 		ev.Status = string(teams.StatusAvailable)
 		ev.Incident = ""
-		ev.HasPosition, ev.Lat, ev.Lng = true, u.station.Lat, u.station.Lng
+		home := u.Home()
+		ev.HasPosition, ev.Lat, ev.Lng = true, home.Lat, home.Lng
 	}
 	return ev
 }
@@ -145,19 +146,19 @@ func (d *Drill) decision(rec *dispatch.IncidentRecord) {
 }
 
 // unitChange schedules what a unit does next.
-func (d *Drill) unitChange(u *dispatch.UnitChange, rec *dispatch.IncidentRecord) {
-	ui, ok := d.byID[u.UnitID]
+func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
+	ui, ok := d.fleet.Number(u.UnitID)
 	if !ok || u.OldStatus == u.NewStatus {
 		return
 	}
-	unit := &d.units[ui]
+	unit, ur := &d.units[ui], d.fleet.Record(ui)
 	at := u.At.UnixNano()
 	d.stats.touch(at)
-	if u.OldStatus == string(teams.StatusAvailable) {
+	if u.OldStatus == teams.StatusAvailable {
 		unit.since = at
 		d.busy++
 	}
-	switch teams.Status(u.NewStatus) {
+	switch u.NewStatus {
 	case teams.StatusDispatched:
 		st := d.inflight[u.Incident]
 		if st == nil || rec == nil || rec.Rec == nil {
@@ -177,11 +178,11 @@ func (d *Drill) unitChange(u *dispatch.UnitChange, rec *dispatch.IncidentRecord)
 		if st.firstAssign == 0 {
 			st.firstAssign = at
 		}
-		if unit.reserve {
+		if ur.Reserve() {
 			d.stats.reserve(unit.team, st.priority)
 		}
 		leave := at + int64(d.cfg.Turnout)
-		d.push(simEvent{at: leave + int64(unit.delay), kind: evEnRoute, unit: ui, inc: u.Incident})
+		d.push(simEvent{at: leave + int64(ur.ActivationDelay()), kind: evEnRoute, unit: ui, inc: u.Incident})
 		d.push(simEvent{at: leave + int64(eta*float64(time.Second)), kind: evOnScene, unit: ui, inc: u.Incident})
 	case teams.StatusOnScene:
 		st := d.inflight[u.Incident]
@@ -195,7 +196,7 @@ func (d *Drill) unitChange(u *dispatch.UnitChange, rec *dispatch.IncidentRecord)
 		// work, then drive back to the station
 		clear := at + int64(st.service)
 		hour := d.eta.Hour(time.Unix(0, clear))
-		back := d.eta.Seconds(geo.DistanceM(geo.Point{Lat: st.lat, Lng: st.lng}, unit.station), unit.profile, hour)
+		back := d.eta.Seconds(geo.DistanceM(geo.Point{Lat: st.lat, Lng: st.lng}, ur.Home()), ur.Profile(), hour)
 		d.push(simEvent{at: clear, kind: evReturning, unit: ui})
 		d.push(simEvent{at: clear + int64(back*float64(time.Second)), kind: evAvailable, unit: ui})
 	case teams.StatusAvailable:

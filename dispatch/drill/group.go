@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
 )
 
 // GroupCommit wraps a store (PostgreSQL) for a drill: Apply only queues the
@@ -154,7 +155,7 @@ func (g *GroupCommit) MarkSent(ctx context.Context, ids []int64) error {
 }
 
 // SeedUnits implements dispatch.Store (after a flush).
-func (g *GroupCommit) SeedUnits(ctx context.Context, drill string, units []dispatch.UnitState) error {
+func (g *GroupCommit) SeedUnits(ctx context.Context, drill string, units []teams.UnitState) error {
 	if err := g.Flush(ctx); err != nil {
 		return err
 	}

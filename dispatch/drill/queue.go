@@ -104,7 +104,7 @@ func (d *Drill) fill(ctx context.Context) error {
 	var cands []*incState
 	seenCap := map[int32]bool{}
 	for _, u := range d.released {
-		for _, c := range d.units[u].caps {
+		for _, c := range d.fleet.Record(u).Capabilities() {
 			if seenCap[c] || int(c) >= len(d.byCap) {
 				continue
 			}

@@ -1,7 +1,6 @@
 package drill
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -113,8 +112,8 @@ type Drill struct {
 	log   *slog.Logger
 	eta   *geo.ETA
 	now   time.Time
-	units []unitInfo
-	byID  map[string]int32
+	fleet *teams.Fleet // the static unit table: ids, teams, stations, profiles, capabilities
+	units []unitInfo   // by fleet number
 	types map[string]*typeInfo
 	fall  *typeInfo
 	towns map[string]int
@@ -136,15 +135,10 @@ type Drill struct {
 	ran      bool
 }
 
+// unitInfo is what the drill adds to a unit of the fleet.
 type unitInfo struct {
-	id      string
-	team    int
-	reserve bool
-	delay   time.Duration
-	station geo.Point
-	profile int
-	caps    []int32
-	since   int64 // unix ns it left available (busy)
+	team  int   // index into Scenario.Teams
+	since int64 // unix ns it left available (busy)
 }
 
 type typeInfo struct {
@@ -212,7 +206,7 @@ func New(cfg Config) (*Drill, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	d := &Drill{cfg: cfg, log: cfg.Logger.With("component", "drill", "drill", cfg.Drill), byID: map[string]int32{},
+	d := &Drill{cfg: cfg, log: cfg.Logger.With("component", "drill", "drill", cfg.Drill),
 		types: map[string]*typeInfo{}, towns: map[string]int{}, caps: map[string]int32{},
 		inflight: map[string]*incState{}, queue: map[string]*incState{}}
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: cfg.Scenario, Store: cfg.Store, Rank: cfg.Rank,
@@ -245,7 +239,8 @@ func (d *Drill) capIdx(c string) int32 {
 	return i
 }
 
-// index builds the lookup tables of units, teams, towns and types.
+// index builds the lookup tables of units (the fleet's, numbered as the
+// fleet numbers them, capabilities too), teams, towns and types.
 func (d *Drill) index() error {
 	sc := d.cfg.Scenario
 	teamIdx := map[string]int{}
@@ -253,29 +248,21 @@ func (d *Drill) index() error {
 		teamIdx[t.ID] = i
 		d.teams = append(d.teams, t.ID)
 	}
-	stations := map[string]geo.Point{}
-	for _, s := range sc.Stations {
-		stations[s.ID] = s.Location
+	towns, err := geo.NewTowns(sc.Towns, 0)
+	if err != nil {
+		return err
 	}
-	units := slices.Clone(sc.Units)
-	slices.SortFunc(units, func(a, b teams.Unit) int { return cmp.Compare(a.ID, b.ID) })
-	for _, u := range units {
-		ti, ok := teamIdx[u.Team]
-		if !ok {
-			return fmt.Errorf("unit %s: unknown team %q", u.ID, u.Team)
-		}
-		prof, err := d.eta.Profile(u.Profile)
-		if err != nil {
-			return fmt.Errorf("unit %s: %w", u.ID, err)
-		}
-		t := sc.Teams[ti]
-		ui := unitInfo{id: u.ID, team: ti, reserve: t.Kind == teams.KindReserve, delay: teams.ActivationDelay(t),
-			station: stations[u.Station], profile: prof}
-		for _, c := range u.Capabilities {
-			ui.caps = append(ui.caps, d.capIdx(c))
-		}
-		d.byID[u.ID] = int32(len(d.units))
-		d.units = append(d.units, ui)
+	// The fleet is only read (never searched): the plain index costs least to build.
+	if d.fleet, err = teams.NewFleet(teams.FleetConfig{Teams: sc.Teams, Stations: sc.Stations, Units: sc.Units,
+		ETA: d.eta, Towns: towns, Index: "brute"}); err != nil {
+		return err
+	}
+	for _, c := range d.fleet.Capabilities() {
+		d.capIdx(c)
+	}
+	d.units = make([]unitInfo, d.fleet.Len())
+	for i := range d.units {
+		d.units[i].team = teamIdx[d.fleet.Record(int32(i)).Team()]
 	}
 	for i, t := range sc.Towns {
 		d.towns[t.Code] = i

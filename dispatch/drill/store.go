@@ -10,6 +10,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
 	"github.com/zs110/dispatch/dispatch/wire"
+	"github.com/zs110/dispatch/teams"
 )
 
 // StoreConfig configures a Store.
@@ -48,7 +49,7 @@ type Store struct {
 	decided   map[skey]struct{}
 	closed    []skey // ring of closed incidents still held
 	closedAt  int
-	units     map[skey]dispatch.UnitState
+	units     map[skey]teams.UnitState
 	stock     map[stockKey]*stockRow
 	res       map[skey]dispatch.StockChange
 	resDone   map[skey]struct{}
@@ -72,7 +73,7 @@ func NewStore(cfg StoreConfig) *Store {
 		cfg.KeepClosed = 10000
 	}
 	return &Store{cfg: cfg, incidents: map[skey]*dispatch.IncidentRecord{}, decided: map[skey]struct{}{},
-		units: map[skey]dispatch.UnitState{}, stock: map[stockKey]*stockRow{}, res: map[skey]dispatch.StockChange{},
+		units: map[skey]teams.UnitState{}, stock: map[stockKey]*stockRow{}, res: map[skey]dispatch.StockChange{},
 		resDone: map[skey]struct{}{}, events: make([]dispatch.Event, 0, min(cfg.KeepEvents, 4096)),
 		outbox: memstore.NewOutbox(cfg.KeepOutbox, false)}
 }
@@ -94,7 +95,7 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 			snap.Units = append(snap.Units, u)
 		}
 	}
-	slices.SortFunc(snap.Units, func(a, b dispatch.UnitState) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(snap.Units, func(a, b teams.UnitState) int { return cmp.Compare(a.ID, b.ID) })
 	for k, r := range s.stock {
 		if k.drill == drill {
 			snap.Stock = append(snap.Stock, dispatch.StockLevel{Depot: k.depot, Item: k.item, OnHand: r.onHand, Reserved: r.reserved})
@@ -143,7 +144,7 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 			}
 		}
 		for _, u := range o.Units {
-			s.units[skey{o.Drill, u.UnitID}] = dispatch.UnitState{ID: u.UnitID, Status: u.NewStatus, Lat: u.Lat, Lng: u.Lng, Incident: u.Incident, Since: u.At}
+			s.units[skey{o.Drill, u.UnitID}] = teams.UnitState{ID: u.UnitID, Status: u.NewStatus, Lat: u.Lat, Lng: u.Lng, Incident: u.Incident, Since: u.At}
 		}
 		for _, c := range o.Stock {
 			row := s.row(stockKey{o.Drill, c.Depot, c.Item})
@@ -209,7 +210,10 @@ func (s *Store) row(k stockKey) *stockRow {
 	return r
 }
 
-type unitBrief struct{ status, incident string }
+type unitBrief struct {
+	status   teams.Status
+	incident string
+}
 
 // check validates a batch against the state and the batch's own earlier
 // outcomes, without writing: memstore's (and pgstore's) rules.
@@ -243,8 +247,8 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 			written = append(written, k)
 		}
 		for _, u := range o.Units {
-			if err := dispatch.CheckUnitChange(u); err != nil {
-				return err
+			if err := u.Check(); err != nil {
+				return fmt.Errorf("%w: %w", err, dispatch.ErrConflict)
 			}
 			k := skey{o.Drill, u.UnitID}
 			i := slices.IndexFunc(units, func(x unitNow) bool { return x.k == k })
@@ -257,7 +261,7 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 				}
 				cur = unitBrief{st.Status, st.Incident}
 			}
-			if dispatch.ActiveStatus(u.NewStatus) && dispatch.ActiveStatus(cur.status) && cur.incident != u.Incident {
+			if u.NewStatus.Active() && cur.status.Active() && cur.incident != u.Incident {
 				return fmt.Errorf("unit %s is %s on %s, cannot take %s: %w", u.UnitID, cur.status, cur.incident, u.Incident, dispatch.ErrConflict)
 			}
 			if i >= 0 {
@@ -402,12 +406,12 @@ func (s *Store) MarkSent(_ context.Context, ids []int64) error {
 }
 
 // SeedUnits implements dispatch.Store.
-func (s *Store) SeedUnits(_ context.Context, drill string, units []dispatch.UnitState) error {
+func (s *Store) SeedUnits(_ context.Context, drill string, units []teams.UnitState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range units {
-		if err := dispatch.CheckSeedUnit(u); err != nil {
-			return fmt.Errorf("seed units: %w", err)
+		if err := u.Check(); err != nil {
+			return fmt.Errorf("seed units: %w: %w", err, dispatch.ErrConflict)
 		}
 	}
 	for _, u := range units {

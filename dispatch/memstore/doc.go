@@ -7,7 +7,7 @@
 // stored state and the batch's own earlier outcomes before it mutates
 // anything, so a refused batch (dispatch.ErrConflict) writes nothing: the
 // rules are those pgstore's constraints enforce (see
-// dispatch/pgstore/migrations/0001_init.up.sql and dispatch.CheckUnitChange),
+// dispatch/pgstore/migrations/0001_init.up.sql and teams.UnitChange.Check),
 // the incident version check included. Outbox, its in-memory outbox queue,
 // also serves the drill store.
 package memstore

@@ -11,6 +11,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/wire"
+	"github.com/zs110/dispatch/teams"
 )
 
 type key struct{ drill, id string }
@@ -26,7 +27,7 @@ type Store struct {
 	located   map[key]bool   // Incident.HasLocation, which the JSON leaves out
 	states    map[key]string
 	versions  map[key]int // IncidentRecord.Version as stored
-	units     map[key]dispatch.UnitState
+	units     map[key]teams.UnitState
 	history   int
 	stock     map[stockKey]*stockRow
 	res       map[key]dispatch.StockChange // active reservations
@@ -41,7 +42,7 @@ var _ dispatch.Store = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{incidents: map[key][]byte{}, located: map[key]bool{}, states: map[key]string{}, versions: map[key]int{}, units: map[key]dispatch.UnitState{},
+	return &Store{incidents: map[key][]byte{}, located: map[key]bool{}, states: map[key]string{}, versions: map[key]int{}, units: map[key]teams.UnitState{},
 		stock: map[stockKey]*stockRow{}, res: map[key]dispatch.StockChange{}, resDone: map[key]bool{}, outbox: NewOutbox(0, true)}
 }
 
@@ -55,7 +56,7 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 			snap.Units = append(snap.Units, u)
 		}
 	}
-	slices.SortFunc(snap.Units, func(a, b dispatch.UnitState) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(snap.Units, func(a, b teams.UnitState) int { return cmp.Compare(a.ID, b.ID) })
 	for k, r := range s.stock {
 		if k.drill == drill {
 			snap.Stock = append(snap.Stock, dispatch.StockLevel{Depot: k.depot, Item: k.item, OnHand: r.onHand, Reserved: r.reserved})
@@ -108,7 +109,7 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 		}
 		for _, u := range o.Units {
 			k := key{o.Drill, u.UnitID}
-			s.units[k] = dispatch.UnitState{ID: u.UnitID, Status: u.NewStatus, Lat: u.Lat, Lng: u.Lng, Incident: u.Incident, Since: u.At}
+			s.units[k] = teams.UnitState{ID: u.UnitID, Status: u.NewStatus, Lat: u.Lat, Lng: u.Lng, Incident: u.Incident, Since: u.At}
 			if u.OldStatus != u.NewStatus {
 				s.history++
 			}
@@ -195,8 +196,8 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 			written[k] = true
 		}
 		for _, u := range o.Units {
-			if err := dispatch.CheckUnitChange(u); err != nil {
-				return err
+			if err := u.Check(); err != nil {
+				return fmt.Errorf("%w: %w", err, dispatch.ErrConflict)
 			}
 			k := key{o.Drill, u.UnitID}
 			cur, seen := unitNow[k]
@@ -210,7 +211,7 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 					cur = unitBrief{st.Status, st.Incident}
 				}
 			}
-			if dispatch.ActiveStatus(u.NewStatus) && dispatch.ActiveStatus(cur.status) && cur.incident != u.Incident {
+			if u.NewStatus.Active() && cur.status.Active() && cur.incident != u.Incident {
 				return fmt.Errorf("unit %s is %s on %s, cannot take %s: %w", u.UnitID, cur.status, cur.incident, u.Incident, dispatch.ErrConflict)
 			}
 			unitNow[k] = unitBrief{u.NewStatus, u.Incident}
@@ -266,7 +267,10 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 	return nil
 }
 
-type unitBrief struct{ status, incident string }
+type unitBrief struct {
+	status   teams.Status
+	incident string
+}
 
 // Decided implements dispatch.Store.
 func (s *Store) Decided(_ context.Context, drill string, ids []string) (map[string]bool, error) {
@@ -343,12 +347,12 @@ func (s *Store) MarkSent(_ context.Context, ids []int64) error {
 }
 
 // SeedUnits implements dispatch.Store.
-func (s *Store) SeedUnits(_ context.Context, drill string, units []dispatch.UnitState) error {
+func (s *Store) SeedUnits(_ context.Context, drill string, units []teams.UnitState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range units {
-		if err := dispatch.CheckSeedUnit(u); err != nil {
-			return fmt.Errorf("seed units: %w", err)
+		if err := u.Check(); err != nil {
+			return fmt.Errorf("seed units: %w: %w", err, dispatch.ErrConflict)
 		}
 	}
 	for _, u := range units {

@@ -66,7 +66,7 @@ func TestEngineSameAsMemstore(t *testing.T) {
 			if u.Incident == "" {
 				continue
 			}
-			next := map[string]string{"dispatched": "en_route", "en_route": "on_scene", "on_scene": "available"}[u.Status]
+			next := map[string]string{"dispatched": "en_route", "en_route": "on_scene", "on_scene": "available"}[string(u.Status)]
 			if next != "" && rng.IntN(3) > 0 {
 				evs = append(evs, dispatch.UnitEvent{UnitID: u.ID, At: now, Status: next, Incident: u.Incident})
 			}

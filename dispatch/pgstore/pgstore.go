@@ -22,6 +22,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/wire"
+	"github.com/zs110/dispatch/teams"
 )
 
 //go:embed migrations/*.sql
@@ -209,14 +210,14 @@ func (k dkey) less(o dkey) int {
 // unitPlan is what one batch does to one unit: the first change is checked
 // against the stored row, the last one is written.
 type unitPlan struct {
-	first, last dispatch.UnitChange
+	first, last teams.UnitChange
 }
 
 // checkChange validates a change against the unit's state before it (from
 // the store or from an earlier change of the batch): the rules of
 // dispatch.Store, identical to memstore's.
-func checkChange(u dispatch.UnitChange, curStatus, curIncident string) error {
-	if dispatch.ActiveStatus(u.NewStatus) && dispatch.ActiveStatus(curStatus) && curIncident != u.Incident {
+func checkChange(u teams.UnitChange, curStatus teams.Status, curIncident string) error {
+	if u.NewStatus.Active() && curStatus.Active() && curIncident != u.Incident {
 		return fmt.Errorf("unit %s is %s on %s, cannot take %s: %w", u.UnitID, curStatus, curIncident, u.Incident, dispatch.ErrConflict)
 	}
 	return nil
@@ -259,7 +260,7 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) 
 			}
 			p.last = u
 			if u.OldStatus != u.NewStatus {
-				history = append(history, []any{o.Drill, u.UnitID, u.OldStatus, u.NewStatus, nullIfEmpty(u.Incident), u.At})
+				history = append(history, []any{o.Drill, u.UnitID, string(u.OldStatus), string(u.NewStatus), nullIfEmpty(u.Incident), u.At})
 			}
 		}
 	}
@@ -292,9 +293,9 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) 
 
 // validUnit refuses what the units table's CHECKs would refuse, with a
 // clearer error.
-func validUnit(u dispatch.UnitChange) error {
-	if err := dispatch.CheckUnitChange(u); err != nil {
-		return fmt.Errorf("apply: %w", err)
+func validUnit(u teams.UnitChange) error {
+	if err := u.Check(); err != nil {
+		return fmt.Errorf("apply: %w: %w", err, dispatch.ErrConflict)
 	}
 	return nil
 }
@@ -322,10 +323,10 @@ func (s *Store) writeUnits(ctx context.Context, tx pgx.Tx, units map[dkey]*unitP
 	_, err = pgx.ForEachRow(rows, []any{&k.drill, &k.id, &status, &inc}, func() error {
 		f := units[k].first
 		// Optimistic concurrency: the unit is in the status the engine saw.
-		if status != f.OldStatus {
+		if teams.Status(status) != f.OldStatus {
 			return fmt.Errorf("apply: unit %s is %s, not %s (changed by another writer): %w", k.id, status, f.OldStatus, dispatch.ErrConflict)
 		}
-		if err := checkChange(f, status, inc); err != nil {
+		if err := checkChange(f, teams.Status(status), inc); err != nil {
 			return fmt.Errorf("apply: %w", err)
 		}
 		return nil
@@ -337,7 +338,7 @@ func (s *Store) writeUnits(ctx context.Context, tx pgx.Tx, units map[dkey]*unitP
 	lat, lng, since := make([]float64, n), make([]float64, n), make([]time.Time, n)
 	for i, k := range order {
 		u := units[k].last
-		st[i], incs[i], lat[i], lng[i], since[i] = u.NewStatus, nullIfEmpty(u.Incident), u.Lat, u.Lng, u.At
+		st[i], incs[i], lat[i], lng[i], since[i] = string(u.NewStatus), nullIfEmpty(u.Incident), u.Lat, u.Lng, u.At
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO units (drill, id, status, lat, lng, incident, since)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::timestamptz[])

@@ -15,6 +15,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/pgstore"
 	"github.com/zs110/dispatch/dispatch/storetest"
+	"github.com/zs110/dispatch/teams"
 )
 
 // testDB creates a fresh database and drops it at cleanup (storetest.NewDatabase).
@@ -82,9 +83,9 @@ func BenchmarkApply(b *testing.B) {
 	defer s.Close()
 	ctx := context.Background()
 	const batch = 200
-	var units []dispatch.UnitState
+	var units []teams.UnitState
 	for i := 0; i < 2*batch*(b.N+1); i++ {
-		units = append(units, dispatch.UnitState{ID: fmt.Sprintf("U%07d", i), Status: "available", Lat: 22.5, Lng: 113.4, Since: time.Unix(0, 0)})
+		units = append(units, teams.UnitState{ID: fmt.Sprintf("U%07d", i), Status: "available", Lat: 22.5, Lng: 113.4, Since: time.Unix(0, 0)})
 	}
 	if err := s.SeedUnits(ctx, "", units); err != nil {
 		b.Fatal(err)
@@ -102,7 +103,7 @@ func BenchmarkApply(b *testing.B) {
 			o := &dispatch.Outcome{NewIncident: true, Incident: &dispatch.IncidentRecord{Incident: dispatch.Incident{ID: id, ReportedAt: now, Type: "fire.building", Priority: 1},
 				State: dispatch.StateDispatched, Version: 1, DecidedAt: now, UpdatedAt: now}}
 			for k := 0; k < 2; k++ {
-				o.Units = append(o.Units, dispatch.UnitChange{UnitID: units[u].ID, OldStatus: "available", NewStatus: "dispatched", Lat: 22.5, Lng: 113.4, Incident: id, At: now})
+				o.Units = append(o.Units, teams.UnitChange{UnitID: units[u].ID, OldStatus: "available", NewStatus: "dispatched", Lat: 22.5, Lng: 113.4, Incident: id, At: now})
 				u++
 			}
 			o.Stock = []dispatch.StockChange{{Reservation: id + "|sandbag", Incident: id, Depot: "D", Item: "sandbag", Qty: 5, Op: "reserve"}}
@@ -184,13 +185,13 @@ func TestHistory(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	at := time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)
-	if err := s.SeedUnits(ctx, "", []dispatch.UnitState{{ID: "U1", Status: "available", Lat: 22.5, Lng: 113.4, Since: at}}); err != nil {
+	if err := s.SeedUnits(ctx, "", []teams.UnitState{{ID: "U1", Status: "available", Lat: 22.5, Lng: 113.4, Since: at}}); err != nil {
 		t.Fatal(err)
 	}
-	ch := func(old, new, inc string, min int) dispatch.UnitChange {
-		return dispatch.UnitChange{UnitID: "U1", OldStatus: old, NewStatus: new, Incident: inc, Lat: 22.5, Lng: 113.4, At: at.Add(time.Duration(min) * time.Minute)}
+	ch := func(old, new teams.Status, inc string, min int) teams.UnitChange {
+		return teams.UnitChange{UnitID: "U1", OldStatus: old, NewStatus: new, Incident: inc, Lat: 22.5, Lng: 113.4, At: at.Add(time.Duration(min) * time.Minute)}
 	}
-	for _, u := range [][]dispatch.UnitChange{
+	for _, u := range [][]teams.UnitChange{
 		{ch("available", "dispatched", "A", 1)},
 		{ch("dispatched", "dispatched", "A", 2), ch("dispatched", "en_route", "A", 2)}, // a position report, then a status
 		{ch("en_route", "on_scene", "A", 9)},

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
 )
 
 // Load implements dispatch.Store.
@@ -28,9 +29,11 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("load units: %w", err)
 	}
-	snap.Units, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dispatch.UnitState, error) {
-		var u dispatch.UnitState
-		err := r.Scan(&u.ID, &u.Status, &u.Lat, &u.Lng, &u.Incident, &u.Since)
+	snap.Units, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (teams.UnitState, error) {
+		var u teams.UnitState
+		var status string
+		err := r.Scan(&u.ID, &status, &u.Lat, &u.Lng, &u.Incident, &u.Since)
+		u.Status = teams.Status(status)
 		return u, err
 	})
 	if err != nil {
@@ -198,11 +201,16 @@ func (s *Store) MarkSent(ctx context.Context, ids []int64) error {
 }
 
 // SeedUnits implements dispatch.Store.
-func (s *Store) SeedUnits(ctx context.Context, drill string, units []dispatch.UnitState) error {
+func (s *Store) SeedUnits(ctx context.Context, drill string, units []teams.UnitState) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	if len(units) == 0 {
 		return nil
+	}
+	for _, u := range units {
+		if err := u.Check(); err != nil {
+			return fmt.Errorf("seed units: %w: %w", err, dispatch.ErrConflict)
+		}
 	}
 	n := len(units)
 	ids, st := make([]string, n), make([]string, n)
@@ -210,7 +218,7 @@ func (s *Store) SeedUnits(ctx context.Context, drill string, units []dispatch.Un
 	inc := make([]*string, n)
 	since := make([]time.Time, n)
 	for i, u := range units {
-		ids[i], st[i], lat[i], lng[i], inc[i], since[i] = u.ID, u.Status, u.Lat, u.Lng, nullIfEmpty(u.Incident), u.Since
+		ids[i], st[i], lat[i], lng[i], inc[i], since[i] = u.ID, string(u.Status), u.Lat, u.Lng, nullIfEmpty(u.Incident), u.Since
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO units (drill, id, status, lat, lng, incident, since)
 		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::timestamptz[])

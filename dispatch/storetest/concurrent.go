@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
 )
 
 func testInPlace(t *testing.T, s Store) {
@@ -91,7 +92,7 @@ func testSeed(t *testing.T, s Store) {
 	}
 	// A restart seeds again with the scenario's defaults: nothing changes,
 	// and units and stock the store has never seen are added.
-	if err := s.SeedUnits(ctx, "", []dispatch.UnitState{{ID: "U1", Status: "available", Lat: 1, Lng: 1, Since: t0}, {ID: "U9", Status: "out_of_service", Lat: 2, Lng: 2, Since: t0}}); err != nil {
+	if err := s.SeedUnits(ctx, "", []teams.UnitState{{ID: "U1", Status: "available", Lat: 1, Lng: 1, Since: t0}, {ID: "U9", Status: "out_of_service", Lat: 2, Lng: 2, Since: t0}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SeedStock(ctx, "", []dispatch.StockLevel{{Depot: "D1", Item: "sandbag", OnHand: 5}, {Depot: "D2", Item: "pump", OnHand: 3}}); err != nil {

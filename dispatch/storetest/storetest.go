@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
 )
 
 // Store is what the suite exercises: dispatch.Store, whose contract
@@ -22,8 +23,8 @@ func rec(id, state string) *dispatch.IncidentRecord {
 }
 
 // uc is a unit change of unit from old to new status, on incident inc.
-func uc(unit, old, new, inc string) dispatch.UnitChange {
-	return dispatch.UnitChange{UnitID: unit, Team: "police", OldStatus: old, NewStatus: new, Lat: 22.5, Lng: 113.4, Incident: inc, At: t0}
+func uc(unit string, old, new teams.Status, inc string) teams.UnitChange {
+	return teams.UnitChange{UnitID: unit, Team: "police", OldStatus: old, NewStatus: new, Lat: 22.5, Lng: 113.4, Incident: inc, At: t0}
 }
 
 // update is a later change of incident id from version base to version to.
@@ -45,7 +46,7 @@ func decision(drill, id string, units ...string) *dispatch.Outcome {
 	return o
 }
 
-func unitsOut(drill string, changes ...dispatch.UnitChange) *dispatch.Outcome {
+func unitsOut(drill string, changes ...teams.UnitChange) *dispatch.Outcome {
 	return &dispatch.Outcome{Drill: drill, Units: changes}
 }
 
@@ -60,9 +61,9 @@ func stockOp(drill, op, res, inc string, qty int) *dispatch.Outcome {
 func seed(t *testing.T, s Store, drill string) {
 	t.Helper()
 	ctx := context.Background()
-	var units []dispatch.UnitState
+	var units []teams.UnitState
 	for _, id := range []string{"U1", "U2", "U3"} {
-		units = append(units, dispatch.UnitState{ID: id, Status: "available", Lat: 22.5, Lng: 113.4, Since: t0})
+		units = append(units, teams.UnitState{ID: id, Status: "available", Lat: 22.5, Lng: 113.4, Since: t0})
 	}
 	if err := s.SeedUnits(ctx, drill, units); err != nil {
 		t.Fatal(err)
@@ -90,7 +91,7 @@ func load(t *testing.T, s Store, drill string) *dispatch.Snapshot {
 	return snap
 }
 
-func unit(t *testing.T, s Store, drill, id string) dispatch.UnitState {
+func unit(t *testing.T, s Store, drill, id string) teams.UnitState {
 	t.Helper()
 	for _, u := range load(t, s, drill).Units {
 		if u.ID == id {
@@ -98,10 +99,10 @@ func unit(t *testing.T, s Store, drill, id string) dispatch.UnitState {
 		}
 	}
 	t.Fatalf("unit %s not in drill %q", id, drill)
-	return dispatch.UnitState{}
+	return teams.UnitState{}
 }
 
-func wantUnit(t *testing.T, s Store, drill, id, status, inc string) {
+func wantUnit(t *testing.T, s Store, drill, id string, status teams.Status, inc string) {
 	t.Helper()
 	if u := unit(t, s, drill, id); u.Status != status || u.Incident != inc {
 		t.Fatalf("unit %s in %q: %s on %q, want %s on %q", id, drill, u.Status, u.Incident, status, inc)
@@ -304,7 +305,7 @@ func cases() []tcase {
 			r := rec("A", dispatch.StateClosed)
 			r.Version, r.Cleared = 2, []string{"U1", "U2"}
 			return r
-		}(), Units: []dispatch.UnitChange{{UnitID: "U1", OldStatus: "dispatched", NewStatus: "available", Lat: 22.6, Lng: 113.5, At: t0.Add(time.Hour)},
+		}(), Units: []teams.UnitChange{{UnitID: "U1", OldStatus: "dispatched", NewStatus: "available", Lat: 22.6, Lng: 113.5, At: t0.Add(time.Hour)},
 			{UnitID: "U2", OldStatus: "dispatched", NewStatus: "available", Lat: 22.5, Lng: 113.4, At: t0.Add(time.Hour)}}}}}, -1,
 			func(t *testing.T, s Store) {
 				if snap := load(t, s, ""); len(snap.Open) != 0 {

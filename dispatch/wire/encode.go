@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
 )
 
 // An incident record is in most console events, several times per
@@ -121,7 +122,7 @@ func assignmentEventJSON(scratch *[]byte, rc *recCache, rec *dispatch.IncidentRe
 }
 
 // unitChangeJSON is json.Marshal(c).
-func unitChangeJSON(scratch *[]byte, c *dispatch.UnitChange) ([]byte, error) {
+func unitChangeJSON(scratch *[]byte, c *teams.UnitChange) ([]byte, error) {
 	if b, ok := appendUnitChange(take(scratch), c); ok {
 		return keep(scratch, b), nil
 	}
@@ -458,7 +459,7 @@ func jmaterials(b []byte, ms []dispatch.MaterialPick, ok *bool) []byte {
 	return append(b, ']')
 }
 
-func appendUnitChange(b []byte, c *dispatch.UnitChange) ([]byte, bool) {
+func appendUnitChange(b []byte, c *teams.UnitChange) ([]byte, bool) {
 	ok := true
 	b = append(b, '{')
 	b = jkey(b, "unit_id", true)
@@ -466,9 +467,9 @@ func appendUnitChange(b []byte, c *dispatch.UnitChange) ([]byte, bool) {
 	b = jkey(b, "team", false)
 	b = jstr(b, c.Team, &ok)
 	b = jkey(b, "old_status", false)
-	b = jstr(b, c.OldStatus, &ok)
+	b = jstr(b, string(c.OldStatus), &ok)
 	b = jkey(b, "new_status", false)
-	b = jstr(b, c.NewStatus, &ok)
+	b = jstr(b, string(c.NewStatus), &ok)
 	b = jopt(b, "old_cell", c.OldCell, &ok)
 	b = jopt(b, "new_cell", c.NewCell, &ok)
 	b = jkey(b, "lat", false)

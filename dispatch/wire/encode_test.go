@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/teams"
 )
 
 // fill sets v (addressable) to a random value, reaching every field: a
@@ -97,10 +98,10 @@ func TestFastJSONSameAsEncodingJSON(t *testing.T) {
 			func(v reflect.Value) ([]byte, error) { return json.Marshal(v.Addr().Interface()) },
 			reflect.TypeOf(dispatch.IncidentRecord{})},
 		{"UnitChange", func(v reflect.Value) ([]byte, error) {
-			return unitChangeJSON(&scratch, v.Addr().Interface().(*dispatch.UnitChange))
+			return unitChangeJSON(&scratch, v.Addr().Interface().(*teams.UnitChange))
 		},
 			func(v reflect.Value) ([]byte, error) { return json.Marshal(v.Addr().Interface()) },
-			reflect.TypeOf(dispatch.UnitChange{})},
+			reflect.TypeOf(teams.UnitChange{})},
 		{"AssignmentMessage", func(v reflect.Value) ([]byte, error) {
 			return assignmentJSON(nil, v.Addr().Interface().(*dispatch.AssignmentMessage))
 		},
@@ -186,7 +187,7 @@ func TestFastJSONNotFinite(t *testing.T) {
 	if _, err := recordJSON(nil, nil, rec); err == nil {
 		t.Fatal("NaN latitude marshalled")
 	}
-	ch := dispatch.UnitChange{UnitID: "u", At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	ch := teams.UnitChange{UnitID: "u", At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
 	if _, err := unitChangeJSON(nil, &ch); err == nil {
 		t.Fatal("year 10000 marshalled")
 	}

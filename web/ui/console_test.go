@@ -169,7 +169,7 @@ func (s *system) incident(id string) *dispatch.IncidentRecord {
 func (s *system) unitStatus(id string) string {
 	for _, u := range s.eng.Units("") {
 		if u.ID == id {
-			return u.Status
+			return string(u.Status)
 		}
 	}
 	return ""
