@@ -77,6 +77,10 @@ var (
 	ErrBadAction = errors.New("bad action")
 	// ErrForbidden: the actor may not act on this unit or incident (another team's unit).
 	ErrForbidden = errors.New("forbidden")
+	// ErrChanged: a confirm named an older recommendation than the one the
+	// incident has now (its unit was taken elsewhere): the dispatcher is
+	// shown the new one instead of having it sent. It is an ErrBadAction.
+	ErrChanged = fmt.Errorf("recommendation changed: %w", ErrBadAction)
 )
 
 // Action is a dispatcher's or team leader's command, from a console or a
@@ -91,6 +95,10 @@ type Action struct {
 	Type     string  `json:"type,omitempty"`     // classify
 	Lat      float64 `json:"lat,omitempty"`      // locate
 	Lng      float64 `json:"lng,omitempty"`      // locate
+	// Version (confirm) is the incident version the dispatcher saw: a
+	// recommendation made since is not sent but refused with ErrChanged.
+	// 0: not checked.
+	Version int `json:"version,omitempty"`
 	// By names the console (token name) for the audit trail; set by the server.
 	By string `json:"-"`
 	// Team restricts a team leader to units of that team; set by the server

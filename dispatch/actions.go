@@ -49,7 +49,9 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		if rec.State != StateAwaiting {
 			return nil, fmt.Errorf("confirm: incident is %s, not awaiting confirmation: %w", rec.State, ErrBadAction)
 		}
-		e.touch(rec, now)
+		if a.Version != 0 && a.Version < rec.RecVersion {
+			return nil, fmt.Errorf("confirm: %w: the console saw version %d, the recommendation is of version %d", ErrChanged, a.Version, rec.RecVersion)
+		}
 		stale := false
 		for _, p := range rec.Rec.Units {
 			if u, ok := w.state.Unit(p.UnitID); !ok || !u.Status.Assignable() {
@@ -57,9 +59,16 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 			}
 		}
 		if stale {
-			typ := e.typeOf(rec)
-			r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: planFor(typ, rec.Materials), Priority: rec.Priority, Now: now})
-			rec.Rec = &r
+			// A unit went elsewhere (another engine took it, or memory was
+			// behind): rank again; a console that named the version it saw
+			// is shown the new recommendation instead of having it sent.
+			e.rerank(w, rec, now, "re-ranked at confirmation: a recommended unit was taken elsewhere")
+			if a.Version != 0 {
+				e.addEvent(out, EvIncidentUpdated, rec, nil)
+				return []*Outcome{out}, fmt.Errorf("confirm: %w: a recommended unit was taken elsewhere", ErrChanged)
+			}
+		} else {
+			e.touch(rec, now)
 		}
 		e.dispatchRec(w, out, rec, now)
 		return []*Outcome{out}, nil
@@ -115,6 +124,9 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 				e.release(w, out, rec, a.Unit, teams.StatusAvailable, "swapped", now)
 			}
 			rec.Rec.Units[idx] = pick
+			if !slices.Contains(rec.SwappedOut, a.Unit) {
+				rec.SwappedOut = append(rec.SwappedOut, a.Unit)
+			}
 		} else {
 			rec.Rec.Units = append(rec.Rec.Units, pick)
 		}
@@ -388,13 +400,7 @@ func (e *Engine) decline(w *world, out *Outcome, rec *IncidentRecord, unitID, re
 				req.Substitutes = r.Substitutes
 			}
 		}
-		ex := map[string]bool{}
-		for _, id := range rec.Declined {
-			ex[id] = true
-		}
-		for _, p := range rec.Rec.Units {
-			ex[p.UnitID] = true
-		}
+		ex := excluded(rec)
 		r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: []scenario.Requirement{req}}, Priority: rec.Priority, Now: now, Exclude: ex})
 		rec.Rec.Units = slices.Delete(rec.Rec.Units, idx, idx+1)
 		for _, p := range r.Units {
@@ -432,6 +438,7 @@ func (e *Engine) release(w *world, out *Outcome, rec *IncidentRecord, unitID str
 // the materials were used) or released (cancelled).
 func (e *Engine) finish(w *world, out *Outcome, rec *IncidentRecord, state string, now time.Time, lastUnits []string) {
 	rec.State = state
+	w.setAwaiting(rec)
 	inv := w.state.Inventory()
 	if rec.Rec != nil && !rec.DispatchedAt.IsZero() {
 		for _, m := range rec.Rec.Materials {

@@ -87,13 +87,7 @@ func (e *Engine) fill(w *world, rec *IncidentRecord, now time.Time) *Outcome {
 			missing = append(missing, scenario.Requirement{Capability: r.Capability, Count: n, Substitutes: r.Substitutes})
 		}
 	}
-	ex := make(map[string]bool, len(rec.Rec.Units)+len(rec.Declined))
-	for _, p := range rec.Rec.Units {
-		ex[p.UnitID] = true
-	}
-	for _, id := range rec.Declined {
-		ex[id] = true
-	}
+	ex := excluded(rec)
 	var r Recommendation
 	if len(missing) > 0 {
 		r = w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: missing}, Priority: rec.Priority, Now: now, Exclude: ex})

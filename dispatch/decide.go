@@ -98,6 +98,8 @@ func (e *Engine) decide(w *world, inc *Incident) []*Outcome {
 	w.links.add(rec, fam)
 	if rec.Priority >= e.cfg.ConfirmFrom {
 		rec.State = StateAwaiting
+		rec.RecVersion = rec.Version
+		w.setAwaiting(rec)
 		e.addEvent(out, EvIncidentRecommended, rec, nil)
 		return []*Outcome{out}
 	}
@@ -138,6 +140,7 @@ func (e *Engine) link(w *world, out *Outcome, rec, target *IncidentRecord, now t
 // dispatchRec assigns the recommended units and reserves the materials.
 func (e *Engine) dispatchRec(w *world, out *Outcome, rec *IncidentRecord, now time.Time) {
 	rec.State = StateDispatched
+	w.setAwaiting(rec)
 	if rec.DispatchedAt.IsZero() {
 		rec.DispatchedAt = now
 	}
@@ -263,6 +266,7 @@ func cloneRecord(r *IncidentRecord) *IncidentRecord {
 	c.Assigned = slices.Clone(r.Assigned)
 	c.Accepted = slices.Clone(r.Accepted)
 	c.Declined = slices.Clone(r.Declined)
+	c.SwappedOut = slices.Clone(r.SwappedOut)
 	c.Cleared = slices.Clone(r.Cleared)
 	c.Escalated = slices.Clone(r.Escalated)
 	c.Flags = slices.Clone(r.Flags)

@@ -72,7 +72,9 @@ type IncidentRecord struct {
 	Assigned  []string        `json:"assigned,omitempty"` // unit ids currently assigned
 	Accepted  []string        `json:"accepted,omitempty"` // assigned units whose team leader accepted
 	Declined  []string        `json:"declined,omitempty"` // units that declined: not offered again
-	Cleared   []string        `json:"cleared,omitempty"`  // units that were assigned and cleared
+	// SwappedOut are the units a dispatcher swapped out: not offered again.
+	SwappedOut []string `json:"swapped_out,omitempty"`
+	Cleared    []string `json:"cleared,omitempty"` // units that were assigned and cleared
 	// Escalated: assigned units reported to dispatchers as not accepting in time.
 	Escalated []string `json:"escalated,omitempty"`
 	// DispatchedAt is when units were first assigned (zero: not yet).
@@ -81,8 +83,12 @@ type IncidentRecord struct {
 	FirstOnSceneAt time.Time `json:"first_on_scene_at,omitempty"`
 	Flags          []string  `json:"flags,omitempty"` // "unknown_type", "no_location", ...
 	Version        int       `json:"version"`         // bumped on every change
-	DecidedAt      time.Time `json:"decided_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	// RecVersion is the version at which the recommendation was last made
+	// (P3/P4 waiting for a dispatcher): a confirm naming an older version is
+	// refused with ErrChanged.
+	RecVersion int       `json:"rec_version,omitempty"`
+	DecidedAt  time.Time `json:"decided_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // StockChange is one reservation movement.

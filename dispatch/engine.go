@@ -48,6 +48,12 @@ type EngineConfig struct {
 	// MaxRetries bounds how often a batch is re-decided after ErrConflict.
 	// Default 5.
 	MaxRetries int
+	// FillOnClear makes every step offer the units that came free in it to
+	// the open incidents still missing units, most urgent first (the live
+	// queue; drills run their own queue and leave it off). Default off.
+	FillOnClear bool
+	// FillScan bounds the incidents a freed unit is offered to. Default 8.
+	FillScan int
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -88,7 +94,10 @@ type world struct {
 	// linked holds the duplicate calls linked to an open incident: they
 	// close with it.
 	linked map[string]*IncidentRecord
-	links  *linkIndex
+	// awaiting holds the open incidents whose recommendation waits for a
+	// dispatcher (queue.go keeps them fresh).
+	awaiting map[string]*IncidentRecord
+	links    *linkIndex
 	// stored holds, for every open incident, the version the store has (as
 	// loaded or as last written): the BaseVersion of the next change.
 	stored map[string]int
@@ -154,6 +163,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 5
+	}
+	if cfg.FillScan <= 0 {
+		cfg.FillScan = 8
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -232,7 +244,7 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %q: %w", drill, err)
 	}
-	w := &world{drill: drill, state: st, open: map[string]*IncidentRecord{}, linked: map[string]*IncidentRecord{}, stored: map[string]int{},
+	w := &world{drill: drill, state: st, open: map[string]*IncidentRecord{}, linked: map[string]*IncidentRecord{}, awaiting: map[string]*IncidentRecord{}, stored: map[string]int{},
 		links: newLinkIndex(e.cfg.LinkRadiusM, e.cfg.LinkWindow), seen: snap.LastSeq}
 	for _, u := range snap.Units {
 		if err := st.Restore(u); err != nil {
@@ -258,6 +270,7 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 			continue
 		}
 		w.open[rec.ID] = &rec
+		w.setAwaiting(&rec)
 		if rec.HasLocation {
 			w.links.add(&rec, e.family(rec.Type))
 		}
@@ -394,7 +407,10 @@ func (e *Engine) Act(ctx context.Context, a Action) (*IncidentRecord, error) {
 			return nil, err
 		}
 		outs, err := e.act(w, &a)
-		if err != nil {
+		switch {
+		case err != nil && len(outs) > 0:
+			t.answer = err // written, then refused (ErrChanged)
+		case err != nil:
 			// act validates before it mutates, so memory is untouched here.
 			return nil, t.refused(w, err)
 		}

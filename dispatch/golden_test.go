@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -106,8 +107,8 @@ func TestGolden(t *testing.T) {
 	for _, k := range acts {
 		fmt.Fprintf(&sb, "\n  %-10s ok %4d  refused %3d", k, r.actOK[k], r.actErr[k])
 	}
-	t.Logf("actions:%s\nprocess rejects %d, escalated %d, incidents filled %d, restocks ok %d refused %d",
-		sb.String(), r.rejects, r.escalated, r.filled, r.restockOK, r.restockErr)
+	t.Logf("actions:%s\nprocess rejects %d, escalated %d, incidents filled by FillShortfalls %d, units given from the queue %d, restocks ok %d refused %d",
+		sb.String(), r.rejects, r.escalated, r.filled, r.queued, r.restockOK, r.restockErr)
 
 	for _, k := range goldenRequiredKinds {
 		if r.kinds[k] == 0 {
@@ -119,9 +120,9 @@ func TestGolden(t *testing.T) {
 			t.Errorf("no %s action succeeded", k)
 		}
 	}
-	if len(r.actErr) == 0 || r.rejects == 0 || r.escalated == 0 || r.filled == 0 || r.restockOK == 0 || r.restockErr == 0 {
-		t.Errorf("refused actions %d, rejects %d, escalated %d, filled %d, restocks %d/%d: each must be > 0",
-			len(r.actErr), r.rejects, r.escalated, r.filled, r.restockOK, r.restockErr)
+	if len(r.actErr) == 0 || r.rejects == 0 || r.escalated == 0 || r.queued == 0 || r.restockOK == 0 || r.restockErr == 0 {
+		t.Errorf("refused actions %d, rejects %d, escalated %d, units given from the queue %d, restocks %d/%d: each must be > 0",
+			len(r.actErr), r.rejects, r.escalated, r.queued, r.restockOK, r.restockErr)
 	}
 
 	if *updateGolden {
@@ -186,6 +187,7 @@ type goldenRun struct {
 	rejects    int
 	escalated  int
 	filled     int
+	queued     int
 	restockOK  int
 	restockErr int
 }
@@ -202,7 +204,7 @@ func newGoldenRun(t *testing.T) *goldenRun {
 		service: map[string]float64{}, noLoc: map[string][2]float64{}, invalid: map[string]bool{}, unknown: map[string]string{},
 		kinds: map[string]int{}, actOK: map[string]int{}, actErr: map[string]int{}}
 	r.stop = r.end.Add(3 * time.Hour)
-	r.eng, err = dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: r.store,
+	r.eng, err = dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: r.store, FillOnClear: true, // as dispatchd serve
 		Clock: func() time.Time { return r.now }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -431,6 +433,7 @@ type gAction struct {
 	Lng      float64 `json:"lng,omitempty"`
 	By       string  `json:"by,omitempty"`
 	Team     string  `json:"team,omitempty"`
+	Version  int     `json:"version,omitempty"`
 }
 
 func (r *goldenRun) act(a dispatch.Action) (*dispatch.IncidentRecord, error) {
@@ -447,7 +450,7 @@ func (r *goldenRun) act(a dispatch.Action) (*dispatch.IncidentRecord, error) {
 		RecSeq int64   `json:"rec_is_data_of,omitempty"` // the record's JSON is the Data of this event
 		Err    string  `json:"err,omitempty"`
 	}{Step: r.step, Now: ts(r.now), Op: "act", Action: gAction{Kind: a.Kind, Incident: a.Incident, Unit: a.Unit, NewUnit: a.NewUnit,
-		Reason: a.Reason, Type: a.Type, Lat: a.Lat, Lng: a.Lng, By: a.By, Team: a.Team}}
+		Reason: a.Reason, Type: a.Type, Lat: a.Lat, Lng: a.Lng, By: a.By, Team: a.Team, Version: a.Version}}
 	rec, err := r.eng.Act(r.ctx, a)
 	evs := r.fetch()
 	var recJSON []byte // the record's JSON when no event has it
@@ -590,6 +593,9 @@ func (r *goldenRun) emit(evs []dispatch.Event) {
 			r.writeExact(g, "ev")
 		}
 		r.kinds[ev.Kind]++
+		if ev.Kind == dispatch.EvAssignment && bytes.Contains(ev.Data, []byte("assigned from the queue")) {
+			r.queued++ // a unit that came free, given to an incident missing it (FillOnClear or FillShortfalls)
+		}
 	}
 	recs, err := r.store.PendingOutbox(r.ctx, 1<<30)
 	if err != nil {
@@ -1113,10 +1119,21 @@ func (r *goldenRun) planRecommended(id string) {
 		return
 	}
 	r.planned["rec/"+id] = true
+	// The dispatcher confirms what the console showed when the
+	// recommendation arrived; told it changed since, they confirm the new one.
+	saw := 0
+	if rec, err := r.eng.Incident(r.ctx, "", id); err == nil {
+		saw = rec.Version
+	}
 	confirm := func(d time.Duration) {
 		r.after(d, false, func() {
-			if !r.gone[id] {
-				r.act(dispatch.Action{Kind: dispatch.ActConfirm, Incident: id})
+			if r.gone[id] {
+				return
+			}
+			if _, err := r.act(dispatch.Action{Kind: dispatch.ActConfirm, Incident: id, Version: saw}); errors.Is(err, dispatch.ErrChanged) {
+				if rec, err := r.eng.Incident(r.ctx, "", id); err == nil {
+					r.act(dispatch.Action{Kind: dispatch.ActConfirm, Incident: id, Version: rec.Version})
+				}
 			}
 		})
 	}

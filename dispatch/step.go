@@ -37,6 +37,9 @@ type txn struct {
 	ctx   context.Context
 	fresh bool // the worlds were loaded from the store for this step
 	used  []*world
+	// answer, when set, is the step's error once its outcomes are written
+	// (a confirm refused because the recommendation had to change).
+	answer error
 }
 
 // world returns the world of a drill ("" = live), loading it on first use.
@@ -88,12 +91,12 @@ func (e *Engine) step(ctx context.Context, what string, fn change) ([]*Outcome, 
 	conflicts := 0
 	for {
 		outs, err := e.stepOnce(ctx, fn, fresh)
+		if len(outs) > 0 && e.cfg.OnCommit != nil {
+			e.cfg.OnCommit(outs) // written, even when the step answers an error
+		}
 		switch {
-		case err == nil:
-			if e.cfg.OnCommit != nil && len(outs) > 0 {
-				e.cfg.OnCommit(outs)
-			}
-			return outs, nil
+		case len(outs) > 0 || err == nil:
+			return outs, err
 		case errors.Is(err, errStale) && !fresh:
 			fresh = true
 		case errors.Is(err, ErrConflict) && conflicts < e.cfg.MaxRetries:
@@ -119,14 +122,20 @@ func (e *Engine) stepOnce(ctx context.Context, fn change, fresh bool) ([]*Outcom
 	for _, w := range t.used {
 		outs = append(outs, w.takeExtra()...)
 	}
+	// The queue rules (queue.go) react to what the change did, and to what
+	// they did themselves, a few rounds at most.
+	for round, more := 0, outs; round < 3 && len(more) > 0; round++ {
+		more = e.settleLocked(t, more)
+		outs = append(outs, more...)
+	}
 	if len(outs) == 0 {
-		return nil, nil
+		return nil, t.answer
 	}
 	if err := e.commitLocked(ctx, outs); err != nil {
 		return nil, err
 	}
 	e.publishLocked(outs)
-	return outs, nil
+	return outs, t.answer
 }
 
 // commitLocked writes outs durably. Every outcome on an existing incident

@@ -84,6 +84,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		LinkWindow:  cfg.LinkWindow,
 		Logger:      log,
 		OnReload:    func(cause string) { metrics.reloads.WithLabelValues(cause).Inc() },
+		FillOnClear: true,
 		OnCommit: func(outs []*dispatch.Outcome) {
 			metrics.observe(outs)
 			hub.Notify()

@@ -308,6 +308,7 @@ func appendRecord(b []byte, rc *recCache, r *dispatch.IncidentRecord) ([]byte, b
 	b = jopts(b, "assigned", r.Assigned, &ok)
 	b = jopts(b, "accepted", r.Accepted, &ok)
 	b = jopts(b, "declined", r.Declined, &ok)
+	b = jopts(b, "swapped_out", r.SwappedOut, &ok)
 	b = jopts(b, "cleared", r.Cleared, &ok)
 	b = jopts(b, "escalated", r.Escalated, &ok)
 	b = jkey(b, "dispatched_at", false) // omitempty never omits a struct
@@ -317,6 +318,10 @@ func appendRecord(b []byte, rc *recCache, r *dispatch.IncidentRecord) ([]byte, b
 	b = jopts(b, "flags", r.Flags, &ok)
 	b = jkey(b, "version", false)
 	b = jint(b, r.Version)
+	if r.RecVersion != 0 {
+		b = jkey(b, "rec_version", false)
+		b = jint(b, r.RecVersion)
+	}
 	b = jkey(b, "decided_at", false)
 	b = jtime(b, r.DecidedAt, &ok)
 	b = jkey(b, "updated_at", false)

@@ -165,7 +165,7 @@ export class DispatcherView {
         if (this.selected) this.select(this.selected, true);
         return !!this.selected;
       case "c":
-        if (rec && dispatcherActions(rec, this.ctx.config.actions).confirm) this.send({ kind: "confirm", incident: rec.id });
+        if (rec && dispatcherActions(rec, this.ctx.config.actions).confirm) this.send({ kind: "confirm", incident: rec.id, version: rec.version });
         return true;
       case "s":
         if (rec && rec.recommendation?.units?.length) this.openPanel({ kind: "swap", unit: rec.recommendation.units[0].unit_id });
@@ -384,7 +384,7 @@ export class DispatcherView {
       h(
         "div",
         { class: "actions" },
-        h("button", { type: "button", id: "btn-confirm", class: "primary", disabled: !acts.confirm, onclick: () => this.send({ kind: "confirm", incident: rec.id }) }, t("confirm") + " (c)"),
+        h("button", { type: "button", id: "btn-confirm", class: "primary", disabled: !acts.confirm, onclick: () => this.send({ kind: "confirm", incident: rec.id, version: rec.version }) }, t("confirm") + " (c)"),
         h("button", { type: "button", id: "btn-add", disabled: !acts.add, onclick: () => this.openPanel({ kind: "add" }) }, t("add_unit") + " (a)"),
         h("button", { type: "button", id: "btn-escalate", title: t("escalate_title"), disabled: !acts.escalate, onclick: () => this.send({ kind: "escalate", incident: rec.id }) }, t("escalate") + " (e)"),
         h("button", { type: "button", id: "btn-cancel", class: "danger", disabled: !acts.cancel, onclick: () => this.openPanel({ kind: "cancel" }) }, t("cancel") + " (x)"),
