@@ -121,9 +121,12 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 		return req.Exclude != nil && req.Exclude[s.fleet.Record(id).ID()]
 	}
 	coverage := func(id int32) float64 {
+		if s.cfg.CoverageWeightS == 0 {
+			return 0
+		}
 		r := s.fleet.Record(id)
 		town := r.Town()
-		if s.cfg.CoverageWeightS == 0 || r.Reserve() || town < 0 {
+		if r.Reserve() || town < 0 {
 			return 0
 		}
 		n := 0

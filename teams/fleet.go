@@ -21,10 +21,11 @@ const CellResolution = 9
 
 // FleetConfig configures a Fleet.
 type FleetConfig struct {
-	// Teams of the model. Every unit's team must be one of them. Required.
+	// Teams of the model; every unit's team must be one of them. Default
+	// none.
 	Teams []Team
-	// Stations. Every unit's station must be one of them; a new fleet has
-	// every unit available at its station. Required.
+	// Stations; every unit's station must be one of them, and a new fleet
+	// has every unit available at its station. Default none.
 	Stations []Station
 	// Units, in any order: the fleet numbers them densely in id order. Ids
 	// must be unique. Default none.
@@ -50,22 +51,24 @@ type FleetConfig struct {
 // UnitRecord is the live state of one unit, read through its methods
 // (Fleet.Record); they are cheap enough for a search loop.
 type UnitRecord struct {
-	u        Unit
-	status   Status
-	pos      geo.Point
-	home     geo.Point // the station's location
-	cell     string    // CellResolution cell of pos, kept with it (views and changes read it often)
-	town     int32     // index into Fleet.townCodes; -1 outside the city
-	incident string
-	since    time.Time
-	profile  int
-	reserve  bool
-	delay    time.Duration // ActivationDelay of the unit's team
-	caps     []int32       // capability indices
+	// What a search's cost function reads, together.
+	profile int
+	delay   time.Duration // ActivationDelay of the unit's team
+	town    int32         // index into Fleet.townCodes; -1 outside the city
 	// class numbers the units that any ranking prices alike at the same
 	// point: same profile, reserve flag, activation delay and capabilities
 	// (the coverage cost then depends only on the town, that is the point).
-	class uint32
+	class   uint32
+	reserve bool
+	caps    []int32 // capability indices
+	status  Status
+	pos     geo.Point
+	// What views and changes read.
+	u        Unit
+	cell     string // CellResolution cell of pos, kept with it (views and changes read it often)
+	incident string
+	since    time.Time
+	home     geo.Point // the station's location
 }
 
 // capIndex holds the available units of one capability, professionals and
