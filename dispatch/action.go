@@ -31,6 +31,10 @@ const (
 	// scene it clears its incident, from returning or out of service it is
 	// a unit status report (Incident may be empty).
 	ActAvailable = "available"
+	// ActRelocate (dispatcher): the unit (idle, or on its way back) goes to
+	// wait at Station: a move-up the engine proposed (unit.moveup), or the
+	// dispatcher's own.
+	ActRelocate = "relocate"
 )
 
 // Role is who sends an action: the server sets Action.Role from the
@@ -48,7 +52,7 @@ const (
 // consoles get it from /api/config). A dispatcher's decline takes an
 // assigned unit off the incident with a reason, as its team leader's would.
 var roleActions = map[Role][]string{
-	RoleDispatcher: {ActAdd, ActCancel, ActClassify, ActConfirm, ActDecline, ActEscalate, ActLocate, ActSwap},
+	RoleDispatcher: {ActAdd, ActCancel, ActClassify, ActConfirm, ActDecline, ActEscalate, ActLocate, ActRelocate, ActSwap},
 	RoleTeamLeader: {ActAccept, ActAvailable, ActClear, ActDecline, ActEnRoute, ActOnScene, ActReturning},
 }
 
@@ -69,7 +73,9 @@ func (r Role) May(kind string) bool { return slices.Contains(r.Actions(), kind) 
 
 // unitKind reports whether kind is a unit status report, which names a
 // unit and may name no incident.
-func unitKind(kind string) bool { return kind == ActReturning || kind == ActAvailable }
+func unitKind(kind string) bool {
+	return kind == ActReturning || kind == ActAvailable || kind == ActRelocate
+}
 
 // Action errors.
 var (
@@ -99,6 +105,8 @@ type Action struct {
 	// recommendation made since is not sent but refused with ErrChanged.
 	// 0: not checked.
 	Version int `json:"version,omitempty"`
+	// Station (relocate) is where the unit is to wait.
+	Station string `json:"station,omitempty"`
 	// By names the console (token name) for the audit trail; set by the server.
 	By string `json:"-"`
 	// Team restricts a team leader to units of that team; set by the server

@@ -36,6 +36,9 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		}
 		return nil, fmt.Errorf("%s is %s action: %w", a.Kind, whose, ErrForbidden)
 	}
+	if a.Kind == ActRelocate {
+		return e.relocate(w, a, now)
+	}
 	if unitKind(a.Kind) {
 		return e.reportStatus(w, a)
 	}

@@ -23,6 +23,10 @@ const (
 	EvAssignment          = "assignment.new"       // a unit was assigned: to its team leader
 	EvAssignmentCancelled = "assignment.cancelled" // a unit was released from an incident before clearing
 	EvUnitStatus          = "unit.status"          // a unit changed status
+	// EvMoveUp: a move-up the engine proposes (EngineConfig.MoveUp
+	// "recommend": a dispatcher confirms with ActRelocate) or made ("auto"):
+	// the event's Unit goes to wait at Body.Station; Body.Message says why.
+	EvMoveUp = "unit.moveup"
 )
 
 // Incident flags.

@@ -127,7 +127,8 @@ type Event struct {
 //   - assignment.cancelled: Reason;
 //   - assignment.escalated: WaitedS and Message (the unit and incident are
 //     the event's);
-//   - stock.restocked: Depot, Item and Qty.
+//   - stock.restocked: Depot, Item and Qty;
+//   - unit.moveup: Station and Message (the unit is the event's).
 //
 // The records are the engine's frozen copies: nobody changes them.
 type EventBody struct {
@@ -140,6 +141,7 @@ type EventBody struct {
 	Depot   string
 	Item    string
 	Qty     int
+	Station string
 }
 
 // OutboxRecord is a record to publish on the assignments topic, written in

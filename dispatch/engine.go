@@ -54,6 +54,21 @@ type EngineConfig struct {
 	FillOnClear bool
 	// FillScan bounds the incidents a freed unit is offered to. Default 8.
 	FillScan int
+	// MoveUp is what the engine does to keep the city covered when units
+	// leave their stations (DMEXCLP, see moveup.go): MoveUpOff (default),
+	// MoveUpRecommend (unit.moveup events for a dispatcher to confirm) or
+	// MoveUpAuto (drills: the engine moves the units).
+	MoveUp string
+	// MoveUpPerDay caps the move-ups of one unit a day. Default 2.
+	MoveUpPerDay int
+	// MoveUpMinGain is the least gain of expected covered demand, as a
+	// share of the city's (town populations), a move-up must bring.
+	// Default 0.002.
+	MoveUpMinGain float64
+	// MoveUpDetourS is how much longer than the drive to its own station a
+	// unit on its way back may drive to the station a move-up sends it to
+	// (it is not available on the way). Default 120 s.
+	MoveUpDetourS float64
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -97,7 +112,9 @@ type world struct {
 	// awaiting holds the open incidents whose recommendation waits for a
 	// dispatcher (queue.go keeps them fresh).
 	awaiting map[string]*IncidentRecord
-	links    *linkIndex
+	// cover is the move-up model (nil: EngineConfig.MoveUp off).
+	cover *coverState
+	links *linkIndex
 	// stored holds, for every open incident, the version the store has (as
 	// loaded or as last written): the BaseVersion of the next change.
 	stored map[string]int
@@ -166,6 +183,22 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	if cfg.FillScan <= 0 {
 		cfg.FillScan = 8
+	}
+	switch cfg.MoveUp {
+	case "":
+		cfg.MoveUp = MoveUpOff
+	case MoveUpOff, MoveUpRecommend, MoveUpAuto:
+	default:
+		return nil, fmt.Errorf("engine: move-up %q: want off, recommend or auto", cfg.MoveUp)
+	}
+	if cfg.MoveUpPerDay <= 0 {
+		cfg.MoveUpPerDay = 2
+	}
+	if cfg.MoveUpMinGain <= 0 {
+		cfg.MoveUpMinGain = 0.002
+	}
+	if cfg.MoveUpDetourS <= 0 {
+		cfg.MoveUpDetourS = 120
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -261,6 +294,9 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 		if err := inv.Restore(reservationOf(r)); err != nil {
 			return nil, fmt.Errorf("restore reservation %s: %w", r.Reservation, err)
 		}
+	}
+	if e.cfg.MoveUp != MoveUpOff {
+		w.cover = e.newCoverState(st)
 	}
 	for i := range snap.Open {
 		rec := snap.Open[i]

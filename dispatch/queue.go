@@ -27,6 +27,9 @@ func (e *Engine) settleLocked(t *txn, outs []*Outcome) []*Outcome {
 		if e.cfg.FillOnClear && len(freed) > 0 {
 			more = append(more, e.fillFreed(w, freed)...)
 		}
+		if w.cover != nil {
+			more = append(more, e.moveUps(w, slices.Concat(outs, more))...)
+		}
 	}
 	return more
 }

@@ -19,17 +19,21 @@ var (
 // Fleet.SetPosition): the ranker, the store and console filtering are pure
 // functions of it.
 type UnitChange struct {
-	UnitID    string    `json:"unit_id"`
-	Team      string    `json:"team"`
-	OldStatus Status    `json:"old_status"`
-	NewStatus Status    `json:"new_status"`
-	OldCell   string    `json:"old_cell,omitempty"` // set with NewCell when the unit moved
-	NewCell   string    `json:"new_cell,omitempty"`
-	Lat       float64   `json:"lat"`
-	Lng       float64   `json:"lng"`
-	Town      string    `json:"town,omitempty"`
-	Incident  string    `json:"incident,omitempty"` // assignment after the change ("" = none)
-	At        time.Time `json:"at"`
+	UnitID    string  `json:"unit_id"`
+	Team      string  `json:"team"`
+	OldStatus Status  `json:"old_status"`
+	NewStatus Status  `json:"new_status"`
+	OldCell   string  `json:"old_cell,omitempty"` // set with NewCell when the unit moved
+	NewCell   string  `json:"new_cell,omitempty"`
+	Lat       float64 `json:"lat"`
+	Lng       float64 `json:"lng"`
+	Town      string  `json:"town,omitempty"`
+	Incident  string  `json:"incident,omitempty"` // assignment after the change ("" = none)
+	// Station, set when the engine moves the unit up (relocating, or
+	// returning to another station than the one it left), is where it is to
+	// wait now.
+	Station string    `json:"station,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // Check applies the rules every store enforces on one unit change by itself

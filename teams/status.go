@@ -17,6 +17,9 @@ const (
 	StatusOnScene      Status = "on_scene"       // working the incident
 	StatusReturning    Status = "returning"      // cleared, driving back to station
 	StatusOutOfService Status = "out_of_service" // off duty, broken down, resting
+	// StatusRelocating: moving up to another station to restore coverage
+	// (the engine's move-up); it may still be dispatched on the way.
+	StatusRelocating Status = "relocating"
 )
 
 // Status errors.
@@ -27,7 +30,7 @@ var (
 	ErrIllegalTransition = errors.New("illegal transition")
 )
 
-var allStatuses = []Status{StatusAvailable, StatusDispatched, StatusEnRoute, StatusOnScene, StatusReturning, StatusOutOfService}
+var allStatuses = []Status{StatusAvailable, StatusDispatched, StatusEnRoute, StatusOnScene, StatusReturning, StatusOutOfService, StatusRelocating}
 
 // Statuses returns every status in cycle order.
 func Statuses() []Status { return append([]Status(nil), allStatuses...) }
@@ -43,7 +46,7 @@ func ParseStatus(s string) (Status, error) {
 }
 
 // Assignable reports whether a unit in status s may take a new assignment.
-func (s Status) Assignable() bool { return s == StatusAvailable }
+func (s Status) Assignable() bool { return s == StatusAvailable || s == StatusRelocating }
 
 // Active reports whether a unit in status s is committed to an incident.
 func (s Status) Active() bool {
@@ -53,12 +56,13 @@ func (s Status) Active() bool {
 // legal[from] lists the statuses reachable from from. Any status may also go
 // to out_of_service, and staying in available is a no-op.
 var legal = map[Status][]Status{
-	StatusAvailable:    {StatusAvailable, StatusDispatched},
+	StatusAvailable:    {StatusAvailable, StatusDispatched, StatusRelocating},
 	StatusDispatched:   {StatusEnRoute, StatusAvailable},
 	StatusEnRoute:      {StatusOnScene, StatusAvailable},
 	StatusOnScene:      {StatusReturning, StatusAvailable},
-	StatusReturning:    {StatusAvailable, StatusDispatched},
+	StatusReturning:    {StatusAvailable, StatusDispatched, StatusReturning, StatusRelocating},
 	StatusOutOfService: {StatusAvailable},
+	StatusRelocating:   {StatusAvailable, StatusDispatched, StatusRelocating},
 }
 
 // Transition reports whether a unit may go from one status to another. The

@@ -15,7 +15,10 @@ func TestTransitionEveryPair(t *testing.T) {
 		{StatusOnScene, StatusReturning}: true, {StatusOnScene, StatusAvailable}: true,
 		{StatusReturning, StatusAvailable}: true, {StatusReturning, StatusDispatched}: true,
 		{StatusOutOfService, StatusAvailable}: true,
-		{StatusAvailable, StatusOutOfService}: true, {StatusDispatched, StatusOutOfService}: true,
+		{StatusAvailable, StatusRelocating}:   true, {StatusRelocating, StatusAvailable}: true,
+		{StatusRelocating, StatusDispatched}: true, {StatusRelocating, StatusRelocating}: true,
+		{StatusRelocating, StatusOutOfService}: true,
+		{StatusAvailable, StatusOutOfService}:  true, {StatusDispatched, StatusOutOfService}: true,
 		{StatusEnRoute, StatusOutOfService}: true, {StatusOnScene, StatusOutOfService}: true,
 		{StatusReturning, StatusOutOfService}: true,
 	}
@@ -60,6 +63,7 @@ func TestStatusPredicates(t *testing.T) {
 	}{
 		{StatusAvailable, true, false}, {StatusDispatched, false, true}, {StatusEnRoute, false, true},
 		{StatusOnScene, false, true}, {StatusReturning, false, false}, {StatusOutOfService, false, false},
+		{StatusRelocating, true, false},
 	}
 	for _, c := range cases {
 		if c.s.Assignable() != c.assignable || c.s.Active() != c.active {

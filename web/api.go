@@ -201,13 +201,21 @@ func (s *Server) act(ctx context.Context, p Principal, a dispatch.Action) (*disp
 	if err := authorizeKind(p, &a); err != nil {
 		return nil, err
 	}
-	if a.Incident == "" && a.Kind != dispatch.ActReturning && a.Kind != dispatch.ActAvailable {
+	if a.Incident == "" && a.Kind != dispatch.ActReturning && a.Kind != dispatch.ActAvailable && a.Kind != dispatch.ActRelocate {
 		return nil, fmt.Errorf("no incident: %w", errMalformed)
 	}
 	world := p.World()
 	switch p.Role {
 	case RoleDispatcher:
-		if len(p.Towns) > 0 {
+		if len(p.Towns) > 0 && a.Incident == "" {
+			u, ok := s.unitOf(world, a.Unit)
+			if !ok {
+				return nil, fmt.Errorf("unit %q: %w", a.Unit, dispatch.ErrNotFound)
+			}
+			if !townVisible(p, u.Town) {
+				return nil, fmt.Errorf("unit %s is in %s, not one of this console's towns: %w", a.Unit, u.Town, dispatch.ErrForbidden)
+			}
+		} else if len(p.Towns) > 0 {
 			rec, err := s.cfg.Backend.Incident(ctx, world, a.Incident)
 			if err != nil {
 				return nil, err
@@ -256,4 +264,14 @@ func (s *Server) apiError(w http.ResponseWriter, p Principal, err error) {
 		w.Header().Set("Retry-After", "1")
 	}
 	jsonError(w, code, err.Error())
+}
+
+// unitOf returns one unit of a world.
+func (s *Server) unitOf(world, id string) (teams.UnitView, bool) {
+	for _, u := range s.cfg.Backend.Units(world) {
+		if u.ID == id {
+			return u, true
+		}
+	}
+	return teams.UnitView{}, false
 }

@@ -120,7 +120,7 @@ func authorizeKind(p Principal, a *dispatch.Action) error {
 	default:
 		return dispatch.ErrForbidden
 	}
-	if a.Unit == "" && (dispatch.RoleTeamLeader.May(a.Kind) || a.Kind == dispatch.ActSwap) {
+	if a.Unit == "" && (dispatch.RoleTeamLeader.May(a.Kind) || a.Kind == dispatch.ActSwap || a.Kind == dispatch.ActRelocate) {
 		return fmt.Errorf("%s needs a unit: %w", a.Kind, errMalformed)
 	}
 	a.Drill = p.World()

@@ -155,9 +155,9 @@ func TestAuthorizeKind(t *testing.T) {
 
 func TestKindsOf(t *testing.T) {
 	for role, want := range map[string][]string{
-		RoleDispatcher: {"add", "cancel", "classify", "confirm", "decline", "escalate", "locate", "swap"},
+		RoleDispatcher: {"add", "cancel", "classify", "confirm", "decline", "escalate", "locate", "relocate", "swap"},
 		RoleTeamLeader: {"accept", "available", "clear", "decline", "en_route", "on_scene", "returning"},
-		RoleDrill:      {"accept", "add", "available", "cancel", "classify", "clear", "confirm", "decline", "en_route", "escalate", "locate", "on_scene", "returning", "swap"},
+		RoleDrill:      {"accept", "add", "available", "cancel", "classify", "clear", "confirm", "decline", "en_route", "escalate", "locate", "on_scene", "relocate", "returning", "swap"},
 		"root":         {},
 	} {
 		if got := KindsOf(role); !slices.Equal(got, want) {

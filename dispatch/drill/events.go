@@ -23,6 +23,7 @@ type simEvent struct {
 	seq  uint64
 	kind uint8
 	unit int32
+	gen  uint32 // the unit's plan it belongs to: a newer plan drops it (move-up)
 	inc  string
 }
 
@@ -77,7 +78,25 @@ func (h *evHeap) pop() simEvent {
 func (d *Drill) push(e simEvent) {
 	d.seq++
 	e.seq = d.seq
+	if e.kind != evRestock {
+		e.gen = d.units[e.unit].gen
+	}
 	d.heap.push(e)
+}
+
+// stale reports whether a unit's event belongs to a plan since replaced
+// (the engine moved the unit up, or re-dispatched it while relocating).
+func (d *Drill) stale(e simEvent) bool {
+	return e.kind != evRestock && e.gen != d.units[e.unit].gen
+}
+
+// base is where a unit waits now: its station, or where the engine moved
+// it up to.
+func (d *Drill) base(ui int32) geo.Point {
+	if b := d.units[ui].base; b != nil {
+		return *b
+	}
+	return d.fleet.Record(ui).Home()
 }
 
 // unitEvent is the terminal report a simulation event stands for.
@@ -96,7 +115,7 @@ func (d *Drill) unitEvent(e simEvent) dispatch.UnitEvent {
 		// back at the station
 		ev.Status = string(teams.StatusAvailable)
 		ev.Incident = ""
-		home := u.Home()
+		home := d.base(e.unit)
 		ev.HasPosition, ev.Lat, ev.Lng = true, home.Lat, home.Lng
 	}
 	return ev
@@ -148,12 +167,21 @@ func (d *Drill) decision(rec *dispatch.IncidentRecord) {
 // unitChange schedules what a unit does next.
 func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 	ui, ok := d.fleet.Number(u.UnitID)
-	if !ok || u.OldStatus == u.NewStatus {
+	if !ok {
+		return
+	}
+	if u.OldStatus == u.NewStatus {
+		if u.Station != "" { // a unit on its way back sent to another station
+			d.movedUp(ui, u, u.At.UnixNano())
+		}
 		return
 	}
 	unit, ur := &d.units[ui], d.fleet.Record(ui)
 	at := u.At.UnixNano()
 	d.stats.touch(at)
+	if u.Station != "" {
+		d.movedUp(ui, u, at)
+	}
 	if u.OldStatus == teams.StatusAvailable {
 		unit.since = at
 		d.busy++
@@ -181,6 +209,7 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 		if ur.Reserve() {
 			d.stats.reserve(unit.team, st.priority)
 		}
+		unit.gen++ // a new plan: what was scheduled for a relocation goes
 		leave := at + int64(d.cfg.Turnout)
 		d.push(simEvent{at: leave + int64(ur.ActivationDelay()), kind: evEnRoute, unit: ui, inc: u.Incident})
 		d.push(simEvent{at: leave + int64(eta*float64(time.Second)), kind: evOnScene, unit: ui, inc: u.Incident})
@@ -196,7 +225,7 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 		// work, then drive back to the station
 		clear := at + int64(st.service)
 		hour := d.eta.Hour(time.Unix(0, clear))
-		back := d.eta.Seconds(geo.DistanceM(geo.Point{Lat: st.lat, Lng: st.lng}, ur.Home()), ur.Profile(), hour)
+		back := d.eta.Seconds(geo.DistanceM(geo.Point{Lat: st.lat, Lng: st.lng}, d.base(ui)), ur.Profile(), hour)
 		d.push(simEvent{at: clear, kind: evReturning, unit: ui})
 		d.push(simEvent{at: clear + int64(back*float64(time.Second)), kind: evAvailable, unit: ui})
 	case teams.StatusAvailable:
@@ -214,4 +243,21 @@ func (d *Drill) fail(format string, args ...any) {
 	if d.err == nil {
 		d.err = errorf(format, args...)
 	}
+}
+
+// movedUp follows a move-up the engine made: the unit now waits at another
+// station, and drives there from where it is (it arrives available).
+func (d *Drill) movedUp(ui int32, u *teams.UnitChange, at int64) {
+	p, ok := d.stations[u.Station]
+	if !ok {
+		d.fail("unit %s moved up to unknown station %s", u.UnitID, u.Station)
+		return
+	}
+	unit := &d.units[ui]
+	unit.base = &p
+	unit.gen++
+	d.stats.moveUp(at)
+	from := geo.Point{Lat: u.Lat, Lng: u.Lng}
+	back := d.eta.Seconds(geo.DistanceM(from, p), d.fleet.Record(ui).Profile(), d.eta.Hour(time.Unix(0, at)))
+	d.push(simEvent{at: at + int64(back*float64(time.Second)), kind: evAvailable, unit: ui})
 }

@@ -82,6 +82,10 @@ type Report struct {
 	Stock      []ItemStock    `json:"stock"`
 	Restocks   int            `json:"restocks"`
 	Daily      DailyResponses `json:"daily"`
+	// MoveUps counts the units the engine sent to wait at another station
+	// (move-up), MoveUpsPerUnitDay the same per professional unit and day.
+	MoveUps           int     `json:"move_ups,omitempty"`
+	MoveUpsPerUnitDay float64 `json:"move_ups_per_unit_day,omitempty"`
 }
 
 // Target is the response-time target of a priority in a kind of town.
@@ -193,8 +197,12 @@ func (r *Result) Report(cfg ReportConfig) (*Report, error) {
 	}
 	rep := &Report{Label: cfg.Label, Drill: r.cfg.Drill, Scenario: sc.Name, CoverageWeightS: r.cfg.Rank.CoverageWeightS, Seed: r.cfg.Seed,
 		From: time.Unix(0, c.start).In(cst), To: time.Unix(0, c.last).In(cst), Calls: c.calls, Incidents: len(c.incs),
-		Duplicates: c.linked, Manual: c.manual, UnknownType: c.unknownType, OutOfOrder: c.late, Restocks: c.restocks}
+		Duplicates: c.linked, Manual: c.manual, UnknownType: c.unknownType, OutOfOrder: c.late, Restocks: c.restocks,
+		MoveUps: c.moveUps}
 	rep.Days = int((c.last-c.start)/dayNs) + 1
+	if pro := professionalUnits(sc); c.moveUps > 0 && pro > 0 {
+		rep.MoveUpsPerUnitDay = float64(c.moveUps) / float64(pro) / float64(rep.Days)
+	}
 	kinds := []string{}
 	for _, t := range sc.Towns {
 		if !slices.Contains(kinds, t.Kind) {
@@ -455,3 +463,18 @@ func fmtDur(s float64) string {
 
 // pct prints a share as a percentage.
 func pct(x float64) string { return strings.TrimSuffix(fmt.Sprintf("%.1f", x*100), ".0") + "%" }
+
+// professionalUnits counts the units of professional and command teams.
+func professionalUnits(sc *scenario.Scenario) int {
+	reserve := map[string]bool{}
+	for _, t := range sc.Teams {
+		reserve[t.ID] = t.Kind == teams.KindReserve
+	}
+	n := 0
+	for _, u := range sc.Units {
+		if !reserve[u.Team] {
+			n++
+		}
+	}
+	return n
+}

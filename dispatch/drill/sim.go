@@ -65,6 +65,10 @@ type Config struct {
 	// FillScan bounds how many queued incidents are offered the units that
 	// became available at one instant: FillScan per unit. Default 8.
 	FillScan int
+	// MoveUp lets the engine move units up (dispatch.MoveUpAuto): a unit
+	// on its way back goes to the station where it covers most, an idle one
+	// fills what a dispatch left uncovered. Default off.
+	MoveUp bool
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -114,9 +118,11 @@ type Drill struct {
 	now   time.Time
 	fleet *teams.Fleet // the static unit table: ids, teams, stations, profiles, capabilities
 	units []unitInfo   // by fleet number
-	types map[string]*typeInfo
-	fall  *typeInfo
-	towns map[string]int
+	// stations are the stations' locations by id (move-ups name them).
+	stations map[string]geo.Point
+	types    map[string]*typeInfo
+	fall     *typeInfo
+	towns    map[string]int
 	// families are the incident-type families, in catalogue order of first appearance
 	families []string
 	teams    []string // team ids, scenario order
@@ -137,8 +143,10 @@ type Drill struct {
 
 // unitInfo is what the drill adds to a unit of the fleet.
 type unitInfo struct {
-	team  int   // index into Scenario.Teams
-	since int64 // unix ns it left available (busy)
+	team  int        // index into Scenario.Teams
+	since int64      // unix ns it left available (busy)
+	gen   uint32     // its current plan (simEvent.gen)
+	base  *geo.Point // where it waits when the engine moved it up (nil: its station)
 }
 
 type typeInfo struct {
@@ -209,9 +217,13 @@ func New(cfg Config) (*Drill, error) {
 	d := &Drill{cfg: cfg, log: cfg.Logger.With("component", "drill", "drill", cfg.Drill),
 		types: map[string]*typeInfo{}, towns: map[string]int{}, caps: map[string]int32{},
 		inflight: map[string]*incState{}, queue: map[string]*incState{}}
+	moveUp := dispatch.MoveUpOff
+	if cfg.MoveUp {
+		moveUp = dispatch.MoveUpAuto
+	}
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: cfg.Scenario, Store: cfg.Store, Rank: cfg.Rank,
 		ConfirmFrom: 5, LinkRadiusM: cfg.LinkRadiusM, LinkWindow: cfg.LinkWindow, Clock: func() time.Time { return d.now },
-		OnCommit: d.observe, Logger: cfg.Logger})
+		OnCommit: d.observe, Logger: cfg.Logger, MoveUp: moveUp})
 	if err != nil {
 		return nil, fmt.Errorf("drill: %w", err)
 	}
@@ -253,6 +265,10 @@ func (d *Drill) index() error {
 		return err
 	}
 	// The fleet is only read (never searched): the plain index costs least to build.
+	d.stations = make(map[string]geo.Point, len(sc.Stations))
+	for _, st := range sc.Stations {
+		d.stations[st.ID] = st.Location
+	}
 	if d.fleet, err = teams.NewFleet(teams.FleetConfig{Teams: sc.Teams, Stations: sc.Stations, Units: sc.Units,
 		ETA: d.eta, Towns: towns, Index: "brute"}); err != nil {
 		return err
@@ -475,12 +491,23 @@ func (d *Drill) Run(ctx context.Context, src Source) (*Result, error) {
 					break
 				}
 				ev := d.heap.pop()
+				if d.stale(ev) {
+					continue
+				}
+				if ev.kind == evReturning && d.cfg.MoveUp {
+					// the engine may send the unit to another station: what
+					// that schedules must come in time order
+					spawn = min(spawn, ev.at+1)
+				}
 				if ev.kind == evOnScene {
 					if st := d.inflight[ev.inc]; st != nil {
 						spawn = min(spawn, ev.at+int64(st.service))
 					}
 				}
 				evs = append(evs, d.unitEvent(ev))
+			}
+			if len(evs) == 0 {
+				continue // only events of plans since replaced
 			}
 			d.setNow(evs[len(evs)-1].At.UnixNano())
 			d.released = d.released[:0]

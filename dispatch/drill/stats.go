@@ -53,6 +53,7 @@ type collector struct {
 	invalid     int
 	late        int
 	restocks    int
+	moveUps     int
 	incs        []incStat
 	queueMax    int
 	queueMaxAt  int64
@@ -152,6 +153,12 @@ func (c *collector) reserve(team, priority int) {
 }
 
 func (c *collector) busyTime(team int, ns int64) { c.busyNs[team] += ns }
+
+// moveUp counts a unit the engine moved up to another station.
+func (c *collector) moveUp(at int64) {
+	c.touch(at)
+	c.moveUps++
+}
 
 func (c *collector) queueLen(n int, at int64) {
 	h := int((at - c.start) / hourNs)

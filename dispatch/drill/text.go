@@ -108,6 +108,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if r.MoveUps > 0 {
+		fmt.Fprintf(&b, "\nMove-ups: %d (%.3f per professional unit and day)\n", r.MoveUps, r.MoveUpsPerUnitDay)
+	}
 	fmt.Fprintf(&b, "\nStock (all depots; %d restocks to scenario levels)\n", r.Restocks)
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tinitial\tconsumed\trestocked\tend\tlowest available\tshort incidents\tmissing\t")

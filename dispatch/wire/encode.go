@@ -56,6 +56,12 @@ func (e *Encoder) EventData(ev *dispatch.Event) json.RawMessage {
 			Item  string `json:"item"`
 			Qty   int    `json:"qty"`
 		}{b.Depot, b.Item, b.Qty})
+	case ev.Kind == dispatch.EvMoveUp:
+		return marshal(struct {
+			Message string `json:"message"`
+			Station string `json:"station"`
+			Unit    string `json:"unit"`
+		}{b.Message, b.Station, ev.Unit})
 	case b.Reason != "":
 		return marshal(struct {
 			Reason string `json:"reason"`
@@ -483,6 +489,7 @@ func appendUnitChange(b []byte, c *teams.UnitChange) ([]byte, bool) {
 	b = jfloat(b, c.Lng, &ok)
 	b = jopt(b, "town", c.Town, &ok)
 	b = jopt(b, "incident", c.Incident, &ok)
+	b = jopt(b, "station", c.Station, &ok)
 	b = jkey(b, "at", false)
 	b = jtime(b, c.At, &ok)
 	return append(b, '}'), ok

@@ -232,6 +232,30 @@ export class DispatcherView {
 
   renderAlerts() {
     const items = [];
+    for (const m of this.model.moveUps.values()) {
+      items.push(
+        h(
+          "div",
+          { class: "alert moveup", "data-unit": m.unit },
+          h("strong", {}, t("moveup") + " "),
+          t("moveup_msg", { unit: m.unit, station: m.station }),
+          " ",
+          h("button", { type: "button", class: "primary", onclick: () => this.send({ kind: "relocate", unit: m.unit, station: m.station }) }, t("relocate")),
+          " ",
+          h(
+            "button",
+            {
+              type: "button",
+              onclick: () => {
+                this.model.moveUps.delete(m.unit);
+                this.render();
+              },
+            },
+            t("ack"),
+          ),
+        ),
+      );
+    }
     for (const a of this.model.alerts) {
       items.push(
         h(

@@ -76,6 +76,9 @@ const L = {
   why_confirm: ["需确认派警", "confirm to dispatch"],
   why_shortfall: ["资源不足", "shortfall"],
   why_escalated: ["超时未接单", "not accepted in time"],
+  moveup: ["前置备勤建议", "Move-up"],
+  moveup_msg: ["建议单位 {unit} 移至 {station} 待命，以补足覆盖", "Move unit {unit} to wait at {station}: it restores coverage"],
+  relocate: ["派往", "Relocate"],
   why_invalid: ["报警记录有误，需人工核实", "invalid record: check it"],
   escalation: ["升级告警", "Escalation"],
   escalated_msg: ["单位 {unit} 未在规定时间内接受警情 {incident} 的指派（已等 {s} 秒）", "Unit {unit} has not accepted incident {incident} (waited {s} s)"],
@@ -128,6 +131,7 @@ const L = {
   st_en_route: ["在途", "en route"],
   st_on_scene: ["到场", "on scene"],
   st_returning: ["返回", "returning"],
+  st_relocating: ["移防中", "relocating"],
   st_out_of_service: ["停用", "out of service"],
   s_awaiting_confirmation: ["待确认", "awaiting confirmation"],
   s_dispatched: ["已派警", "dispatched"],
@@ -146,6 +150,7 @@ const L = {
   ev_assignment_cancelled: ["指派取消", "assignment cancelled"],
   ev_assignment_escalated: ["升级告警", "escalated"],
   ev_unit_status: ["单位状态", "unit status"],
+  ev_unit_moveup: ["前置备勤", "move-up"],
   sign_out_hint: ["令牌保存在 Cookie 中", "the token is kept in a cookie"],
 };
 

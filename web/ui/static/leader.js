@@ -213,6 +213,7 @@ export class LeaderView {
       h("span", { class: "st st-" + u.status }, statusLabel(u.status)),
       " ",
       h("span", { class: "town" }, townName(u.town, lang)),
+      u.station && u.status === "relocating" ? h("span", { class: "station" }, " → " + u.station) : "",
       " ",
       h("button", { type: "button", class: "act-available" + (legal.available ? " expected" : ""), onclick: () => this.send({ kind: "available", unit: u.id }, key) }, t("available")),
       this.errorLine(key),

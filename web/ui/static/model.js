@@ -23,6 +23,7 @@ export const EV = {
   assignment: "assignment.new",
   assignmentCancelled: "assignment.cancelled",
   escalated: "assignment.escalated",
+  moveUp: "unit.moveup",
   unitStatus: "unit.status",
 };
 
@@ -49,6 +50,7 @@ export function unitOf(u) {
     incident: field(u, "incident", "Incident") ?? "",
     since: field(u, "since", "Since") ?? field(u, "at", "At") ?? "",
     reserve: !!field(u, "reserve", "Reserve"),
+    station: field(u, "station", "Station") ?? "", // where a move-up sends it
   };
 }
 
@@ -94,6 +96,8 @@ export class Model {
     this.depots = new Map();
     /** escalation alerts not yet acknowledged */
     this.alerts = [];
+    /** move-ups the engine proposes, by unit (the newest per unit) */
+    this.moveUps = new Map();
     /** activity log, newest last: {seq, at, kind, incident, unit, text} */
     this.log = [];
     /** highest event seq applied */
@@ -173,10 +177,13 @@ export class Model {
       if (data.unit && ev.incident) this.picks.set(ev.incident + "|" + data.unit.unit_id, data.unit);
     } else if (ev.kind === EV.unitStatus) {
       const ch = unitOf(data);
+      if (ch.status !== "available") this.moveUps.delete(ch.id); // moved, or busy: the proposal is done
       const cur = this.units.get(ch.id);
       if (!cur || timeOf(ch.since) >= timeOf(cur.since)) {
         this.units.set(ch.id, { ...(cur || {}), ...ch, name: cur?.name || ch.name, capabilities: cur?.capabilities?.length ? cur.capabilities : ch.capabilities });
       }
+    } else if (ev.kind === EV.moveUp) {
+      if (ev.unit && data.station) this.moveUps.set(ev.unit, { seq, at: ev.at, unit: ev.unit, station: data.station, message: data.message || "" });
     } else if (ev.kind === EV.escalated) {
       if (!this.alerts.some((a) => a.seq === seq)) {
         this.alerts.push({ seq, at: ev.at, incident: ev.incident || data.incident, unit: ev.unit || data.unit, waited: data.waited_s || 0, message: data.message || "" });
@@ -308,7 +315,7 @@ export function leaderActions(status, accepted, allowed) {
     en_route: status === "dispatched",
     on_scene: status === "en_route",
     returning: status === "on_scene",
-    available: status === "on_scene" || status === "returning" || status === "out_of_service",
+    available: status === "on_scene" || status === "returning" || status === "out_of_service" || status === "relocating",
   }, allowed);
 }
 

@@ -1,0 +1,49 @@
+package drill
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestMoveUpDrill: a day replayed with move-up on runs through (every unit
+// event the simulation sends is legal, relocations included), moves units
+// up, stays within the cap of move-ups per unit and day, and is
+// deterministic; off, nothing moves.
+func TestMoveUpDrill(t *testing.T) {
+	sc := zhongshan(t)
+	run := func(moveUp bool) *Report {
+		g, err := NewGenerator(GenConfig{Scenario: sc, Seed: 5, Duration: 24 * time.Hour, CallsPerYear: 2_000_000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := New(Config{Scenario: sc, Store: NewStore(StoreConfig{}), Drill: "mu", Seed: 5, MoveUp: moveUp, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := d.Run(context.Background(), g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := res.Report(ReportConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	off, on, again := run(false), run(true), run(true)
+	if off.MoveUps != 0 {
+		t.Fatalf("move-up off moved %d units", off.MoveUps)
+	}
+	if on.MoveUps == 0 {
+		t.Fatal("move-up on moved no unit in a busy day")
+	}
+	if on.MoveUpsPerUnitDay > 2 {
+		t.Fatalf("%.2f move-ups per unit and day, cap 2", on.MoveUpsPerUnitDay)
+	}
+	if on.MoveUps != again.MoveUps || on.Response.All.P90 != again.Response.All.P90 {
+		t.Fatalf("not deterministic: %d/%v then %d/%v", on.MoveUps, on.Response.All.P90, again.MoveUps, again.Response.All.P90)
+	}
+	t.Logf("one day: %d move-ups (%.3f per unit and day); P1 p90 %.0fs off, %.0fs on", on.MoveUps, on.MoveUpsPerUnitDay,
+		off.Response.ByPriority[0].P90, on.Response.ByPriority[0].P90)
+}
