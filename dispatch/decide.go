@@ -107,6 +107,13 @@ func (e *Engine) decide(w *world, inc *Incident) []*Outcome {
 		e.addEvent(out, EvIncidentRecommended, rec, nil)
 		return []*Outcome{out}
 	}
+	if e.cfg.Divert {
+		// the calls that lose a unit first: it is free again when the P1 takes it
+		if robbed := e.divert(w, rec, now); len(robbed) > 0 {
+			e.dispatchRec(w, out, rec, now)
+			return append(robbed, out)
+		}
+	}
 	e.dispatchRec(w, out, rec, now)
 	return []*Outcome{out}
 }

@@ -59,6 +59,13 @@ type EngineConfig struct {
 	// MoveUpRecommend (unit.moveup events for a dispatcher to confirm) or
 	// MoveUpAuto (drills: the engine moves the units).
 	MoveUp string
+	// Divert lets a P1 that no unit reaches within its target take a unit
+	// on its way to a call of priority DivertFrom or lower (divert.go).
+	// Default off.
+	Divert bool
+	// DivertFrom is the highest priority a unit may be diverted from.
+	// Default 3 (P3 and P4 calls).
+	DivertFrom int
 	// MoveUpPerDay caps the move-ups of one unit a day. Default 2.
 	MoveUpPerDay int
 	// MoveUpMinGain is the least gain of expected covered demand, as a
@@ -190,6 +197,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	case MoveUpOff, MoveUpRecommend, MoveUpAuto:
 	default:
 		return nil, fmt.Errorf("engine: move-up %q: want off, recommend or auto", cfg.MoveUp)
+	}
+	if cfg.DivertFrom <= 0 {
+		cfg.DivertFrom = 3
 	}
 	if cfg.MoveUpPerDay <= 0 {
 		cfg.MoveUpPerDay = 2

@@ -159,3 +159,47 @@ func TestFillOnClear(t *testing.T) {
 		})
 	}
 }
+
+// TestDiversion: a P1 that only a far unit could reach takes the near car
+// on its way to a P3, which goes back to the queue with the reason; with
+// diversion off the P1 gets the far car, late.
+func TestDiversion(t *testing.T) {
+	for _, tc := range []struct {
+		divert bool
+		want   string
+	}{{false, "PAT-2"}, {true, "PAT-1"}} {
+		ctx := context.Background()
+		now := t0
+		eng := twoPatrolEngine(t, &now, false)
+		if tc.divert {
+			var err error
+			eng, err = dispatch.NewEngine(dispatch.EngineConfig{Scenario: eng.Scenario(), Store: memstore.New(), Clock: func() time.Time { return now }, Divert: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := eng.Process(ctx, []dispatch.Incident{call("A", "theft", now)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := eng.Act(ctx, dispatch.Action{Kind: dispatch.ActConfirm, Incident: "A", Role: dispatch.RoleDispatcher}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Minute)
+		if rej, err := eng.Process(ctx, []dispatch.Incident{call("B", "robbery", now)}, []dispatch.UnitEvent{{UnitID: "PAT-1", Status: "en_route", At: now}}); err != nil || len(rej) > 0 {
+			t.Fatal(rej, err)
+		}
+		b, a := mustIncident(t, eng, "B"), mustIncident(t, eng, "A")
+		if !slices.Equal(b.Assigned, []string{tc.want}) {
+			t.Fatalf("divert %v: B assigned %v, want %s", tc.divert, b.Assigned, tc.want)
+		}
+		if !tc.divert {
+			continue
+		}
+		if b.Rec.Units[0].DivertedFrom != "A" || len(a.Assigned) != 0 || !slices.Contains(a.Flags, dispatch.FlagShortfall) {
+			t.Fatalf("after the diversion: B pick %+v, A assigned %v flags %v", b.Rec.Units[0], a.Assigned, a.Flags)
+		}
+		if len(a.Rec.Shortfalls) != 1 || a.Rec.Shortfalls[0].What != "patrol" {
+			t.Fatalf("A shortfalls %+v", a.Rec.Shortfalls)
+		}
+	}
+}

@@ -197,6 +197,9 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 		for _, p := range rec.Rec.Units {
 			if p.UnitID == u.UnitID {
 				eta = p.EtaS
+				if p.DivertedFrom != "" {
+					d.stats.diversions++
+				}
 			}
 		}
 		if eta < 0 {

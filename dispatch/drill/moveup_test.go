@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// TestMoveUpDrill: a day replayed with move-up on runs through (every unit
-// event the simulation sends is legal, relocations included), moves units
-// up, stays within the cap of move-ups per unit and day, and is
-// deterministic; off, nothing moves.
+// TestMoveUpDrill: a day replayed with move-up and diversion on runs
+// through (every unit event the simulation sends is legal, relocations and
+// units taken off their way included), moves units up, diverts units to P1
+// calls, stays within the cap of move-ups per unit and day, and is
+// deterministic; off, nothing moves or is diverted.
 func TestMoveUpDrill(t *testing.T) {
 	sc := zhongshan(t)
 	run := func(moveUp bool) *Report {
@@ -17,7 +18,7 @@ func TestMoveUpDrill(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := New(Config{Scenario: sc, Store: NewStore(StoreConfig{}), Drill: "mu", Seed: 5, MoveUp: moveUp, Logger: quiet})
+		d, err := New(Config{Scenario: sc, Store: NewStore(StoreConfig{}), Drill: "mu", Seed: 5, MoveUp: moveUp, Divert: moveUp, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,11 +33,11 @@ func TestMoveUpDrill(t *testing.T) {
 		return rep
 	}
 	off, on, again := run(false), run(true), run(true)
-	if off.MoveUps != 0 {
-		t.Fatalf("move-up off moved %d units", off.MoveUps)
+	if off.MoveUps != 0 || off.Diversions != 0 {
+		t.Fatalf("off: %d move-ups, %d diversions", off.MoveUps, off.Diversions)
 	}
-	if on.MoveUps == 0 {
-		t.Fatal("move-up on moved no unit in a busy day")
+	if on.MoveUps == 0 || on.Diversions == 0 {
+		t.Fatalf("on: %d move-ups, %d diversions in a busy day", on.MoveUps, on.Diversions)
 	}
 	if on.MoveUpsPerUnitDay > 2 {
 		t.Fatalf("%.2f move-ups per unit and day, cap 2", on.MoveUpsPerUnitDay)
@@ -44,6 +45,6 @@ func TestMoveUpDrill(t *testing.T) {
 	if on.MoveUps != again.MoveUps || on.Response.All.P90 != again.Response.All.P90 {
 		t.Fatalf("not deterministic: %d/%v then %d/%v", on.MoveUps, on.Response.All.P90, again.MoveUps, again.Response.All.P90)
 	}
-	t.Logf("one day: %d move-ups (%.3f per unit and day); P1 p90 %.0fs off, %.0fs on", on.MoveUps, on.MoveUpsPerUnitDay,
+	t.Logf("one day: %d move-ups (%.3f per unit and day), %d diversions; P1 p90 %.0fs off, %.0fs on", on.MoveUps, on.MoveUpsPerUnitDay, on.Diversions,
 		off.Response.ByPriority[0].P90, on.Response.ByPriority[0].P90)
 }

@@ -86,6 +86,10 @@ type Report struct {
 	// (move-up), MoveUpsPerUnitDay the same per professional unit and day.
 	MoveUps           int     `json:"move_ups,omitempty"`
 	MoveUpsPerUnitDay float64 `json:"move_ups_per_unit_day,omitempty"`
+	// Diversions counts units taken off their way to a P3/P4 call for a P1
+	// (dispatch.EngineConfig.Divert), DiversionsPerDay the same per day.
+	Diversions       int     `json:"diversions,omitempty"`
+	DiversionsPerDay float64 `json:"diversions_per_day,omitempty"`
 }
 
 // Target is the response-time target of a priority in a kind of town.
@@ -198,8 +202,11 @@ func (r *Result) Report(cfg ReportConfig) (*Report, error) {
 	rep := &Report{Label: cfg.Label, Drill: r.cfg.Drill, Scenario: sc.Name, CoverageWeightS: r.cfg.Rank.CoverageWeightS, Seed: r.cfg.Seed,
 		From: time.Unix(0, c.start).In(cst), To: time.Unix(0, c.last).In(cst), Calls: c.calls, Incidents: len(c.incs),
 		Duplicates: c.linked, Manual: c.manual, UnknownType: c.unknownType, OutOfOrder: c.late, Restocks: c.restocks,
-		MoveUps: c.moveUps}
+		MoveUps: c.moveUps, Diversions: c.diversions}
 	rep.Days = int((c.last-c.start)/dayNs) + 1
+	if rep.Diversions > 0 {
+		rep.DiversionsPerDay = float64(rep.Diversions) / float64(rep.Days)
+	}
 	if pro := professionalUnits(sc); c.moveUps > 0 && pro > 0 {
 		rep.MoveUpsPerUnitDay = float64(c.moveUps) / float64(pro) / float64(rep.Days)
 	}

@@ -69,6 +69,9 @@ type Config struct {
 	// on its way back goes to the station where it covers most, an idle one
 	// fills what a dispatch left uncovered. Default off.
 	MoveUp bool
+	// Divert lets a P1 that no unit reaches within its target take a unit
+	// on its way to a P3/P4 call (dispatch.EngineConfig.Divert). Default off.
+	Divert bool
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -223,7 +226,7 @@ func New(cfg Config) (*Drill, error) {
 	}
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: cfg.Scenario, Store: cfg.Store, Rank: cfg.Rank,
 		ConfirmFrom: 5, LinkRadiusM: cfg.LinkRadiusM, LinkWindow: cfg.LinkWindow, Clock: func() time.Time { return d.now },
-		OnCommit: d.observe, Logger: cfg.Logger, MoveUp: moveUp})
+		OnCommit: d.observe, Logger: cfg.Logger, MoveUp: moveUp, Divert: cfg.Divert})
 	if err != nil {
 		return nil, fmt.Errorf("drill: %w", err)
 	}

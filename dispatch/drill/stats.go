@@ -54,6 +54,7 @@ type collector struct {
 	late        int
 	restocks    int
 	moveUps     int
+	diversions  int
 	incs        []incStat
 	queueMax    int
 	queueMaxAt  int64

@@ -108,6 +108,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if r.Diversions > 0 {
+		fmt.Fprintf(&b, "\nDiversions to P1 calls: %d (%.1f a day)\n", r.Diversions, r.DiversionsPerDay)
+	}
 	if r.MoveUps > 0 {
 		fmt.Fprintf(&b, "\nMove-ups: %d (%.3f per professional unit and day)\n", r.MoveUps, r.MoveUpsPerUnitDay)
 	}

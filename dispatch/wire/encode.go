@@ -442,6 +442,7 @@ func jpick(b []byte, p *dispatch.UnitPick, ok *bool) []byte {
 	b = jkey(b, "cost_s", false)
 	b = jfloat(b, p.Cost, ok)
 	b = jopt(b, "town", p.Town, ok)
+	b = jopt(b, "diverted_from", p.DivertedFrom, ok)
 	b = jopts(b, "reasons", p.Reasons, ok)
 	return append(b, '}')
 }
@@ -611,7 +612,7 @@ func samePicks(a, b []dispatch.UnitPick) bool {
 		x, y := &a[i], &b[i]
 		if x.UnitID != y.UnitID || x.Team != y.Team || x.Requirement != y.Requirement || x.Capability != y.Capability ||
 			x.Substitute != y.Substitute || x.Reserve != y.Reserve || !sameFloat(x.EtaS, y.EtaS) || !sameFloat(x.DistanceM, y.DistanceM) ||
-			!sameFloat(x.CoverageCost, y.CoverageCost) || !sameFloat(x.Cost, y.Cost) || x.Town != y.Town ||
+			!sameFloat(x.CoverageCost, y.CoverageCost) || !sameFloat(x.Cost, y.Cost) || x.Town != y.Town || x.DivertedFrom != y.DivertedFrom ||
 			!slices.Equal(x.Reasons, y.Reasons) || (x.Reasons == nil) != (y.Reasons == nil) {
 			return false
 		}
