@@ -33,6 +33,8 @@ type config struct {
 	LinkRadiusM    float64
 	LinkWindow     time.Duration
 	AckTimeout     time.Duration
+	MoveUp         string // off, recommend, auto
+	Divert         bool
 	Origins        []string
 	LogLevel       string
 }
@@ -80,6 +82,8 @@ func parseConfig(name string, args []string, getenv func(string) string) (*confi
 		{"link-radius", "DISPATCH_LINK_RADIUS_M", "150", "duplicate-call radius in metres (negative disables)", func(s string) (err error) { c.LinkRadiusM, err = strconv.ParseFloat(s, 64); return }},
 		{"link-window", "DISPATCH_LINK_WINDOW", "10m", "duplicate-call time window", func(s string) (err error) { c.LinkWindow, err = time.ParseDuration(s); return }},
 		{"ack-timeout", "DISPATCH_ACK_TIMEOUT", "2m", "an assignment not accepted within this is escalated to dispatchers", func(s string) (err error) { c.AckTimeout, err = time.ParseDuration(s); return }},
+		{"move-up", "DISPATCH_MOVE_UP", "recommend", "move-ups that keep the city covered: recommend (dispatchers confirm), auto or off", func(s string) error { c.MoveUp = s; return nil }},
+		{"divert", "DISPATCH_DIVERT", "true", "a P1 no unit reaches within its target may take a unit on its way to a P3/P4 call", func(s string) (err error) { c.Divert, err = strconv.ParseBool(s); return }},
 		{"origins", "DISPATCH_ALLOWED_ORIGINS", "", "extra allowed Origins for /ws, comma separated (the server's own host is always allowed)", func(s string) error { c.Origins = list(s); return nil }},
 		{"log-level", "DISPATCH_LOG_LEVEL", "info", "debug, info, warn or error", func(s string) error { c.LogLevel = s; return nil }},
 	}

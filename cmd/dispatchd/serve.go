@@ -85,6 +85,8 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		Logger:      log,
 		OnReload:    func(cause string) { metrics.reloads.WithLabelValues(cause).Inc() },
 		FillOnClear: true,
+		MoveUp:      cfg.MoveUp,
+		Divert:      cfg.Divert,
 		OnCommit: func(outs []*dispatch.Outcome) {
 			metrics.observe(outs)
 			hub.Notify()
