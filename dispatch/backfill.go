@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/resources"
 )
 
 // EvStockRestocked is the console event of a delivery to a depot (Engine.Restock).
@@ -136,7 +137,7 @@ func (e *Engine) Restock(ctx context.Context, drill, depot, item string, qty int
 		e.mu.Unlock()
 		return err
 	}
-	out := &Outcome{Drill: drill, Stock: []StockChange{{Depot: depot, Item: item, Qty: qty, Op: "restock"}}}
+	out := &Outcome{Drill: drill, Stock: []resources.StockChange{{Depot: depot, Item: item, Qty: qty, Op: resources.OpRestock}}}
 	out.Events = append(out.Events, Event{At: now, Kind: EvStockRestocked, Drill: drill,
 		Data: mustJSON(map[string]any{"depot": depot, "item": item, "qty": qty})})
 	outs := []*Outcome{out}

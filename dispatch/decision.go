@@ -3,6 +3,8 @@ package dispatch
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/zs110/dispatch/resources"
 )
 
 // Incident states.
@@ -99,16 +101,6 @@ type UnitChange struct {
 	At        time.Time `json:"at"`
 }
 
-// StockChange is one reservation movement.
-type StockChange struct {
-	Reservation string `json:"reservation"` // incident id + item + depot
-	Incident    string `json:"incident"`
-	Depot       string `json:"depot"`
-	Item        string `json:"item"`
-	Qty         int    `json:"qty"`
-	Op          string `json:"op"` // "reserve", "consume", "release"
-}
-
 // Event is one entry of the console event log. Seq is assigned by the
 // store, strictly increasing over the whole log; consoles resume by it.
 type Event struct {
@@ -146,7 +138,7 @@ type Outcome struct {
 	// engine sets it; outcomes of one incident in a batch share it.
 	BaseVersion int
 	Units       []UnitChange
-	Stock       []StockChange
+	Stock       []resources.StockChange
 	Events      []Event
 	Outbox      []OutboxRecord
 }

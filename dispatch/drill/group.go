@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/resources"
 )
 
 // GroupCommit wraps a store (PostgreSQL) for a drill: Apply only queues the
@@ -20,18 +21,20 @@ type GroupCommit struct {
 	every   int
 	mu      sync.Mutex
 	queue   []*dispatch.Outcome
-	decided map[skey]bool
+	decided map[gkey]bool
 	err     error
 }
 
 var _ dispatch.Store = (*GroupCommit)(nil)
+
+type gkey struct{ drill, id string }
 
 // NewGroupCommit wraps inner; every <= 0 means 1,000 outcomes.
 func NewGroupCommit(inner dispatch.Store, every int) *GroupCommit {
 	if every <= 0 {
 		every = 1000
 	}
-	return &GroupCommit{inner: inner, every: every, decided: map[skey]bool{}}
+	return &GroupCommit{inner: inner, every: every, decided: map[gkey]bool{}}
 }
 
 // Flush writes the queued outcomes in one transaction.
@@ -67,7 +70,7 @@ func (g *GroupCommit) Apply(ctx context.Context, outs []*dispatch.Outcome) error
 	}
 	for _, o := range outs {
 		if o.NewIncident && o.Incident != nil {
-			k := skey{o.Drill, o.Incident.ID}
+			k := gkey{o.Drill, o.Incident.ID}
 			if g.decided[k] {
 				return fmt.Errorf("incident %s already decided: %w", o.Incident.ID, dispatch.ErrConflict)
 			}
@@ -90,7 +93,7 @@ func (g *GroupCommit) Decided(ctx context.Context, drill string, ids []string) (
 	}
 	var queued []string
 	for _, id := range ids {
-		if g.decided[skey{drill, id}] {
+		if g.decided[gkey{drill, id}] {
 			queued = append(queued, id)
 		}
 	}
@@ -162,7 +165,7 @@ func (g *GroupCommit) SeedUnits(ctx context.Context, drill string, units []dispa
 }
 
 // SeedStock implements dispatch.Store (after a flush).
-func (g *GroupCommit) SeedStock(ctx context.Context, drill string, levels []dispatch.StockLevel) error {
+func (g *GroupCommit) SeedStock(ctx context.Context, drill string, levels []resources.Level) error {
 	if err := g.Flush(ctx); err != nil {
 		return err
 	}
