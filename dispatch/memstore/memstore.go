@@ -292,7 +292,8 @@ func (s *Store) Incident(_ context.Context, drill, id string) (*dispatch.Inciden
 }
 
 // EventsAfter implements dispatch.Store. Events older than the KeepEvents
-// newest are gone: a reader behind them resumes at the oldest kept.
+// newest are gone: a reader behind them resumes at the oldest kept. The
+// events share their Teams and Data with the store: read them only.
 func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispatch.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
