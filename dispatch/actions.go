@@ -446,10 +446,10 @@ func (e *Engine) finish(w *world, out *Outcome, rec *IncidentRecord, state strin
 	if rec.Rec != nil && !rec.DispatchedAt.IsZero() {
 		for _, m := range rec.Rec.Materials {
 			id := reservationID(rec.ID, m.Item, m.DepotID)
-			op := "consume"
+			op := resources.OpConsume
 			var err error
 			if state == StateCancelled {
-				op = "release"
+				op = resources.OpRelease
 				err = inv.Release(id)
 			} else {
 				err = inv.Consume(id)
@@ -458,7 +458,7 @@ func (e *Engine) finish(w *world, out *Outcome, rec *IncidentRecord, state strin
 				e.log.Error("finish reservation", "reservation", id, "err", err)
 				continue
 			}
-			out.Stock = append(out.Stock, StockChange{Reservation: id, Incident: rec.ID, Depot: m.DepotID, Item: m.Item, Qty: m.Qty, Op: op})
+			out.Stock = append(out.Stock, resources.StockChange{Reservation: id, Incident: rec.ID, Depot: m.DepotID, Item: m.Item, Qty: m.Qty, Op: op})
 		}
 	}
 	delete(w.open, rec.ID)
@@ -548,6 +548,6 @@ func teamsOfUnits(w *world, ids ...string) []string {
 	return out
 }
 
-func reservationOf(r StockChange) resources.Reservation {
+func reservationOf(r resources.StockChange) resources.Reservation {
 	return resources.Reservation{ID: r.Reservation, Depot: r.Depot, Item: r.Item, Qty: r.Qty}
 }

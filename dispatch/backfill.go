@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/resources"
 )
 
 // EvStockRestocked is the console event of a delivery to a depot (Engine.Restock).
@@ -124,7 +125,7 @@ func (e *Engine) Restock(ctx context.Context, drill, depot, item string, qty int
 		if err := w.state.Inventory().Restock(depot, item, qty); err != nil {
 			return nil, err
 		}
-		out := &Outcome{Drill: drill, Stock: []StockChange{{Depot: depot, Item: item, Qty: qty, Op: "restock"}}}
+		out := &Outcome{Drill: drill, Stock: []resources.StockChange{{Depot: depot, Item: item, Qty: qty, Op: resources.OpRestock}}}
 		out.Events = append(out.Events, Event{At: e.cfg.Clock(), Kind: EvStockRestocked, Drill: drill,
 			Body: EventBody{Depot: depot, Item: item, Qty: qty}})
 		return []*Outcome{out}, nil

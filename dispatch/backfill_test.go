@@ -33,7 +33,7 @@ func oneUnitEngine(t *testing.T, now *time.Time) (*dispatch.Engine, *memstore.St
 		Fallback: "theft",
 		Targets:  [4]float64{600, 900, 1800, 3600},
 	}
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: store, ConfirmFrom: 5, Clock: func() time.Time { return *now }})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -165,7 +166,7 @@ func (e *Engine) dispatchRec(w *world, out *Outcome, rec *IncidentRecord, now ti
 			e.log.Error("reserve recommended stock", "incident", rec.ID, "err", err)
 			continue
 		}
-		out.Stock = append(out.Stock, StockChange{Reservation: id, Incident: rec.ID, Depot: m.DepotID, Item: m.Item, Qty: m.Qty, Op: "reserve"})
+		out.Stock = append(out.Stock, resources.StockChange{Reservation: id, Incident: rec.ID, Depot: m.DepotID, Item: m.Item, Qty: m.Qty, Op: resources.OpReserve})
 	}
 	e.addEvent(out, EvIncidentDispatched, rec, nil)
 	out.Outbox = append(out.Outbox, e.assignmentRecord(w, rec, now))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -94,16 +95,6 @@ type IncidentRecord struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-// StockChange is one reservation movement.
-type StockChange struct {
-	Reservation string `json:"reservation"` // incident id + item + depot
-	Incident    string `json:"incident"`
-	Depot       string `json:"depot"`
-	Item        string `json:"item"`
-	Qty         int    `json:"qty"`
-	Op          string `json:"op"` // "reserve", "consume", "release"
-}
-
 // Event is one entry of the console event log. Seq is assigned by the
 // store, strictly increasing over the whole log; consoles resume by it.
 // The engine gives the event's content typed (Body); its JSON (Data) is
@@ -173,7 +164,7 @@ type Outcome struct {
 	// engine sets it; outcomes of one incident in a batch share it.
 	BaseVersion int
 	Units       []teams.UnitChange
-	Stock       []StockChange
+	Stock       []resources.StockChange
 	Events      []Event
 	Outbox      []OutboxRecord
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -276,9 +277,9 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 	if err := e.store.SeedUnits(ctx, drill, units); err != nil {
 		return nil, fmt.Errorf("seed units: %w", err)
 	}
-	var levels []StockLevel
+	var levels []resources.Level
 	for _, l := range st.Inventory().Levels() {
-		levels = append(levels, StockLevel{Depot: l.Depot, Item: l.Item, OnHand: l.OnHand, Reserved: l.Reserved})
+		levels = append(levels, resources.Level{Depot: l.Depot, Item: l.Item, OnHand: l.OnHand, Reserved: l.Reserved})
 	}
 	if err := e.store.SeedStock(ctx, drill, levels); err != nil {
 		return nil, fmt.Errorf("seed stock: %w", err)

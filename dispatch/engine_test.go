@@ -34,7 +34,7 @@ func newFixture(t *testing.T, mod func(*dispatch.EngineConfig)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, store: memstore.New(), now: t0, sc: sc}
+	f := &fixture{t: t, store: memstore.New(memstore.Config{}), now: t0, sc: sc}
 	f.cfg = dispatch.EngineConfig{Scenario: sc, Store: f.store, Clock: func() time.Time { return f.now }}
 	if mod != nil {
 		mod(&f.cfg)

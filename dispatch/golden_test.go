@@ -198,7 +198,7 @@ func newGoldenRun(t *testing.T) *goldenRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &goldenRun{t: t, ctx: context.Background(), sc: sc, store: memstore.New(), now: goldenStart,
+	r := &goldenRun{t: t, ctx: context.Background(), sc: sc, store: memstore.New(memstore.Config{}), now: goldenStart,
 		end: goldenStart.Add(24 * time.Hour), rng: rand.New(rand.NewPCG(goldenSeed, 0x601d)),
 		token: map[string]int64{}, gone: map[string]bool{}, planned: map[string]bool{}, home: map[string][2]float64{},
 		service: map[string]float64{}, noLoc: map[string][2]float64{}, invalid: map[string]bool{}, unknown: map[string]string{},

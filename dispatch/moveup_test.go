@@ -31,7 +31,7 @@ func twoTowns(t *testing.T, now *time.Time, mode string) (*dispatch.Engine, *mem
 		Fallback: "robbery",
 		Targets:  [4]float64{600, 900, 1800, 3600},
 	}
-	st := memstore.New()
+	st := memstore.New(memstore.Config{})
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: st, MoveUp: mode, Clock: func() time.Time { return *now }})
 	if err != nil {
 		t.Fatal(err)

@@ -33,7 +33,7 @@ func twoPatrolEngine(t *testing.T, now *time.Time, fillOnClear bool) *dispatch.E
 		Fallback: "theft",
 		Targets:  [4]float64{600, 900, 1800, 3600},
 	}
-	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: memstore.New(), Clock: func() time.Time { return *now }, FillOnClear: fillOnClear})
+	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: memstore.New(memstore.Config{}), Clock: func() time.Time { return *now }, FillOnClear: fillOnClear})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestDiversion(t *testing.T) {
 		eng := twoPatrolEngine(t, &now, false)
 		if tc.divert {
 			var err error
-			eng, err = dispatch.NewEngine(dispatch.EngineConfig{Scenario: eng.Scenario(), Store: memstore.New(), Clock: func() time.Time { return now }, Divert: true})
+			eng, err = dispatch.NewEngine(dispatch.EngineConfig{Scenario: eng.Scenario(), Store: memstore.New(memstore.Config{}), Clock: func() time.Time { return now }, Divert: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -213,8 +213,8 @@ func TestActionTextChecked(t *testing.T) {
 	}
 }
 
-// TestCloneIsDeep: a clone shares nothing with its record (the drill store
-// keeps clones, the engine goes on changing its records).
+// TestCloneIsDeep: a clone shares nothing with its record (memstore hands
+// out clones of the records it keeps, and callers may change them).
 func TestCloneIsDeep(t *testing.T) {
 	r := &dispatch.IncidentRecord{Incident: dispatch.Incident{ID: "X", Materials: map[string]int{"sandbag": 5}},
 		Assigned: []string{"U1"}, Flags: []string{"f"},

@@ -38,7 +38,7 @@ func TestReadsDoNotWaitOnTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stallingStore{Store: memstore.New(), entered: make(chan struct{}), release: make(chan struct{})}
+	st := &stallingStore{Store: memstore.New(memstore.Config{}), entered: make(chan struct{}), release: make(chan struct{})}
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: st, Clock: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestEveryStepRetriesConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := t0
-	st := &conflictOnce{Store: memstore.New()}
+	st := &conflictOnce{Store: memstore.New(memstore.Config{})}
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: st, Clock: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)

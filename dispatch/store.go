@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -18,20 +19,12 @@ var (
 	ErrNotFound = errors.New("not found")
 )
 
-// StockLevel is the durable stock of one item in one depot.
-type StockLevel struct {
-	Depot    string `json:"depot"`
-	Item     string `json:"item"`
-	OnHand   int    `json:"on_hand"`  // physically in the depot, reserved included
-	Reserved int    `json:"reserved"` // held for open incidents
-}
-
 // Snapshot is the durable state an engine is rebuilt from at start.
 type Snapshot struct {
 	Units []teams.UnitState
-	Stock []StockLevel
+	Stock []resources.Level
 	// Reservations active now.
-	Reservations []StockChange
+	Reservations []resources.StockChange
 	// Open incidents (not closed, cancelled).
 	Open    []IncidentRecord
 	LastSeq int64
@@ -74,7 +67,7 @@ type Store interface {
 	SeedUnits(ctx context.Context, drill string, units []teams.UnitState) error
 	// SeedStock inserts stock levels the store has never seen and keeps
 	// existing rows.
-	SeedStock(ctx context.Context, drill string, levels []StockLevel) error
+	SeedStock(ctx context.Context, drill string, levels []resources.Level) error
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -82,11 +75,11 @@ type Store interface {
 }
 
 // CheckStockLevel applies the rule every Store enforces on a stock level
-// (pgstore's stock CHECKs): nothing negative, no more reserved than on hand.
-// It fails with ErrConflict.
-func CheckStockLevel(l StockLevel) error {
-	if l.OnHand < 0 || l.Reserved < 0 || l.Reserved > l.OnHand {
-		return fmt.Errorf("stock %s/%s: bad level: %w", l.Depot, l.Item, ErrConflict)
+// (pgstore's stock CHECKs, resources.Level.Check): nothing negative, no
+// more reserved than on hand. It fails with ErrConflict.
+func CheckStockLevel(l resources.Level) error {
+	if err := l.Check(); err != nil {
+		return fmt.Errorf("stock: %w: %w", err, ErrConflict)
 	}
 	return nil
 }

@@ -3,22 +3,26 @@ package resources
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 )
 
-// Inventory errors.
+// Stock errors: Ledger.Check and the Inventory's methods wrap them.
 var (
-	// ErrInsufficient: a depot does not have the quantity asked for.
+	// ErrInsufficient: a depot does not have the quantity asked for (or a
+	// movement would take a level below zero).
 	ErrInsufficient = errors.New("insufficient stock")
-	// ErrDuplicateReservation: the reservation id is already in use.
+	// ErrDuplicateReservation: the reservation id is already in use (active,
+	// or in a store's ledger, consumed or released before).
 	ErrDuplicateReservation = errors.New("duplicate reservation")
-	// ErrUnknownReservation: no active reservation has this id.
+	// ErrUnknownReservation: no active reservation has this id (with this
+	// depot, item and quantity).
 	ErrUnknownReservation = errors.New("unknown reservation")
 	// ErrUnknownDepot: the depot is not in the inventory.
 	ErrUnknownDepot = errors.New("unknown depot")
-	// ErrBadQuantity: a quantity that is zero or negative where it must be positive.
+	// ErrBadQuantity: a quantity that is zero or negative where it must be
+	// positive, or a level with more reserved than on hand.
 	ErrBadQuantity = errors.New("bad quantity")
+	// ErrUnknownOp: a StockChange whose Op is none of the four.
+	ErrUnknownOp = errors.New("unknown stock op")
 )
 
 // Reservation is stock held for an incident.
@@ -37,166 +41,96 @@ type Level struct {
 	Reserved int    `json:"reserved"` // held for open incidents
 }
 
-type stock struct{ onHand, reserved int }
+// Check reports whether the level keeps the rule every stored level keeps:
+// 0 <= reserved <= on hand. It fails with ErrBadQuantity.
+func (l Level) Check() error {
+	if l.OnHand < 0 || l.Reserved < 0 || l.Reserved > l.OnHand {
+		return fmt.Errorf("level %s/%s: %w: on hand %d reserved %d", l.Depot, l.Item, ErrBadQuantity, l.OnHand, l.Reserved)
+	}
+	return nil
+}
 
-// Inventory is the stock of every depot with its reservations. Invariants:
-// 0 <= reserved <= on hand for every depot and item, and a reservation id is
-// reserved at most once. It is not safe for concurrent use: the engine
-// serialises access.
+// Inventory is the engine's stock of the scenario's depots with their
+// reservations: a Ledger whose depots are the ones it was made with and
+// whose finished reservation ids may be reserved again (see Ledger). Each
+// method builds a StockChange and checks and applies it with the ledger's
+// rules. It is not safe for concurrent use: the engine serialises access.
 type Inventory struct {
-	depots map[string]map[string]*stock
-	res    map[string]Reservation
+	l *Ledger
 }
 
-// NewInventory builds an inventory holding each depot's initial stock.
+// NewInventory builds an inventory holding each depot's initial stock
+// (a negative quantity counts as none).
 func NewInventory(depots []Depot) *Inventory {
-	inv := &Inventory{depots: map[string]map[string]*stock{}, res: map[string]Reservation{}}
+	l := newLedger(true, false)
 	for _, d := range depots {
-		m := map[string]*stock{}
+		l.addDepot(d.ID)
 		for item, q := range d.Stock {
-			m[item] = &stock{onHand: max(q, 0)}
+			_ = l.SetLevel(Level{Depot: d.ID, Item: item, OnHand: max(q, 0)}) // cannot fail: known depot, q >= 0
 		}
-		inv.depots[d.ID] = m
 	}
-	return inv
+	return &Inventory{l: l}
 }
 
-func (inv *Inventory) get(depot, item string) (*stock, error) {
-	m, ok := inv.depots[depot]
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownDepot, depot)
+// do checks one change and applies it.
+func (inv *Inventory) do(c StockChange) error {
+	cs := []StockChange{c}
+	if err := inv.l.Check(cs); err != nil {
+		return err
 	}
-	s, ok := m[item]
-	if !ok {
-		s = &stock{}
-		m[item] = s
-	}
-	return s, nil
+	inv.l.Apply(cs)
+	return nil
 }
 
 // Available returns what can still be reserved: on hand minus reserved.
-func (inv *Inventory) Available(depot, item string) int {
-	if s, ok := inv.depots[depot][item]; ok {
-		return s.onHand - s.reserved
-	}
-	return 0
-}
+func (inv *Inventory) Available(depot, item string) int { return inv.l.Available(depot, item) }
 
 // OnHand returns the quantity physically in the depot, reserved included.
-func (inv *Inventory) OnHand(depot, item string) int {
-	if s, ok := inv.depots[depot][item]; ok {
-		return s.onHand
-	}
-	return 0
-}
+func (inv *Inventory) OnHand(depot, item string) int { return inv.l.OnHand(depot, item) }
 
 // Reserve holds qty of item in depot under the id resID.
 func (inv *Inventory) Reserve(resID, depot, item string, qty int) error {
-	if qty <= 0 {
-		return fmt.Errorf("reserve %s: %w: %d", resID, ErrBadQuantity, qty)
-	}
-	if _, dup := inv.res[resID]; dup {
-		return fmt.Errorf("reserve %s: %w", resID, ErrDuplicateReservation)
-	}
-	s, err := inv.get(depot, item)
-	if err != nil {
-		return fmt.Errorf("reserve %s: %w", resID, err)
-	}
-	if avail := s.onHand - s.reserved; avail < qty {
-		return fmt.Errorf("reserve %s: %w: depot %s has %d %s available, asked %d", resID, ErrInsufficient, depot, avail, item, qty)
-	}
-	s.reserved += qty
-	inv.res[resID] = Reservation{ID: resID, Depot: depot, Item: item, Qty: qty}
-	return nil
+	return inv.do(StockChange{Reservation: resID, Depot: depot, Item: item, Qty: qty, Op: OpReserve})
 }
 
 // Release returns reserved stock to the depot (the incident did not need it).
-func (inv *Inventory) Release(resID string) error {
-	r, ok := inv.res[resID]
-	if !ok {
-		return fmt.Errorf("release %s: %w", resID, ErrUnknownReservation)
-	}
-	s, _ := inv.get(r.Depot, r.Item)
-	s.reserved -= r.Qty
-	delete(inv.res, resID)
-	return nil
-}
+func (inv *Inventory) Release(resID string) error { return inv.finish(resID, OpRelease) }
 
 // Consume takes reserved stock out of the depot for good (it was used).
-func (inv *Inventory) Consume(resID string) error {
-	r, ok := inv.res[resID]
-	if !ok {
-		return fmt.Errorf("consume %s: %w", resID, ErrUnknownReservation)
-	}
-	s, _ := inv.get(r.Depot, r.Item)
-	s.reserved -= r.Qty
-	s.onHand -= r.Qty
-	delete(inv.res, resID)
-	return nil
+func (inv *Inventory) Consume(resID string) error { return inv.finish(resID, OpConsume) }
+
+// finish ends the active reservation resID (none: ErrUnknownReservation).
+func (inv *Inventory) finish(resID string, op Op) error {
+	c := inv.l.res[resID]
+	c.Reservation, c.Op = resID, op
+	return inv.do(c)
 }
 
 // Restock adds qty of item to a depot.
 func (inv *Inventory) Restock(depot, item string, qty int) error {
-	if qty <= 0 {
-		return fmt.Errorf("restock: %w: %d", ErrBadQuantity, qty)
-	}
-	s, err := inv.get(depot, item)
-	if err != nil {
-		return fmt.Errorf("restock: %w", err)
-	}
-	s.onHand += qty
-	return nil
+	return inv.do(StockChange{Depot: depot, Item: item, Qty: qty, Op: OpRestock})
 }
 
 // SetLevel sets a depot's stock as loaded from the store.
 func (inv *Inventory) SetLevel(depot, item string, onHand, reserved int) error {
-	if onHand < 0 || reserved < 0 || reserved > onHand {
-		return fmt.Errorf("set level %s/%s: %w: on hand %d reserved %d", depot, item, ErrBadQuantity, onHand, reserved)
-	}
-	s, err := inv.get(depot, item)
-	if err != nil {
-		return fmt.Errorf("set level: %w", err)
-	}
-	s.onHand, s.reserved = onHand, reserved
-	return nil
+	return inv.l.SetLevel(Level{Depot: depot, Item: item, OnHand: onHand, Reserved: reserved})
 }
 
 // Restore re-creates an active reservation loaded from the store; its
 // quantity is already counted in the level set by SetLevel.
 func (inv *Inventory) Restore(r Reservation) error {
-	if _, dup := inv.res[r.ID]; dup {
-		return fmt.Errorf("restore %s: %w", r.ID, ErrDuplicateReservation)
-	}
-	if _, err := inv.get(r.Depot, r.Item); err != nil {
-		return fmt.Errorf("restore %s: %w", r.ID, err)
-	}
-	inv.res[r.ID] = r
-	return nil
+	return inv.l.Restore(StockChange{Reservation: r.ID, Depot: r.Depot, Item: r.Item, Qty: r.Qty, Op: OpReserve})
 }
 
 // Reservations returns the active reservations sorted by id.
 func (inv *Inventory) Reservations() []Reservation {
-	out := make([]Reservation, 0, len(inv.res))
-	for _, r := range inv.res {
-		out = append(out, r)
+	rs := inv.l.Reservations()
+	out := make([]Reservation, len(rs))
+	for i, r := range rs {
+		out[i] = Reservation{ID: r.Reservation, Depot: r.Depot, Item: r.Item, Qty: r.Qty}
 	}
-	slices.SortFunc(out, func(a, b Reservation) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
 // Levels returns every stock level sorted by depot then item.
-func (inv *Inventory) Levels() []Level {
-	var out []Level
-	for d, m := range inv.depots {
-		for item, s := range m {
-			out = append(out, Level{Depot: d, Item: item, OnHand: s.onHand, Reserved: s.reserved})
-		}
-	}
-	slices.SortFunc(out, func(a, b Level) int {
-		if c := strings.Compare(a.Depot, b.Depot); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Item, b.Item)
-	})
-	return out
-}
+func (inv *Inventory) Levels() []Level { return inv.l.Levels() }

@@ -33,7 +33,7 @@ func startEngineEnv(t *testing.T, server func(*Config)) (*env, *dispatch.Engine)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: store})
 	if err != nil {
 		t.Fatal(err)

@@ -9,9 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +18,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/drill"
 	"github.com/zs110/dispatch/dispatch/drill/drillio"
+	"github.com/zs110/dispatch/dispatch/memstore"
 	"github.com/zs110/dispatch/dispatch/pgstore"
 )
 
@@ -41,12 +39,6 @@ func drillCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.
 		return nil // the usage is printed
 	}
 	return err
-}
-
-// kafkaTopic returns the topic of a kafka://topic address.
-func kafkaTopic(s string) (string, bool) {
-	t, ok := strings.CutPrefix(s, "kafka://")
-	return t, ok && t != ""
 }
 
 func brokersFlag(fs *flag.FlagSet) *string {
@@ -93,12 +85,6 @@ func parseWhen(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("bad time %q: want 2013-01-01 or RFC 3339", s)
 	}
 	return t, nil
-}
-
-func newBar(total int64, what string, stderr io.Writer) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr), progressbar.OptionShowIts(), progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString(what), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetWidth(30), progressbar.OptionSetRenderBlankState(true))
 }
 
 func genCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -149,11 +135,11 @@ func genCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var bar *progressbar.ProgressBar
 	progress := func(int) {}
 	if !*quietFlag && *out != "-" {
-		bar = newBar(expected, "calls", stderr)
+		bar = drill.NewBar(stderr, expected, "calls")
 		progress = func(n int) { _ = bar.Set64(int64(n)) }
 	}
 	var n int
-	if topic, ok := kafkaTopic(*out); ok {
+	if topic, ok := drillio.Topic(*out); ok {
 		sink, err := drillio.NewSink(drillio.SinkConfig{Brokers: splitList(*brokers), Topic: topic})
 		if err != nil {
 			return err
@@ -320,70 +306,60 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		*sigma = -1
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	src, total, closeSrc, err := openSource(ctx, *from, *brokers, *partitions, *startOffset, *endOffset, *fromTime, *toTime, log)
+	kcfg := drillio.SourceConfig{Brokers: splitList(*brokers), StartOffset: *startOffset, EndOffset: *endOffset, Logger: log}
+	if _, ok := drillio.Topic(*from); ok { // the kafka flags: ignored for a file
+		for _, p := range splitList(*partitions) {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				return fmt.Errorf("replay: -partitions: %q", p)
+			}
+			kcfg.Partitions = append(kcfg.Partitions, n)
+		}
+		if *fromTime != "" {
+			if kcfg.From, err = parseWhen(*fromTime); err != nil {
+				return err
+			}
+		}
+		if *toTime != "" {
+			if kcfg.To, err = parseWhen(*toTime); err != nil {
+				return err
+			}
+		}
+	}
+	src, total, closeSrc, err := drillio.Open(ctx, *from, kcfg)
 	if err != nil {
 		return err
 	}
 	defer closeSrc()
-	var store dispatch.Store
+	cfg := drill.ReplayConfig{Config: drill.Config{Scenario: sc, Drill: *drillID, Rank: dispatch.RankConfig{CoverageWeightS: *coverage, Alternates: *alternates},
+		Seed: *seed, Turnout: *turnout, ServiceSigma: *sigma, RestockEvery: every, Speed: sp, Logger: log},
+		Source: src, Total: total, Report: rcfg, Status: stderr, Bar: !*quietFlag}
+	if *turnout == 0 {
+		cfg.Turnout = -1
+	}
 	if *database != "" {
 		pg, err := pgstore.New(ctx, pgstore.Config{URL: *database, Logger: log})
 		if err != nil {
 			return err
 		}
-		store = pg
-		if sp == 0 && *group > 1 {
-			store = drill.NewGroupCommit(pg, *group)
-		}
+		defer pg.Close()
+		cfg.Store, cfg.GroupCommit = pg, *group
 	} else {
-		store = drill.NewStore(drill.StoreConfig{KeepEvents: *keep})
-	}
-	defer store.Close()
-	if sp == 0 {
-		// A batch job: fewer collections (GC percent 300), within a soft
-		// limit of 1 GiB of heap.
-		defer debug.SetGCPercent(debug.SetGCPercent(300))
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 30))
-	}
-	if *alternates == 0 && sp == 0 {
-		// Nobody swaps units at thousands of incidents a second: the
-		// decisions are the same without the next candidates (tested), and
-		// their JSON was a third of the replay's work.
-		*alternates = -1
-	}
-	var bar *progressbar.ProgressBar
-	cfg := drill.Config{Scenario: sc, Store: store, Drill: *drillID, Rank: dispatch.RankConfig{CoverageWeightS: *coverage, Alternates: *alternates},
-		Seed: *seed, Turnout: *turnout, ServiceSigma: *sigma, RestockEvery: every, Speed: sp, Logger: log}
-	if *turnout == 0 {
-		cfg.Turnout = -1
-	}
-	if !*quietFlag {
-		bar = newBar(total, "incidents", stderr)
-		cfg.Progress = func(p drill.Progress) {
-			bar.Describe(fmt.Sprintf("%s queue %d busy %d", p.SimTime.Format("2006-01-02 15:04"), p.Queue, p.Busy))
-			_ = bar.Set64(int64(p.Incidents))
+		mem := drill.Retention()
+		if *keep > 0 {
+			mem.KeepEvents = *keep
 		}
+		cfg.Store = memstore.New(mem)
 	}
-	d, err := drill.New(cfg)
+	rep, err := drill.Replay(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	began := time.Now()
-	res, err := d.Run(ctx, src)
-	if bar != nil {
-		_ = bar.Finish()
-		fmt.Fprintln(stderr)
+	out := drillio.ReportOutput{JSON: *reportPath, SVGDir: *svgDir}
+	if *text {
+		out.Text = stdout
 	}
-	if err != nil {
-		return err
-	}
-	el := time.Since(began)
-	fmt.Fprintf(stderr, "replayed %d calls in %s: %.0f incidents/s\n", res.Calls(), el.Round(time.Millisecond), float64(res.Calls())/el.Seconds())
-	rep, err := res.Report(rcfg)
-	if err != nil {
-		return err
-	}
-	return writeReport(rep, *reportPath, *svgDir, *text, stdout)
+	return drillio.WriteReport(rep, out)
 }
 
 func parseSpeed(s string) (float64, error) {
@@ -412,97 +388,6 @@ func readTargets(path string) (map[string][4]float64, error) {
 	return t, nil
 }
 
-// openSource opens a JSON-lines file or a Kafka topic; total is the number
-// of records when known in advance (-1 otherwise).
-func openSource(ctx context.Context, from, brokers, partitions string, startOff, endOff int64, fromTime, toTime string, log *slog.Logger) (drill.Source, int64, func(), error) {
-	if topic, ok := kafkaTopic(from); ok {
-		cfg := drillio.SourceConfig{Brokers: splitList(brokers), Topic: topic, StartOffset: startOff, EndOffset: endOff, Logger: log}
-		for _, p := range splitList(partitions) {
-			n, err := strconv.Atoi(p)
-			if err != nil {
-				return nil, 0, nil, fmt.Errorf("replay: -partitions: %q", p)
-			}
-			cfg.Partitions = append(cfg.Partitions, n)
-		}
-		var err error
-		if fromTime != "" {
-			if cfg.From, err = parseWhen(fromTime); err != nil {
-				return nil, 0, nil, err
-			}
-		}
-		if toTime != "" {
-			if cfg.To, err = parseWhen(toTime); err != nil {
-				return nil, 0, nil, err
-			}
-		}
-		src, err := drillio.NewSource(ctx, cfg)
-		if err != nil {
-			return nil, 0, nil, err
-		}
-		total := src.Total()
-		if toTime != "" {
-			total = -1
-		}
-		return src, total, func() { _ = src.Close() }, nil
-	}
-	if from == "-" {
-		return drill.NewJSONLReader(os.Stdin), -1, func() {}, nil
-	}
-	f, err := os.Open(from)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	n, err := drill.CountLines(f)
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		_ = f.Close() // read only
-		return nil, 0, nil, err
-	}
-	return drill.NewJSONLReader(f), int64(n), func() { _ = f.Close() }, nil
-}
-
-// writeReport writes a report as JSON, SVG plots and text.
-func writeReport(rep *drill.Report, jsonPath, svgDir string, text bool, stdout io.Writer) error {
-	if jsonPath != "" {
-		b, err := rep.JSON()
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(jsonPath, b, 0o644); err != nil {
-			return err
-		}
-	}
-	if err := writePlots(svgDir, rep.Plots()); err != nil {
-		return err
-	}
-	if text {
-		return rep.WriteText(stdout)
-	}
-	return nil
-}
-
-func writePlots(dir string, plots map[string][]byte) error {
-	if dir == "" {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	names := make([]string, 0, len(plots))
-	for n := range plots {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(dir, n), plots[n], 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func reportCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("dispatchd report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -527,7 +412,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 		reps = append(reps, r)
 	}
 	if len(reps) == 1 {
-		return writeReport(reps[0], "", *svgDir, true, stdout)
+		return drillio.WriteReport(reps[0], drillio.ReportOutput{SVGDir: *svgDir, Text: stdout})
 	}
 	cmp := drill.Compare(reps[0], reps[1])
 	if *jsonOut != "" {
@@ -539,7 +424,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if err := writePlots(*svgDir, cmp.Plots(reps[0], reps[1])); err != nil {
+	if err := drillio.WritePlots(*svgDir, cmp.Plots(reps[0], reps[1])); err != nil {
 		return err
 	}
 	return cmp.WriteText(stdout)

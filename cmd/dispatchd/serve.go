@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		}
 		store = pg
 	} else {
-		store = memstore.New()
+		store = memstore.New(memstore.Config{})
 	}
 	defer store.Close()
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/memstore"
 	"github.com/zs110/dispatch/dispatch/pgstore"
 	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/dispatch/storetest"
@@ -80,7 +81,7 @@ func BenchmarkReplay(b *testing.B) {
 			var calls int
 			var total time.Duration
 			for i := 0; i < b.N; i++ {
-				var st dispatch.Store = NewStore(StoreConfig{})
+				var st dispatch.Store = memstore.New(Retention())
 				if store != "memory" {
 					pg, err := pgstore.New(context.Background(), pgstore.Config{URL: testDB(b), Logger: quiet})
 					if err != nil {

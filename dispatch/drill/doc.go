@@ -23,8 +23,18 @@
 //     utilisation per team, reserve activations, stock over time and
 //     shortfalls, as JSON, text and SVG plots; Compare puts two runs side by
 //     side.
+//   - Replay (ReplayConfig): what `dispatchd replay` runs, from a source to
+//     the report: the drill with a progress bar and its speed printed, and at
+//     -speed max the batch-job settings (no alternates, GC percent 300 within
+//     a 1 GiB soft limit, GroupCommit around a PostgreSQL store).
+//   - Stores: a drill writes to any dispatch.Store. In memory it is
+//     dispatch/memstore with Retention (the whole state and every decided id,
+//     but only a window of console events, outbox records and closed
+//     incidents, so that a year of calls fits in memory); with PostgreSQL,
+//     GroupCommit writes many outcomes a transaction.
 //
 // Everything is deterministic: the same stream, scenario and config give the
 // same report, byte for byte. The package knows nothing of Kafka or SQL: the
-// store is passed in, and dispatch/drill/drillio reads and writes Kafka topics.
+// store is passed in, and dispatch/drill/drillio reads and writes Kafka
+// topics and the command's files.
 package drill

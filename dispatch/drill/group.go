@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -21,18 +22,20 @@ type GroupCommit struct {
 	every   int
 	mu      sync.Mutex
 	queue   []*dispatch.Outcome
-	decided map[skey]bool
+	decided map[gkey]bool
 	err     error
 }
 
 var _ dispatch.Store = (*GroupCommit)(nil)
+
+type gkey struct{ drill, id string }
 
 // NewGroupCommit wraps inner; every <= 0 means 1,000 outcomes.
 func NewGroupCommit(inner dispatch.Store, every int) *GroupCommit {
 	if every <= 0 {
 		every = 1000
 	}
-	return &GroupCommit{inner: inner, every: every, decided: map[skey]bool{}}
+	return &GroupCommit{inner: inner, every: every, decided: map[gkey]bool{}}
 }
 
 // Flush writes the queued outcomes in one transaction.
@@ -68,7 +71,7 @@ func (g *GroupCommit) Apply(ctx context.Context, outs []*dispatch.Outcome) error
 	}
 	for _, o := range outs {
 		if o.NewIncident && o.Incident != nil {
-			k := skey{o.Drill, o.Incident.ID}
+			k := gkey{o.Drill, o.Incident.ID}
 			if g.decided[k] {
 				return fmt.Errorf("incident %s already decided: %w", o.Incident.ID, dispatch.ErrConflict)
 			}
@@ -91,7 +94,7 @@ func (g *GroupCommit) Decided(ctx context.Context, drill string, ids []string) (
 	}
 	var queued []string
 	for _, id := range ids {
-		if g.decided[skey{drill, id}] {
+		if g.decided[gkey{drill, id}] {
 			queued = append(queued, id)
 		}
 	}
@@ -163,7 +166,7 @@ func (g *GroupCommit) SeedUnits(ctx context.Context, drill string, units []teams
 }
 
 // SeedStock implements dispatch.Store (after a flush).
-func (g *GroupCommit) SeedStock(ctx context.Context, drill string, levels []dispatch.StockLevel) error {
+func (g *GroupCommit) SeedStock(ctx context.Context, drill string, levels []resources.Level) error {
 	if err := g.Flush(ctx); err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/zs110/dispatch/dispatch/memstore"
 )
 
 // TestMoveUpDrill: a day replayed with move-up and diversion on runs
@@ -18,7 +20,7 @@ func TestMoveUpDrill(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := New(Config{Scenario: sc, Store: NewStore(StoreConfig{}), Drill: "mu", Seed: 5, MoveUp: moveUp, Divert: moveUp, Logger: quiet})
+		d, err := New(Config{Scenario: sc, Store: memstore.New(Retention()), Drill: "mu", Seed: 5, MoveUp: moveUp, Divert: moveUp, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/memstore"
 )
 
 // smallSurges is a small typhoon and the plant fire inside a two-day span,
@@ -28,7 +29,7 @@ func replay(t testing.TB, src func() Source, coverage float64, moves []Move) (*R
 	if err := ApplyMoves(sc, moves); err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Config{Scenario: sc, Store: NewStore(StoreConfig{}), Drill: "det", Seed: 11, Rank: dispatch.RankConfig{CoverageWeightS: coverage},
+	d, err := New(Config{Scenario: sc, Store: memstore.New(Retention()), Drill: "det", Seed: 11, Rank: dispatch.RankConfig{CoverageWeightS: coverage},
 		RestockEvery: 24 * time.Hour, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +134,7 @@ func TestAlternatesDoNotChangeDecisions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := New(Config{Scenario: sc, Store: NewStore(StoreConfig{}), Drill: "a", Rank: dispatch.RankConfig{Alternates: alts, CoverageWeightS: 120}, Logger: quiet})
+		d, err := New(Config{Scenario: sc, Store: memstore.New(Retention()), Drill: "a", Rank: dispatch.RankConfig{Alternates: alts, CoverageWeightS: 120}, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -134,7 +134,7 @@ func TestHandBuiltReplay(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			sc := handScenario(c.units, 300)
-			store := NewStore(StoreConfig{})
+			store := memstore.New(Retention())
 			restock := c.restock
 			if restock == 0 {
 				restock = -1
@@ -192,7 +192,7 @@ func TestHandBuiltReplay(t *testing.T) {
 // P3 responses 160 and 260 s, P1 950 s (target 600: late).
 func TestHandBuiltReport(t *testing.T) {
 	sc := handScenario([]teams.Unit{patrol("PAT-1", "police"), patrol("PAT-2", "police")}, 300)
-	d, err := New(Config{Scenario: sc, Store: NewStore(StoreConfig{}), Drill: "hand", Turnout: time.Minute, ServiceSigma: -1, RestockEvery: -1, Logger: quiet})
+	d, err := New(Config{Scenario: sc, Store: memstore.New(Retention()), Drill: "hand", Turnout: time.Minute, ServiceSigma: -1, RestockEvery: -1, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestHandBuiltReport(t *testing.T) {
 func TestLiveUntouched(t *testing.T) {
 	ctx := context.Background()
 	sc := handScenario([]teams.Unit{patrol("PAT-1", "police"), patrol("PAT-2", "police")}, 300)
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	live, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: store, Clock: func() time.Time { return t0 }, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -298,11 +298,11 @@ func TestConfigErrors(t *testing.T) {
 		name string
 		cfg  Config
 	}{
-		{"no scenario", Config{Store: NewStore(StoreConfig{}), Drill: "d"}},
+		{"no scenario", Config{Store: memstore.New(Retention()), Drill: "d"}},
 		{"no store", Config{Scenario: sc, Drill: "d"}},
-		{"live", Config{Scenario: sc, Store: NewStore(StoreConfig{})}},
-		{"negative speed", Config{Scenario: sc, Store: NewStore(StoreConfig{}), Drill: "d", Speed: -1}},
-		{"NaN sigma", Config{Scenario: sc, Store: NewStore(StoreConfig{}), Drill: "d", ServiceSigma: math.NaN()}},
+		{"live", Config{Scenario: sc, Store: memstore.New(Retention())}},
+		{"negative speed", Config{Scenario: sc, Store: memstore.New(Retention()), Drill: "d", Speed: -1}},
+		{"NaN sigma", Config{Scenario: sc, Store: memstore.New(Retention()), Drill: "d", ServiceSigma: math.NaN()}},
 	}
 	for _, c := range cases {
 		if _, err := New(c.cfg); err == nil {
@@ -347,7 +347,7 @@ func TestSpeed(t *testing.T) {
 		sc := handScenario([]teams.Unit{patrol("PAT-1", "police")}, 300)
 		var last Progress
 		// the weekly restock (the default) must not keep the drill going once every unit is home
-		d, err := New(Config{Scenario: sc, Store: NewStore(StoreConfig{}), Drill: "d", Speed: c.speed, Wall: w, ServiceSigma: -1,
+		d, err := New(Config{Scenario: sc, Store: memstore.New(Retention()), Drill: "d", Speed: c.speed, Wall: w, ServiceSigma: -1,
 			Progress: func(p Progress) { last = p }, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
@@ -364,7 +364,7 @@ func TestSpeed(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	d, err := New(Config{Scenario: handScenario([]teams.Unit{patrol("PAT-1", "police")}, 300), Store: NewStore(StoreConfig{}), Drill: "d",
+	d, err := New(Config{Scenario: handScenario([]teams.Unit{patrol("PAT-1", "police")}, 300), Store: memstore.New(Retention()), Drill: "d",
 		Speed: 1, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/resources"
 )
 
 func errorf(format string, args ...any) error { return fmt.Errorf("drill: "+format, args...) }
@@ -176,7 +177,7 @@ func (c *collector) queueLen(n int, at int64) {
 }
 
 // stock follows a stock movement.
-func (c *collector) stock(s *dispatch.StockChange, at int64) {
+func (c *collector) stock(s *resources.StockChange, at int64) {
 	key := s.Depot + "\x00" + s.Item
 	row, ok := c.rows[key]
 	if !ok {
@@ -193,19 +194,19 @@ func (c *collector) stock(s *dispatch.StockChange, at int64) {
 		it.daily = append(it.daily, before)
 	}
 	switch s.Op {
-	case "reserve":
+	case resources.OpReserve:
 		row.reserved += s.Qty
 		it.reserved += s.Qty
-	case "consume":
+	case resources.OpConsume:
 		row.reserved -= s.Qty
 		row.onHand -= s.Qty
 		it.reserved -= s.Qty
 		it.onHand -= s.Qty
 		it.consumed += s.Qty
-	case "release":
+	case resources.OpRelease:
 		row.reserved -= s.Qty
 		it.reserved -= s.Qty
-	case "restock":
+	case resources.OpRestock:
 		row.onHand += s.Qty
 		it.onHand += s.Qty
 		it.restocked += s.Qty

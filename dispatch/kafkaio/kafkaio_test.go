@@ -163,7 +163,7 @@ func incident(id string, at time.Time) kafka.Message {
 
 func TestConsumerDeadLettersAndManual(t *testing.T) {
 	addr := broker(t)
-	st := memstore.New()
+	st := memstore.New(memstore.Config{})
 	h := &engineHandler{eng: newEngine(t, st)}
 	reg := prometheus.NewRegistry()
 	c, err := NewConsumer(ConsumerConfig{Brokers: []string{addr}, Handler: h, Registerer: reg, GroupID: "t1",
@@ -228,7 +228,7 @@ func TestConsumerDeadLettersAndManual(t *testing.T) {
 // committed, and the engine decides each incident once.
 func TestConsumerCommitsAfterDurability(t *testing.T) {
 	addr := broker(t)
-	st := memstore.New()
+	st := memstore.New(memstore.Config{})
 	h := &engineHandler{eng: newEngine(t, st)}
 	h.fails.Store(3)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -273,7 +273,7 @@ func eng(h *engineHandler) *dispatch.Engine { return h.eng }
 // before the commit) gets the records again and the engine skips them.
 func TestConsumerRedeliveryIsIdempotent(t *testing.T) {
 	addr := broker(t)
-	st := memstore.New()
+	st := memstore.New(memstore.Config{})
 	h := &engineHandler{eng: newEngine(t, st)}
 	t0 := time.Date(2013, 5, 31, 12, 0, 0, 0, time.UTC)
 	produce(t, addr, "incidents", incident("R-1", t0), incident("R-2", t0.Add(time.Hour)))
@@ -318,7 +318,7 @@ func (f *flakyOutbox) MarkSent(ctx context.Context, ids []int64) error {
 // publish and MarkSent publishes again (at least once) with the same dedup key.
 func TestRelay(t *testing.T) {
 	addr := broker(t)
-	st := memstore.New()
+	st := memstore.New(memstore.Config{})
 	h := &engineHandler{eng: newEngine(t, st)}
 	t0 := time.Date(2013, 5, 31, 12, 0, 0, 0, time.UTC)
 	var incs []dispatch.Incident

@@ -3,50 +3,89 @@ package memstore
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/wire"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
+// Config sets how much history a Store keeps besides the current state
+// (units, stock, reservations, open incidents, every decided id), which it
+// always keeps whole. The zero Config keeps everything.
+type Config struct {
+	// KeepEvents is how many of the newest console events EventsAfter can
+	// return: older ones are dropped, and a console that fell further behind
+	// resumes at the oldest kept. Default 0: keep all.
+	KeepEvents int
+	// KeepOutbox is how many unsent outbox records are kept: older ones are
+	// dropped and counted (DroppedOutbox), for a store no relay drains.
+	// Default 0: keep all.
+	KeepOutbox int
+	// KeepClosed is how many of the most recently closed or cancelled
+	// incidents Incident can still return; older ones are not found, but
+	// every decided id stays known to Decided. Default 0: keep all.
+	KeepClosed int
+}
+
 type key struct{ drill, id string }
 
-type stockKey struct{ drill, depot, item string }
-
-type stockRow struct{ onHand, reserved int }
+type unitBrief struct {
+	status   teams.Status
+	incident string
+}
 
 // Store is an in-memory dispatch.Store, safe for concurrent use (one mutex).
 type Store struct {
-	mu        sync.Mutex
-	incidents map[key][]byte // JSON of the IncidentRecord: a deep copy by construction
-	located   map[key]bool   // Incident.HasLocation, which the JSON leaves out
-	states    map[key]string
-	versions  map[key]int // IncidentRecord.Version as stored
+	cfg Config
+	mu  sync.Mutex
+	// incidents holds the records as Apply was given them: the open ones,
+	// and the closed ones within KeepClosed.
+	incidents map[key]*dispatch.IncidentRecord
+	decided   map[key]struct{}
+	closed    []key // KeepClosed > 0: ring of the closed incidents held
+	closedAt  int
 	units     map[key]teams.UnitState
-	history   int
-	stock     map[stockKey]*stockRow
-	res       map[key]dispatch.StockChange // active reservations
-	resDone   map[key]bool                 // consumed or released ids: never reused
-	events    []dispatch.Event             // Data written on first read (EventsAfter)
+	stock     map[string]*resources.Ledger // by drill
+	noStock   *resources.Ledger            // what a drill never seeded checks against
+	events    []dispatch.Event             // the event of seq q at eventAt(q)
 	seq       int64
-	outbox    *Outbox
-	enc       wire.Encoder
+	outbox    *outbox
+	changes   []resources.StockChange // check's scratch: one drill's stock changes
+	enc       wire.Encoder            // event and outbox JSON, written when first read
 }
 
 var _ dispatch.Store = (*Store)(nil)
 
-// New returns an empty store.
-func New() *Store {
-	return &Store{incidents: map[key][]byte{}, located: map[key]bool{}, states: map[key]string{}, versions: map[key]int{}, units: map[key]teams.UnitState{},
-		stock: map[stockKey]*stockRow{}, res: map[key]dispatch.StockChange{}, resDone: map[key]bool{}, outbox: NewOutbox(0, true)}
+// New returns an empty store keeping what cfg says (Config{}: everything).
+// A negative bound counts as 0.
+func New(cfg Config) *Store {
+	cfg.KeepEvents, cfg.KeepOutbox, cfg.KeepClosed = max(cfg.KeepEvents, 0), max(cfg.KeepOutbox, 0), max(cfg.KeepClosed, 0)
+	capEvents := 4096
+	if cfg.KeepEvents > 0 {
+		capEvents = min(cfg.KeepEvents, capEvents)
+	}
+	return &Store{cfg: cfg, incidents: map[key]*dispatch.IncidentRecord{}, decided: map[key]struct{}{}, units: map[key]teams.UnitState{},
+		stock: map[string]*resources.Ledger{}, noStock: resources.NewLedger(), events: make([]dispatch.Event, 0, capEvents),
+		outbox: &outbox{keep: cfg.KeepOutbox}}
 }
 
-// Load implements dispatch.Store.
+// DroppedOutbox returns how many unsent outbox records KeepOutbox dropped.
+func (s *Store) DroppedOutbox() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.outbox.lost
+}
+
+func finished(state string) bool {
+	return state == dispatch.StateClosed || state == dispatch.StateCancelled
+}
+
+// Load implements dispatch.Store. The open incidents are deep copies
+// (IncidentRecord.Clone): the caller may change them.
 func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -57,38 +96,23 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 		}
 	}
 	slices.SortFunc(snap.Units, func(a, b teams.UnitState) int { return cmp.Compare(a.ID, b.ID) })
-	for k, r := range s.stock {
-		if k.drill == drill {
-			snap.Stock = append(snap.Stock, dispatch.StockLevel{Depot: k.depot, Item: k.item, OnHand: r.onHand, Reserved: r.reserved})
-		}
+	if l := s.stock[drill]; l != nil {
+		snap.Stock, snap.Reservations = l.Levels(), l.Reservations()
 	}
-	sort.Slice(snap.Stock, func(i, j int) bool {
-		a, b := snap.Stock[i], snap.Stock[j]
-		return a.Depot < b.Depot || (a.Depot == b.Depot && a.Item < b.Item)
-	})
-	for k, r := range s.res {
-		if k.drill == drill {
-			snap.Reservations = append(snap.Reservations, r)
+	for k, r := range s.incidents {
+		if k.drill == drill && !finished(r.State) {
+			snap.Open = append(snap.Open, *r.Clone())
 		}
-	}
-	slices.SortFunc(snap.Reservations, func(a, b dispatch.StockChange) int { return cmp.Compare(a.Reservation, b.Reservation) })
-	for k, st := range s.states {
-		if k.drill != drill || st == dispatch.StateClosed || st == dispatch.StateCancelled {
-			continue
-		}
-		var rec dispatch.IncidentRecord
-		if err := json.Unmarshal(s.incidents[k], &rec); err != nil {
-			return nil, fmt.Errorf("load incident %s: %w", k.id, err)
-		}
-		rec.HasLocation = s.located[k]
-		snap.Open = append(snap.Open, rec)
 	}
 	slices.SortFunc(snap.Open, func(a, b dispatch.IncidentRecord) int { return cmp.Compare(a.ID, b.ID) })
 	return snap, nil
 }
 
-// Apply implements dispatch.Store: everything is checked first, then
-// written, so a refused batch writes nothing.
+// Apply implements dispatch.Store: the batch is checked first, then
+// written, so a refused batch writes nothing. It keeps what the outcomes
+// hold as they are handed over, without copying: the incident records, the
+// events' teams and data, the outbox values. Callers must not change them
+// afterwards (the engine hands over frozen copies of its records).
 func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -96,111 +120,107 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 		return err
 	}
 	for _, o := range outs {
-		if o.Incident != nil {
-			b, err := json.Marshal(o.Incident)
-			if err != nil {
-				return fmt.Errorf("apply: %w", err)
+		if r := o.Incident; r != nil {
+			k := key{o.Drill, r.ID}
+			s.incidents[k] = r
+			s.decided[k] = struct{}{}
+			if finished(r.State) && s.cfg.KeepClosed > 0 {
+				s.retire(k)
 			}
-			k := key{o.Drill, o.Incident.ID}
-			s.incidents[k] = b
-			s.located[k] = o.Incident.HasLocation
-			s.states[k] = o.Incident.State
-			s.versions[k] = o.Incident.Version
 		}
 		for _, u := range o.Units {
-			k := key{o.Drill, u.UnitID}
-			s.units[k] = teams.UnitState{ID: u.UnitID, Status: u.NewStatus, Lat: u.Lat, Lng: u.Lng, Incident: u.Incident, Since: u.At}
-			if u.OldStatus != u.NewStatus {
-				s.history++
-			}
+			s.units[key{o.Drill, u.UnitID}] = teams.UnitState{ID: u.UnitID, Status: u.NewStatus, Lat: u.Lat, Lng: u.Lng, Incident: u.Incident, Since: u.At}
 		}
-		for _, c := range o.Stock {
-			sk := stockKey{o.Drill, c.Depot, c.Item}
-			row := s.row(sk)
-			rk := key{o.Drill, c.Reservation}
-			switch c.Op {
-			case "reserve":
-				row.reserved += c.Qty
-				s.res[rk] = c
-			case "consume":
-				row.reserved -= c.Qty
-				row.onHand -= c.Qty
-				delete(s.res, rk)
-				s.resDone[rk] = true
-			case "release":
-				row.reserved -= c.Qty
-				delete(s.res, rk)
-				s.resDone[rk] = true
-			case "restock":
-				row.onHand += c.Qty
-			}
+		if len(o.Stock) > 0 {
+			s.ledger(o.Drill).Apply(o.Stock)
 		}
 		for i := range o.Events {
 			s.seq++
 			o.Events[i].Seq = s.seq
 			ev := o.Events[i]
-			ev.Teams, ev.Data = nil, nil // empty reads back as nil, as from pgstore
-			if len(o.Events[i].Teams) > 0 {
-				ev.Teams = slices.Clone(o.Events[i].Teams)
+			if len(ev.Teams) == 0 {
+				ev.Teams = nil // empty reads back as nil, as from pgstore
 			}
-			if len(o.Events[i].Data) > 0 {
-				ev.Data = slices.Clone(o.Events[i].Data)
+			if len(ev.Data) == 0 {
+				ev.Data = nil
 			}
-			s.events = append(s.events, ev)
+			if k := s.cfg.KeepEvents; k > 0 && len(s.events) == k {
+				s.events[s.eventAt(s.seq)] = ev
+			} else {
+				s.events = append(s.events, ev)
+			}
 		}
 		for i := range o.Outbox {
-			s.outbox.Add(&o.Outbox[i])
+			s.outbox.add(&o.Outbox[i])
 		}
 	}
 	return nil
 }
 
-func (s *Store) row(k stockKey) *stockRow {
-	r, ok := s.stock[k]
-	if !ok {
-		r = &stockRow{}
-		s.stock[k] = r
+// eventAt is where the event of seq q is (or was) held in s.events.
+func (s *Store) eventAt(q int64) int64 {
+	if k := s.cfg.KeepEvents; k > 0 {
+		return (q - 1) % int64(k)
 	}
-	return r
+	return q - 1
 }
 
-// check validates a batch against the current state and the batch's own
-// earlier outcomes, without writing. The rules are pgstore's constraints.
-func (s *Store) check(outs []*dispatch.Outcome) error {
-	written := map[key]bool{}              // incidents written by earlier outcomes of the batch
-	unitNow := map[key]unitBrief{}         // unit state after the batch's earlier changes
-	stock := map[stockKey]stockRow{}       // stock rows after the batch's earlier movements
-	resv := map[key]dispatch.StockChange{} // reservations made by the batch
-	resGone := map[key]bool{}              // reservations the batch consumed or released
-	getStock := func(k stockKey) (stockRow, bool) {
-		if r, ok := stock[k]; ok {
-			return r, true
-		}
-		if r, ok := s.stock[k]; ok {
-			return *r, true
-		}
-		return stockRow{}, false
+// retire remembers a closed incident, forgetting the oldest beyond KeepClosed.
+func (s *Store) retire(k key) {
+	if len(s.closed) < s.cfg.KeepClosed {
+		s.closed = append(s.closed, k)
+		return
 	}
+	old := s.closed[s.closedAt]
+	if r, ok := s.incidents[old]; ok && finished(r.State) && old != k {
+		delete(s.incidents, old)
+	}
+	s.closed[s.closedAt] = k
+	s.closedAt = (s.closedAt + 1) % s.cfg.KeepClosed
+}
+
+// ledger returns a drill's stock, created empty if new.
+func (s *Store) ledger(drill string) *resources.Ledger {
+	l, ok := s.stock[drill]
+	if !ok {
+		l = resources.NewLedger()
+		s.stock[drill] = l
+	}
+	return l
+}
+
+// check validates a batch against the stored state and the batch's own
+// earlier outcomes, without writing: the rules of pgstore's constraints.
+func (s *Store) check(outs []*dispatch.Outcome) error {
+	var (
+		written batchMap[struct{}]  // incidents written by earlier outcomes of the batch
+		units   batchMap[unitBrief] // units as the batch's earlier changes left them
+		stock   bool
+	)
 	for _, o := range outs {
 		if o.Incident != nil {
 			k := key{o.Drill, o.Incident.ID}
+			_, again := written.get(k)
 			if o.NewIncident {
-				if _, exists := s.incidents[k]; exists || written[k] {
+				if _, exists := s.decided[k]; exists || again {
 					return fmt.Errorf("incident %s already decided: %w", o.Incident.ID, dispatch.ErrConflict)
 				}
-			} else if o.BaseVersion != 0 && !written[k] {
-				if v, ok := s.versions[k]; !ok || v != o.BaseVersion {
-					return fmt.Errorf("incident %s is at version %d, not %d (changed by another writer): %w", o.Incident.ID, v, o.BaseVersion, dispatch.ErrConflict)
+			} else if o.BaseVersion != 0 && !again {
+				// A retired (closed beyond KeepClosed) incident keeps no record to compare with.
+				r, kept := s.incidents[k]
+				_, decided := s.decided[k]
+				if !decided || kept && r.Version != o.BaseVersion {
+					return fmt.Errorf("incident %s is not at version %d (changed by another writer): %w", o.Incident.ID, o.BaseVersion, dispatch.ErrConflict)
 				}
 			}
-			written[k] = true
+			written.set(k, struct{}{})
 		}
 		for _, u := range o.Units {
 			if err := u.Check(); err != nil {
 				return fmt.Errorf("%w: %w", err, dispatch.ErrConflict)
 			}
 			k := key{o.Drill, u.UnitID}
-			cur, seen := unitNow[k]
+			cur, seen := units.get(k)
 			if !seen {
 				if st, ok := s.units[k]; ok {
 					// Optimistic concurrency: the unit is in the status the
@@ -214,62 +234,41 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 			if u.NewStatus.Active() && cur.status.Active() && cur.incident != u.Incident {
 				return fmt.Errorf("unit %s is %s on %s, cannot take %s: %w", u.UnitID, cur.status, cur.incident, u.Incident, dispatch.ErrConflict)
 			}
-			unitNow[k] = unitBrief{u.NewStatus, u.Incident}
+			units.set(k, unitBrief{u.NewStatus, u.Incident})
 		}
-		for _, c := range o.Stock {
-			sk := stockKey{o.Drill, c.Depot, c.Item}
-			row, exists := getStock(sk)
-			rk := key{o.Drill, c.Reservation}
-			r, isActive := s.res[rk]
-			if br, ok := resv[rk]; ok {
-				r, isActive = br, true
-			}
-			if resGone[rk] {
-				isActive = false
-			}
-			switch c.Op {
-			case "reserve":
-				if isActive || s.resDone[rk] || resGone[rk] {
-					return fmt.Errorf("reservation %s already used: %w", c.Reservation, dispatch.ErrConflict)
-				}
-				if !exists {
-					return fmt.Errorf("reserve %s at %s: no stock row: %w", c.Item, c.Depot, dispatch.ErrConflict)
-				}
-				if c.Qty <= 0 || row.reserved+c.Qty > row.onHand {
-					return fmt.Errorf("reserve %d %s at %s: only %d available: %w", c.Qty, c.Item, c.Depot, row.onHand-row.reserved, dispatch.ErrConflict)
-				}
-				row.reserved += c.Qty
-				resv[rk] = c
-			case "consume", "release":
-				if !isActive || r.Depot != c.Depot || r.Item != c.Item || r.Qty != c.Qty {
-					return fmt.Errorf("%s reservation %s: no such active reservation: %w", c.Op, c.Reservation, dispatch.ErrConflict)
-				}
-				row.reserved -= c.Qty
-				if c.Op == "consume" {
-					row.onHand -= c.Qty
-				}
-				if row.reserved < 0 || row.onHand < 0 {
-					return fmt.Errorf("%s reservation %s: stock would go negative: %w", c.Op, c.Reservation, dispatch.ErrConflict)
-				}
-				delete(resv, rk)
-				resGone[rk] = true
-			case "restock":
-				if c.Qty <= 0 {
-					return fmt.Errorf("restock %d: %w", c.Qty, dispatch.ErrConflict)
-				}
-				row.onHand += c.Qty
-			default:
-				return fmt.Errorf("unknown stock op %q: %w", c.Op, dispatch.ErrConflict)
-			}
-			stock[sk] = row
-		}
+		stock = stock || len(o.Stock) > 0
+	}
+	if stock {
+		return s.checkStock(outs)
 	}
 	return nil
 }
 
-type unitBrief struct {
-	status   teams.Status
-	incident string
+// checkStock checks each drill's stock changes of the batch, in order,
+// against the drill's ledger.
+func (s *Store) checkStock(outs []*dispatch.Outcome) error {
+	var drills []string // drills with stock changes, in order of first appearance
+	for _, o := range outs {
+		if len(o.Stock) > 0 && !slices.Contains(drills, o.Drill) {
+			drills = append(drills, o.Drill)
+		}
+	}
+	for _, drill := range drills {
+		s.changes = s.changes[:0]
+		for _, o := range outs {
+			if o.Drill == drill {
+				s.changes = append(s.changes, o.Stock...)
+			}
+		}
+		l := s.stock[drill]
+		if l == nil {
+			l = s.noStock
+		}
+		if err := l.Check(s.changes); err != nil {
+			return fmt.Errorf("%w: %w", err, dispatch.ErrConflict)
+		}
+	}
+	return nil
 }
 
 // Decided implements dispatch.Store.
@@ -278,50 +277,46 @@ func (s *Store) Decided(_ context.Context, drill string, ids []string) (map[stri
 	defer s.mu.Unlock()
 	out := map[string]bool{}
 	for _, id := range ids {
-		if _, ok := s.incidents[key{drill, id}]; ok {
+		if _, ok := s.decided[key{drill, id}]; ok {
 			out[id] = true
 		}
 	}
 	return out, nil
 }
 
-// Incident implements dispatch.Store.
+// Incident implements dispatch.Store: a deep copy (IncidentRecord.Clone),
+// which the caller may change. A closed incident older than the KeepClosed
+// newest is not found.
 func (s *Store) Incident(_ context.Context, drill, id string) (*dispatch.IncidentRecord, error) {
 	s.mu.Lock()
-	b, ok := s.incidents[key{drill, id}]
-	loc := s.located[key{drill, id}]
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	r, ok := s.incidents[key{drill, id}]
 	if !ok {
 		return nil, fmt.Errorf("incident %q: %w", id, dispatch.ErrNotFound)
 	}
-	var rec dispatch.IncidentRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("incident %s: %w", id, err)
-	}
-	rec.HasLocation = loc
-	return &rec, nil
+	return r.Clone(), nil
 }
 
-// EventsAfter implements dispatch.Store.
+// EventsAfter implements dispatch.Store. Events older than the KeepEvents
+// newest are gone: a reader behind them resumes at the oldest kept. The
+// events share their Teams and Data with the store: read them only.
 func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispatch.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if limit <= 0 {
+	if limit <= 0 || after >= s.seq {
 		return nil, nil
 	}
-	// Seqs are 1..len(events) in order: index directly.
-	start := max(after, 0)
-	if start >= int64(len(s.events)) {
-		return nil, nil
-	}
-	end := min(int64(len(s.events)), start+int64(limit))
-	evs := s.events[start:end]
-	for i := range evs {
-		if evs[i].Data == nil {
-			evs[i].Data = s.enc.EventData(&evs[i])
+	first := max(after+1, s.seq-int64(len(s.events))+1, 1)
+	n := min(int64(limit), s.seq-first+1)
+	out := make([]dispatch.Event, 0, n)
+	for q := first; q < first+n; q++ {
+		ev := &s.events[s.eventAt(q)]
+		if ev.Data == nil { // written on first read: a drill nobody watches never encodes
+			ev.Data = s.enc.EventData(ev)
 		}
+		out = append(out, *ev)
 	}
-	return slices.Clone(evs), nil
+	return out, nil
 }
 
 // LastSeq implements dispatch.Store.
@@ -335,14 +330,14 @@ func (s *Store) LastSeq(context.Context) (int64, error) {
 func (s *Store) PendingOutbox(_ context.Context, limit int) ([]dispatch.OutboxRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.outbox.Pending(limit, &s.enc), nil
+	return s.outbox.pending(limit, &s.enc), nil
 }
 
 // MarkSent implements dispatch.Store.
 func (s *Store) MarkSent(_ context.Context, ids []int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.outbox.MarkSent(ids)
+	s.outbox.markSent(ids)
 	return nil
 }
 
@@ -365,7 +360,7 @@ func (s *Store) SeedUnits(_ context.Context, drill string, units []teams.UnitSta
 }
 
 // SeedStock implements dispatch.Store.
-func (s *Store) SeedStock(_ context.Context, drill string, levels []dispatch.StockLevel) error {
+func (s *Store) SeedStock(_ context.Context, drill string, levels []resources.Level) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range levels { // validate all first: all or nothing, like the INSERT
@@ -373,10 +368,15 @@ func (s *Store) SeedStock(_ context.Context, drill string, levels []dispatch.Sto
 			return fmt.Errorf("seed %w", err)
 		}
 	}
+	if len(levels) == 0 {
+		return nil
+	}
+	lg := s.ledger(drill)
 	for _, l := range levels {
-		k := stockKey{drill, l.Depot, l.Item}
-		if _, ok := s.stock[k]; !ok {
-			s.stock[k] = &stockRow{onHand: l.OnHand, reserved: l.Reserved}
+		if _, ok := lg.Level(l.Depot, l.Item); !ok {
+			if err := lg.SetLevel(l); err != nil { // cannot fail: checked above
+				return fmt.Errorf("seed stock: %w: %w", err, dispatch.ErrConflict)
+			}
 		}
 	}
 	return nil
@@ -387,3 +387,45 @@ func (s *Store) Ping(context.Context) error { return nil }
 
 // Close implements dispatch.Store.
 func (s *Store) Close() {}
+
+// batchMap is what a batch's earlier outcomes left, by key: a slice while
+// small (batches usually are: a lookup is a short scan), a map beyond.
+type batchMap[V any] struct {
+	keys []key
+	vals []V
+	m    map[key]V
+}
+
+const batchMapSlice = 16
+
+func (b *batchMap[V]) get(k key) (V, bool) {
+	if b.m != nil {
+		v, ok := b.m[k]
+		return v, ok
+	}
+	for i := range b.keys {
+		if b.keys[i] == k {
+			return b.vals[i], true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func (b *batchMap[V]) set(k key, v V) {
+	if b.m == nil {
+		if i := slices.Index(b.keys, k); i >= 0 {
+			b.vals[i] = v
+			return
+		}
+		if len(b.keys) < batchMapSlice {
+			b.keys, b.vals = append(b.keys, k), append(b.vals, v)
+			return
+		}
+		b.m = make(map[key]V, 2*batchMapSlice)
+		for i := range b.keys {
+			b.m[b.keys[i]] = b.vals[i]
+		}
+	}
+	b.m[k] = v
+}

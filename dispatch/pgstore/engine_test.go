@@ -26,7 +26,7 @@ func TestEngineSameAsMemstore(t *testing.T) {
 	ctx := context.Background()
 	pg := newStore(t)
 	defer pg.Close()
-	mem := memstore.New()
+	mem := memstore.New(memstore.Config{})
 	now := time.Date(2024, 6, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	clock := func() time.Time { return now }
 	engine := func(s dispatch.Store) *dispatch.Engine {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/wire"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -411,7 +412,7 @@ func (s *Store) writeIncidents(ctx context.Context, tx pgx.Tx, incs map[dkey]*in
 
 type stockOp struct {
 	drill string
-	dispatch.StockChange
+	resources.StockChange
 }
 
 // writeStock queues every stock movement in one batch. The movements are
@@ -434,7 +435,7 @@ func (s *Store) writeStock(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outc
 	var want []string // what each queued statement does; each must change one row
 	for _, c := range ops {
 		switch c.Op {
-		case "reserve":
+		case resources.OpReserve:
 			// The primary key refuses a reservation id used before; CHECK (qty > 0).
 			b.Queue(`INSERT INTO reservations (drill, id, incident, depot, item, qty, state) VALUES ($1, $2, $3, $4, $5, $6, 'reserved')`,
 				c.drill, c.Reservation, c.Incident, c.Depot, c.Item, c.Qty)
@@ -442,20 +443,20 @@ func (s *Store) writeStock(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outc
 			// CHECK (reserved <= on_hand) refuses an overdraw; no row: stock never seeded.
 			b.Queue(`UPDATE stock SET reserved = reserved + $4 WHERE drill = $1 AND depot = $2 AND item = $3`, c.drill, c.Depot, c.Item, c.Qty)
 			want = append(want, "reserve "+c.Reservation+": stock "+c.Depot+"/"+c.Item)
-		case "consume", "release":
-			state := map[string]string{"consume": "consumed", "release": "released"}[c.Op]
+		case resources.OpConsume, resources.OpRelease:
+			state := map[resources.Op]string{resources.OpConsume: "consumed", resources.OpRelease: "released"}[c.Op]
 			// Only an active reservation of the same depot, item and quantity moves.
 			b.Queue(`UPDATE reservations SET state = $3 WHERE drill = $1 AND id = $2 AND state = 'reserved'
 				AND depot = $4 AND item = $5 AND qty = $6`, c.drill, c.Reservation, state, c.Depot, c.Item, c.Qty)
-			want = append(want, c.Op+" "+c.Reservation+": no such active reservation")
+			want = append(want, string(c.Op)+" "+c.Reservation+": no such active reservation")
 			onHand := 0
-			if c.Op == "consume" {
+			if c.Op == resources.OpConsume {
 				onHand = c.Qty
 			}
 			b.Queue(`UPDATE stock SET reserved = reserved - $4, on_hand = on_hand - $5 WHERE drill = $1 AND depot = $2 AND item = $3`,
 				c.drill, c.Depot, c.Item, c.Qty, onHand)
-			want = append(want, c.Op+" "+c.Reservation+": stock "+c.Depot+"/"+c.Item)
-		case "restock":
+			want = append(want, string(c.Op)+" "+c.Reservation+": stock "+c.Depot+"/"+c.Item)
+		case resources.OpRestock:
 			if c.Qty <= 0 {
 				return fmt.Errorf("apply: restock %d: %w", c.Qty, dispatch.ErrConflict)
 			}

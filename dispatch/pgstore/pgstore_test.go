@@ -15,6 +15,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/pgstore"
 	"github.com/zs110/dispatch/dispatch/storetest"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -90,7 +91,7 @@ func BenchmarkApply(b *testing.B) {
 	if err := s.SeedUnits(ctx, "", units); err != nil {
 		b.Fatal(err)
 	}
-	if err := s.SeedStock(ctx, "", []dispatch.StockLevel{{Depot: "D", Item: "sandbag", OnHand: 1 << 30}}); err != nil {
+	if err := s.SeedStock(ctx, "", []resources.Level{{Depot: "D", Item: "sandbag", OnHand: 1 << 30}}); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()
@@ -106,7 +107,7 @@ func BenchmarkApply(b *testing.B) {
 				o.Units = append(o.Units, teams.UnitChange{UnitID: units[u].ID, OldStatus: "available", NewStatus: "dispatched", Lat: 22.5, Lng: 113.4, Incident: id, At: now})
 				u++
 			}
-			o.Stock = []dispatch.StockChange{{Reservation: id + "|sandbag", Incident: id, Depot: "D", Item: "sandbag", Qty: 5, Op: "reserve"}}
+			o.Stock = []resources.StockChange{{Reservation: id + "|sandbag", Incident: id, Depot: "D", Item: "sandbag", Qty: 5, Op: resources.OpReserve}}
 			for k := 0; k < 3; k++ {
 				o.Events = append(o.Events, dispatch.Event{At: now, Kind: "incident.dispatched", Incident: id, Teams: []string{"fire"}, Data: []byte(`{"id":"` + id + `"}`)})
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -43,8 +44,8 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("load stock: %w", err)
 	}
-	snap.Stock, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dispatch.StockLevel, error) {
-		var l dispatch.StockLevel
+	snap.Stock, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (resources.Level, error) {
+		var l resources.Level
 		err := r.Scan(&l.Depot, &l.Item, &l.OnHand, &l.Reserved)
 		return l, err
 	})
@@ -55,8 +56,8 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("load reservations: %w", err)
 	}
-	snap.Reservations, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dispatch.StockChange, error) {
-		c := dispatch.StockChange{Op: "reserve"}
+	snap.Reservations, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (resources.StockChange, error) {
+		c := resources.StockChange{Op: resources.OpReserve}
 		err := r.Scan(&c.Reservation, &c.Incident, &c.Depot, &c.Item, &c.Qty)
 		return c, err
 	})
@@ -230,7 +231,7 @@ func (s *Store) SeedUnits(ctx context.Context, drill string, units []teams.UnitS
 }
 
 // SeedStock implements dispatch.Store.
-func (s *Store) SeedStock(ctx context.Context, drill string, levels []dispatch.StockLevel) error {
+func (s *Store) SeedStock(ctx context.Context, drill string, levels []resources.Level) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	if len(levels) == 0 {

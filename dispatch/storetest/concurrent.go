@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -95,7 +96,7 @@ func testSeed(t *testing.T, s Store) {
 	if err := s.SeedUnits(ctx, "", []teams.UnitState{{ID: "U1", Status: "available", Lat: 1, Lng: 1, Since: t0}, {ID: "U9", Status: "out_of_service", Lat: 2, Lng: 2, Since: t0}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SeedStock(ctx, "", []dispatch.StockLevel{{Depot: "D1", Item: "sandbag", OnHand: 5}, {Depot: "D2", Item: "pump", OnHand: 3}}); err != nil {
+	if err := s.SeedStock(ctx, "", []resources.Level{{Depot: "D1", Item: "sandbag", OnHand: 5}, {Depot: "D2", Item: "pump", OnHand: 3}}); err != nil {
 		t.Fatal(err)
 	}
 	wantUnit(t, s, "", "U1", "dispatched", "A")
@@ -103,11 +104,11 @@ func testSeed(t *testing.T, s Store) {
 		t.Fatalf("U9 %+v", u)
 	}
 	snap := load(t, s, "")
-	if len(snap.Units) != 4 || len(snap.Stock) != 2 || snap.Stock[0] != (dispatch.StockLevel{Depot: "D1", Item: "sandbag", OnHand: 100, Reserved: 10}) ||
-		snap.Stock[1] != (dispatch.StockLevel{Depot: "D2", Item: "pump", OnHand: 3}) {
+	if len(snap.Units) != 4 || len(snap.Stock) != 2 || snap.Stock[0] != (resources.Level{Depot: "D1", Item: "sandbag", OnHand: 100, Reserved: 10}) ||
+		snap.Stock[1] != (resources.Level{Depot: "D2", Item: "pump", OnHand: 3}) {
 		t.Fatalf("after reseeding: units %d stock %+v", len(snap.Units), snap.Stock)
 	}
-	if err := s.SeedStock(ctx, "", []dispatch.StockLevel{{Depot: "D3", Item: "pump", OnHand: 1, Reserved: 2}}); !errors.Is(err, dispatch.ErrConflict) {
+	if err := s.SeedStock(ctx, "", []resources.Level{{Depot: "D3", Item: "pump", OnHand: 1, Reserved: 2}}); !errors.Is(err, dispatch.ErrConflict) {
 		t.Fatalf("seeding more reserved than on hand: %v, want ErrConflict", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -51,11 +52,11 @@ func unitsOut(drill string, changes ...teams.UnitChange) *dispatch.Outcome {
 }
 
 func reserve(drill, res, inc string, qty int) *dispatch.Outcome {
-	return stockOp(drill, "reserve", res, inc, qty)
+	return stockOp(drill, resources.OpReserve, res, inc, qty)
 }
 
-func stockOp(drill, op, res, inc string, qty int) *dispatch.Outcome {
-	return &dispatch.Outcome{Drill: drill, Stock: []dispatch.StockChange{{Reservation: res, Incident: inc, Depot: "D1", Item: "sandbag", Qty: qty, Op: op}}}
+func stockOp(drill string, op resources.Op, res, inc string, qty int) *dispatch.Outcome {
+	return &dispatch.Outcome{Drill: drill, Stock: []resources.StockChange{{Reservation: res, Incident: inc, Depot: "D1", Item: "sandbag", Qty: qty, Op: op}}}
 }
 
 func seed(t *testing.T, s Store, drill string) {
@@ -68,7 +69,7 @@ func seed(t *testing.T, s Store, drill string) {
 	if err := s.SeedUnits(ctx, drill, units); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SeedStock(ctx, drill, []dispatch.StockLevel{{Depot: "D1", Item: "sandbag", OnHand: 100}}); err != nil {
+	if err := s.SeedStock(ctx, drill, []resources.Level{{Depot: "D1", Item: "sandbag", OnHand: 100}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -117,7 +118,7 @@ func wantStock(t *testing.T, s Store, drill string, onHand, reserved int, resv .
 	}
 	var got []string
 	for _, r := range snap.Reservations {
-		if r.Op != "reserve" {
+		if r.Op != resources.OpReserve {
 			t.Fatalf("reservation %+v: op %q, want reserve", r, r.Op)
 		}
 		got = append(got, r.Reservation)
@@ -265,22 +266,22 @@ func cases() []tcase {
 			func(t *testing.T, s Store) { wantStock(t, s, "", 100, 60, "r1") }},
 		{"overdraw inside one batch refused", [][]*dispatch.Outcome{{reserve("", "r1", "A", 60), reserve("", "r2", "B", 41)}}, 0,
 			func(t *testing.T, s Store) { wantStock(t, s, "", 100, 0) }},
-		{"reserve of stock never seeded refused", [][]*dispatch.Outcome{{{Stock: []dispatch.StockChange{{Reservation: "r1", Incident: "A", Depot: "D9", Item: "pump", Qty: 1, Op: "reserve"}}}}}, 0, nil},
+		{"reserve of stock never seeded refused", [][]*dispatch.Outcome{{{Stock: []resources.StockChange{{Reservation: "r1", Incident: "A", Depot: "D9", Item: "pump", Qty: 1, Op: resources.OpReserve}}}}}, 0, nil},
 		{"zero reservation refused", [][]*dispatch.Outcome{{reserve("", "r1", "A", 0)}}, 0, nil},
 		{"duplicate reservation id refused", [][]*dispatch.Outcome{{reserve("", "r1", "A", 10)}, {reserve("", "r1", "A", 10)}}, 1,
 			func(t *testing.T, s Store) { wantStock(t, s, "", 100, 10, "r1") }},
-		{"release then reserve again", [][]*dispatch.Outcome{{reserve("", "r1", "A", 60)}, {stockOp("", "release", "r1", "A", 60)}, {reserve("", "r2", "B", 100)}}, -1,
+		{"release then reserve again", [][]*dispatch.Outcome{{reserve("", "r1", "A", 60)}, {stockOp("", resources.OpRelease, "r1", "A", 60)}, {reserve("", "r2", "B", 100)}}, -1,
 			func(t *testing.T, s Store) { wantStock(t, s, "", 100, 100, "r2") }},
-		{"release and reserve in one batch", [][]*dispatch.Outcome{{reserve("", "r1", "A", 60)}, {stockOp("", "release", "r1", "A", 60), reserve("", "r2", "B", 100)}}, -1,
+		{"release and reserve in one batch", [][]*dispatch.Outcome{{reserve("", "r1", "A", 60)}, {stockOp("", resources.OpRelease, "r1", "A", 60), reserve("", "r2", "B", 100)}}, -1,
 			func(t *testing.T, s Store) { wantStock(t, s, "", 100, 100, "r2") }},
-		{"consume then reserve the rest", [][]*dispatch.Outcome{{reserve("", "r1", "A", 60)}, {stockOp("", "consume", "r1", "A", 60)}, {reserve("", "r2", "B", 40)}}, -1,
+		{"consume then reserve the rest", [][]*dispatch.Outcome{{reserve("", "r1", "A", 60)}, {stockOp("", resources.OpConsume, "r1", "A", 60)}, {reserve("", "r2", "B", 40)}}, -1,
 			func(t *testing.T, s Store) { wantStock(t, s, "", 40, 40, "r2") }},
-		{"release twice refused", [][]*dispatch.Outcome{{reserve("", "r1", "A", 10)}, {stockOp("", "release", "r1", "A", 10)}, {stockOp("", "release", "r1", "A", 10)}}, 2,
+		{"release twice refused", [][]*dispatch.Outcome{{reserve("", "r1", "A", 10)}, {stockOp("", resources.OpRelease, "r1", "A", 10)}, {stockOp("", resources.OpRelease, "r1", "A", 10)}}, 2,
 			func(t *testing.T, s Store) { wantStock(t, s, "", 100, 0) }},
-		{"release of another quantity refused", [][]*dispatch.Outcome{{reserve("", "r1", "A", 10)}, {stockOp("", "release", "r1", "A", 5)}}, 1,
+		{"release of another quantity refused", [][]*dispatch.Outcome{{reserve("", "r1", "A", 10)}, {stockOp("", resources.OpRelease, "r1", "A", 5)}}, 1,
 			func(t *testing.T, s Store) { wantStock(t, s, "", 100, 10, "r1") }},
-		{"consume of an unknown reservation refused", [][]*dispatch.Outcome{{stockOp("", "consume", "r1", "A", 10)}}, 0, nil},
-		{"reuse of a finished reservation id refused", [][]*dispatch.Outcome{{reserve("", "r1", "A", 10)}, {stockOp("", "release", "r1", "A", 10)}, {reserve("", "r1", "A", 10)}}, 2,
+		{"consume of an unknown reservation refused", [][]*dispatch.Outcome{{stockOp("", resources.OpConsume, "r1", "A", 10)}}, 0, nil},
+		{"reuse of a finished reservation id refused", [][]*dispatch.Outcome{{reserve("", "r1", "A", 10)}, {stockOp("", resources.OpRelease, "r1", "A", 10)}, {reserve("", "r1", "A", 10)}}, 2,
 			func(t *testing.T, s Store) { wantStock(t, s, "", 100, 0) }},
 		{"drills are isolated", [][]*dispatch.Outcome{{decision("", "A", "U1"), reserve("", "r1", "A", 70)},
 			{decision("typhoon", "A", "U1"), reserve("typhoon", "r1", "A", 30)}}, -1,

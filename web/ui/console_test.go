@@ -73,7 +73,7 @@ func startSystem(t *testing.T) *system {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	store := memstore.New()
+	store := memstore.New(memstore.Config{})
 	hub, err := web.NewHub(web.HubConfig{Source: store, Logger: log, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
