@@ -3,7 +3,6 @@ package dispatch
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
@@ -72,14 +71,4 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close()
-}
-
-// CheckStockLevel applies the rule every Store enforces on a stock level
-// (pgstore's stock CHECKs, resources.Level.Check): nothing negative, no
-// more reserved than on hand. It fails with ErrConflict.
-func CheckStockLevel(l resources.Level) error {
-	if err := l.Check(); err != nil {
-		return fmt.Errorf("stock: %w: %w", err, ErrConflict)
-	}
-	return nil
 }

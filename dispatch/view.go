@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -22,7 +23,7 @@ type viewState struct {
 	open    map[string]*IncidentRecord
 	units   []teams.UnitView
 	unitAt  map[string]int
-	depots  []DepotView
+	depots  []resources.DepotView
 	depotAt map[string]int
 	// cur is the sorted incident list built by the first read after a
 	// change (nil: to build).
@@ -144,25 +145,11 @@ func (e *Engine) Units(drill string) []teams.UnitView {
 
 // Depots returns every depot of a drill's world with what is available
 // now. It never waits on the store. The maps are shared: read only.
-func (e *Engine) Depots(drill string) []DepotView {
+func (e *Engine) Depots(drill string) []resources.DepotView {
 	e.vmu.Lock()
 	defer e.vmu.Unlock()
 	if v := e.views[drill]; v != nil {
 		return slices.Clone(v.depots)
 	}
 	return nil
-}
-
-// Drills returns the drills the engine holds a world for, sorted ("" excluded).
-func (e *Engine) Drills() []string {
-	e.vmu.Lock()
-	defer e.vmu.Unlock()
-	var out []string
-	for d := range e.views {
-		if d != "" {
-			out = append(out, d)
-		}
-	}
-	slices.Sort(out)
-	return out
 }

@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -30,15 +29,6 @@ type RankConfig struct {
 	// area (geo.ResolutionsFor), and a search picks among them by how many
 	// distinct positions the available units occupy.
 	Resolution int
-}
-
-// ErrUnknownStatusChange: SetStatus was asked for a change the state machine refuses.
-var ErrUnknownStatusChange = errors.New("status change refused")
-
-// DepotView is a depot with what is available now (on hand minus reserved).
-type DepotView struct {
-	resources.Depot
-	Available map[string]int `json:"available"`
 }
 
 // State is the ranker's world (live, or one drill): the fleet (teams.Fleet:
@@ -143,19 +133,7 @@ func (s *State) Unit(id string) (teams.UnitView, bool) { return s.fleet.Unit(id)
 func (s *State) Units() []teams.UnitView { return s.fleet.Units() }
 
 // Depots returns every depot with what is available now.
-func (s *State) Depots() []DepotView {
-	out := make([]DepotView, len(s.depots))
-	for i, d := range s.depots {
-		av := map[string]int{}
-		for _, l := range s.inv.Levels() {
-			if l.Depot == d.ID {
-				av[l.Item] = l.OnHand - l.Reserved
-			}
-		}
-		out[i] = DepotView{Depot: d, Available: av}
-	}
-	return out
-}
+func (s *State) Depots() []resources.DepotView { return s.inv.Views(s.depots) }
 
 // Inventory returns the stock of the world's depots.
 func (s *State) Inventory() *resources.Inventory { return s.inv }

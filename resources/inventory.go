@@ -134,3 +134,30 @@ func (inv *Inventory) Reservations() []Reservation {
 
 // Levels returns every stock level sorted by depot then item.
 func (inv *Inventory) Levels() []Level { return inv.l.Levels() }
+
+// DepotView is a depot with what is available now (on hand minus
+// reserved), by item.
+type DepotView struct {
+	Depot
+	Available map[string]int `json:"available"`
+}
+
+// Views returns each of depots with what is available now.
+func (inv *Inventory) Views(depots []Depot) []DepotView {
+	av := make(map[string]map[string]int, len(depots))
+	for _, l := range inv.Levels() {
+		if av[l.Depot] == nil {
+			av[l.Depot] = map[string]int{}
+		}
+		av[l.Depot][l.Item] = l.OnHand - l.Reserved
+	}
+	out := make([]DepotView, len(depots))
+	for i, d := range depots {
+		a := av[d.ID]
+		if a == nil {
+			a = map[string]int{}
+		}
+		out[i] = DepotView{Depot: d, Available: a}
+	}
+	return out
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -147,7 +148,7 @@ func (s *Server) units(w http.ResponseWriter, r *http.Request) {
 func (s *Server) depots(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	all := s.cfg.Backend.Depots(p.World())
-	out := make([]dispatch.DepotView, 0, len(all))
+	out := make([]resources.DepotView, 0, len(all))
 	for i := range all {
 		if depotVisible(p, &all[i]) {
 			out = append(out, all[i])

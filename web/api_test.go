@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -22,7 +23,7 @@ func ids[T any](xs []T, id func(T) string) []string {
 
 func incID(r dispatch.IncidentRecord) string { return r.ID }
 func unitID(u teams.UnitView) string         { return u.ID }
-func depotID(d dispatch.DepotView) string    { return d.ID }
+func depotID(d resources.DepotView) string   { return d.ID }
 
 func TestHealthReadyMetrics(t *testing.T) {
 	e := startEnv(t, envOpts{})
@@ -148,7 +149,7 @@ func TestAPIRoles(t *testing.T) {
 			t.Errorf("%s units%s: %v, want %v", tc.console, tc.q, g, tc.want)
 		}
 	}
-	var depots []dispatch.DepotView
+	var depots []resources.DepotView
 	e.getJSON("/api/depots", "desk-shiqi", &depots)
 	if g := ids(depots, depotID); !slices.Equal(g, []string{"DEP-CITY", "DEP-SHIQI"}) {
 		t.Errorf("town dispatcher depots %v", g)

@@ -99,7 +99,7 @@ type testBackend struct {
 	mu        sync.Mutex
 	incidents map[string][]dispatch.IncidentRecord
 	units     map[string][]teams.UnitView
-	depots    map[string][]dispatch.DepotView
+	depots    map[string][]resources.DepotView
 	log       *memSource
 	notify    func()
 	readyErr  error
@@ -135,7 +135,7 @@ func (b *testBackend) Units(drill string) []teams.UnitView {
 	return slices.Clone(b.units[drill])
 }
 
-func (b *testBackend) Depots(drill string) []dispatch.DepotView {
+func (b *testBackend) Depots(drill string) []resources.DepotView {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return slices.Clone(b.depots[drill])
@@ -225,7 +225,7 @@ func newTestBackend(src *memSource) *testBackend {
 			"":  {unitView("FIRE-1", "fire", "shiqi", "available"), unitView("POL-1", "police", "shiqi", "available"), unitView("POL-2", "police", "dongqu", "on_scene")},
 			"a": {unitView("FIRE-1", "fire", "shiqi", "available")},
 		},
-		depots: map[string][]dispatch.DepotView{
+		depots: map[string][]resources.DepotView{
 			"": {
 				{Depot: resources.Depot{ID: "DEP-CITY", Town: "dongqu", Kind: "city"}, Available: map[string]int{"sandbag": 100}},
 				{Depot: resources.Depot{ID: "DEP-SHIQI", Town: "shiqi", Kind: "town"}, Available: map[string]int{"pump": 2}},

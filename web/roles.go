@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
 
@@ -74,7 +75,7 @@ func unitVisible(p Principal, u *teams.UnitView) bool {
 
 // depotVisible reports whether p may see a depot: town-limited dispatchers
 // see their towns' depots and the city depots.
-func depotVisible(p Principal, d *dispatch.DepotView) bool {
+func depotVisible(p Principal, d *resources.DepotView) bool {
 	switch p.Role {
 	case RoleDrill, RoleTeamLeader:
 		return true

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 	"github.com/zs110/dispatch/web/ui"
 )
@@ -34,7 +35,7 @@ type Backend interface {
 	// Units returns every unit of a drill's world with its live state.
 	Units(drill string) []teams.UnitView
 	// Depots returns every depot of a drill's world with what is available.
-	Depots(drill string) []dispatch.DepotView
+	Depots(drill string) []resources.DepotView
 	// Act applies an action once it is durable; errors wrap
 	// dispatch.ErrBadAction, dispatch.ErrForbidden or dispatch.ErrNotFound.
 	Act(ctx context.Context, a dispatch.Action) (*dispatch.IncidentRecord, error)

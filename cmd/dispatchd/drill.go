@@ -256,7 +256,9 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var moves moveFlags
 	fs.Var(&moves, "move", "deployment change CAPABILITY:COUNT:FROM:TO, e.g. fire_engine:2:shiqi:xiaolan (repeatable)")
 	coverage := fs.Float64("coverage-weight", 0, "ranker coverage weight in seconds (0 = closest ETA)")
-	alternates := fs.Int("alternates", 0, "alternates the ranker keeps per requirement for consoles (0: the engine default, 3, when paced and none at -speed max; -1: none)")
+	alternates := fs.Int("alternates", 0, "alternates the ranker keeps per requirement for consoles (0: the engine default, 3; -1: none)")
+	moveUp := fs.Bool("move-up", false, "move units up to keep the city covered (DMEXCLP): a unit on its way back goes to the station where it covers most, an idle one fills what a dispatch left uncovered")
+	divert := fs.Bool("divert", false, "a P1 no unit reaches within its target may take a unit on its way to a P3/P4 call")
 	seed := fs.Uint64("seed", 1, "seed of the service times")
 	turnout := fs.Duration("turnout", time.Minute, "time from assignment to departure")
 	sigma := fs.Float64("service-sigma", 0.5, "log-normal spread of the time on scene (0: exactly the type's mean)")
@@ -292,6 +294,12 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if rcfg.Label == "" {
 		rcfg.Label = drill.Policy(*coverage)
+		if *moveUp {
+			rcfg.Label += ", move-up"
+		}
+		if *divert {
+			rcfg.Label += ", diversion"
+		}
 		if len(moves) > 0 {
 			rcfg.Label += ", moved " + moves.String()
 		}
@@ -332,6 +340,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer closeSrc()
 	cfg := drill.ReplayConfig{Config: drill.Config{Scenario: sc, Drill: *drillID, Rank: dispatch.RankConfig{CoverageWeightS: *coverage, Alternates: *alternates},
+		MoveUp: *moveUp, Divert: *divert,
 		Seed: *seed, Turnout: *turnout, ServiceSigma: *sigma, RestockEvery: every, Speed: sp, Logger: log},
 		Source: src, Total: total, Report: rcfg, Status: stderr, Bar: !*quietFlag}
 	if *turnout == 0 {

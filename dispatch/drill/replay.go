@@ -27,10 +27,10 @@ func Retention() memstore.Config {
 type ReplayConfig struct {
 	// Config is the drill. Its Store is required (memstore.New(Retention())
 	// in memory, or a PostgreSQL store); Replay neither wraps nor closes it
-	// but as GroupCommit says. At Speed 0, Rank.Alternates 0 means none:
-	// nobody swaps units at thousands of incidents a second, the decisions
-	// are the same without the next candidates, and their JSON was a third
-	// of a replay's work. Progress, when set, is called as well as the bar.
+	// but as GroupCommit says. Rank.Alternates keeps the engine's default
+	// (3) at every speed: the engine no longer writes JSON, so the next
+	// candidates cost little where nobody reads them. Progress, when set, is
+	// called as well as the bar.
 	Config
 	// Source is the stream to replay. Required; Replay does not close it.
 	Source Source
@@ -71,9 +71,6 @@ func Replay(ctx context.Context, cfg ReplayConfig) (*Report, error) {
 	if dc.Speed == 0 {
 		defer debug.SetGCPercent(debug.SetGCPercent(300))
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 30))
-		if dc.Rank.Alternates == 0 {
-			dc.Rank.Alternates = -1
-		}
 		if cfg.GroupCommit > 1 && dc.Store != nil {
 			gc := NewGroupCommit(dc.Store, cfg.GroupCommit)
 			// Run flushes when it ends; this writes what a failed run queued.

@@ -364,8 +364,8 @@ func (s *Store) SeedStock(_ context.Context, drill string, levels []resources.Le
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range levels { // validate all first: all or nothing, like the INSERT
-		if err := dispatch.CheckStockLevel(l); err != nil {
-			return fmt.Errorf("seed %w", err)
+		if err := l.Check(); err != nil {
+			return fmt.Errorf("seed stock: %w: %w", err, dispatch.ErrConflict)
 		}
 	}
 	if len(levels) == 0 {
