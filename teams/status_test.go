@@ -18,8 +18,8 @@ func TestTransitionEveryPair(t *testing.T) {
 		{StatusAvailable, StatusRelocating}:   true, {StatusRelocating, StatusAvailable}: true,
 		{StatusRelocating, StatusDispatched}: true, {StatusRelocating, StatusRelocating}: true,
 		{StatusRelocating, StatusOutOfService}: true,
-		{StatusReturning, StatusReturning}: true, {StatusReturning, StatusRelocating}: true,
-		{StatusAvailable, StatusOutOfService}:  true, {StatusDispatched, StatusOutOfService}: true,
+		{StatusReturning, StatusReturning}:     true, {StatusReturning, StatusRelocating}: true,
+		{StatusAvailable, StatusOutOfService}: true, {StatusDispatched, StatusOutOfService}: true,
 		{StatusEnRoute, StatusOutOfService}: true, {StatusOnScene, StatusOutOfService}: true,
 		{StatusReturning, StatusOutOfService}: true,
 	}
