@@ -21,6 +21,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/drill"
 	"github.com/zs110/dispatch/dispatch/drill/drillio"
+	"github.com/zs110/dispatch/dispatch/kafkaio"
 	"github.com/zs110/dispatch/dispatch/pgstore"
 )
 
@@ -107,6 +108,7 @@ func genCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	seed := fs.Uint64("seed", 1, "seed: the same seed and flags give the same stream")
 	out := fs.String("out", "-", "output: a JSON-lines file, - for standard output, or kafka://TOPIC")
 	brokers := brokersFlag(fs)
+	kafkaSec := kafkaSecurityFlags(fs)
 	scenario := fs.String("scenario", "", "scenario file (JSON or YAML); empty: the embedded Zhongshan scenario")
 	start := fs.String("start", "2013-01-01", "first instant (2013-01-01 is Zhongshan midnight, or RFC 3339)")
 	span := fs.String("duration", "365d", "span of the stream (365d, 48h, ...)")
@@ -154,7 +156,11 @@ func genCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var n int
 	if topic, ok := kafkaTopic(*out); ok {
-		sink, err := drillio.NewSink(drillio.SinkConfig{Brokers: splitList(*brokers), Topic: topic})
+		sec, err := kafkaSec()
+		if err != nil {
+			return err
+		}
+		sink, err := drillio.NewSink(drillio.SinkConfig{Brokers: splitList(*brokers), Security: sec, Topic: topic})
 		if err != nil {
 			return err
 		}
@@ -255,6 +261,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	from := fs.String("from", "", "stream to replay: a JSON-lines file (- for standard input) or kafka://TOPIC (required)")
 	brokers := brokersFlag(fs)
+	kafkaSec := kafkaSecurityFlags(fs)
 	partitions := fs.String("partitions", "", "kafka: partitions to read, comma separated (default all)")
 	startOffset := fs.Int64("start-offset", 0, "kafka: first offset of each partition (default its first record)")
 	endOffset := fs.Int64("end-offset", 0, "kafka: offset to stop before in each partition (default its end)")
@@ -320,7 +327,11 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		*sigma = -1
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	src, total, closeSrc, err := openSource(ctx, *from, *brokers, *partitions, *startOffset, *endOffset, *fromTime, *toTime, log)
+	sec, err := kafkaSec()
+	if err != nil {
+		return err
+	}
+	src, total, closeSrc, err := openSource(ctx, *from, *brokers, sec, *partitions, *startOffset, *endOffset, *fromTime, *toTime, log)
 	if err != nil {
 		return err
 	}
@@ -414,9 +425,9 @@ func readTargets(path string) (map[string][4]float64, error) {
 
 // openSource opens a JSON-lines file or a Kafka topic; total is the number
 // of records when known in advance (-1 otherwise).
-func openSource(ctx context.Context, from, brokers, partitions string, startOff, endOff int64, fromTime, toTime string, log *slog.Logger) (drill.Source, int64, func(), error) {
+func openSource(ctx context.Context, from, brokers string, sec *kafkaio.Security, partitions string, startOff, endOff int64, fromTime, toTime string, log *slog.Logger) (drill.Source, int64, func(), error) {
 	if topic, ok := kafkaTopic(from); ok {
-		cfg := drillio.SourceConfig{Brokers: splitList(brokers), Topic: topic, StartOffset: startOff, EndOffset: endOff, Logger: log}
+		cfg := drillio.SourceConfig{Brokers: splitList(brokers), Security: sec, Topic: topic, StartOffset: startOff, EndOffset: endOff, Logger: log}
 		for _, p := range splitList(partitions) {
 			n, err := strconv.Atoi(p)
 			if err != nil {

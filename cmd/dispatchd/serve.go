@@ -44,11 +44,15 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		brokers = []string{emb.Addr()}
 	} else {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := kafkaio.EnsureTopics(cctx, brokers, topics, cfg.Partitions)
+		err := kafkaio.EnsureTopics(cctx, brokers, cfg.KafkaSecurity, topics, cfg.Partitions)
 		cancel()
+		if errors.Is(err, kafkaio.ErrSecurity) {
+			return fmt.Errorf("kafka %v refused the connection: %w", brokers, err)
+		}
 		if err != nil {
 			return fmt.Errorf("kafka %v unreachable: %w", brokers, err)
 		}
+		log.Info("kafka reachable", "component", "serve", "brokers", brokers, "security", cfg.KafkaSecurity.String())
 	}
 
 	// State: PostgreSQL, or memory.
@@ -70,7 +74,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 	if err != nil {
 		return err
 	}
-	relay, err := kafkaio.NewRelay(kafkaio.RelayConfig{Brokers: brokers, Topic: cfg.TopicAssign, Outbox: store, Logger: log, Registerer: reg})
+	relay, err := kafkaio.NewRelay(kafkaio.RelayConfig{Brokers: brokers, Security: cfg.KafkaSecurity, Topic: cfg.TopicAssign, Outbox: store, Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}
@@ -98,7 +102,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		return fmt.Errorf("load state: %w", err)
 	}
 	consumer, err := kafkaio.NewConsumer(kafkaio.ConsumerConfig{
-		Brokers: brokers, GroupID: cfg.GroupID, SessionTimeout: cfg.SessionTimeout,
+		Brokers: brokers, Security: cfg.KafkaSecurity, GroupID: cfg.GroupID, SessionTimeout: cfg.SessionTimeout,
 		IncidentsTopic: cfg.TopicIncidents, UnitEventsTopic: cfg.TopicUnits, DLQTopic: cfg.TopicDLQ,
 		Handler: handler{eng: eng, m: metrics}, Logger: log, Registerer: reg,
 	})
@@ -142,7 +146,7 @@ func announce(out io.Writer, cfg *config, brokers []string, embedded bool, print
 	if embedded {
 		fmt.Fprintf(out, "  Kafka: embedded broker on %s (topics %s, %s in; %s, %s out)\n", brokers[0], cfg.TopicIncidents, cfg.TopicUnits, cfg.TopicAssign, cfg.TopicDLQ)
 	} else {
-		fmt.Fprintf(out, "  Kafka: %v\n", brokers)
+		fmt.Fprintf(out, "  Kafka: %v (%s)\n", brokers, cfg.KafkaSecurity)
 	}
 	if cfg.DatabaseURL == "" {
 		fmt.Fprintln(out, "  State: IN MEMORY ONLY - NOT PERSISTENT: everything is lost when dispatchd stops (set DISPATCH_DATABASE_URL for PostgreSQL)")
