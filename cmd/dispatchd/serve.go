@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -56,10 +55,13 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 	}
 
 	// State: PostgreSQL, or memory.
-	var store dispatch.Store
+	var (
+		store dispatch.Store
+		pg    *pgstore.Store
+	)
 	if cfg.DatabaseURL != "" {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		pg, err := pgstore.New(cctx, pgstore.Config{URL: cfg.DatabaseURL, Timeout: cfg.DBTimeout, Logger: log})
+		pg, err = pgstore.New(cctx, pgstore.Config{URL: cfg.DatabaseURL, Timeout: cfg.DBTimeout, Logger: log})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("database unreachable: %w", err)
@@ -110,7 +112,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		return err
 	}
 
-	tokens, printed, err := loadTokens(cfg.TokensFile, sc, rand.Reader)
+	tokens, err := openTokens(ctx, cfg, sc, pg, log)
 	if err != nil {
 		return err
 	}
@@ -120,19 +122,21 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 	}
 	srv, err := web.New(web.Config{
 		Addr: cfg.HTTPAddr, Backend: backend{Engine: eng, store: store, consumer: consumer},
-		Hub: hub, Tokens: tokens, Logger: log, Registerer: reg, Gatherer: reg, AllowedOrigins: cfg.Origins,
+		Hub: hub, Tokens: tokens.store, Logger: log, Registerer: reg, Gatherer: reg, AllowedOrigins: cfg.Origins,
+		TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey,
 	})
 	if err != nil {
 		return err
 	}
 
-	announce(out, cfg, brokers, embedded, printed)
+	announce(out, cfg, brokers, embedded, tokens)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(ctx) })
 	g.Go(func() error { return relay.Run(ctx) })
 	g.Go(func() error { return consumer.Run(ctx) })
 	g.Go(func() error { return escal.Run(ctx) })
 	g.Go(func() error { return srv.Run(ctx) })
+	g.Go(func() error { return tokens.sync.Run(ctx) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -141,7 +145,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 }
 
 // announce prints where things are: what a person starting `make run` needs.
-func announce(out io.Writer, cfg *config, brokers []string, embedded bool, printed []printedToken) {
+func announce(out io.Writer, cfg *config, brokers []string, embedded bool, tokens *tokenSetup) {
 	fmt.Fprintln(out, "dispatchd is running.")
 	if embedded {
 		fmt.Fprintf(out, "  Kafka: embedded broker on %s (topics %s, %s in; %s, %s out)\n", brokers[0], cfg.TopicIncidents, cfg.TopicUnits, cfg.TopicAssign, cfg.TopicDLQ)
@@ -153,11 +157,17 @@ func announce(out io.Writer, cfg *config, brokers []string, embedded bool, print
 	} else {
 		fmt.Fprintln(out, "  State: PostgreSQL")
 	}
-	if len(printed) > 0 {
-		fmt.Fprintln(out, "  Consoles (fresh tokens, valid until dispatchd stops):")
-		for _, p := range printed {
-			fmt.Fprintf(out, "    %-28s http://%s/?token=%s\n", p.label, cfg.HTTPAddr, url.QueryEscape(p.token))
-		}
+	base := "http://" + cfg.HTTPAddr
+	if cfg.TLSCert != "" {
+		base = "https://" + cfg.HTTPAddr
 	}
-	fmt.Fprintf(out, "  Metrics: http://%s/metrics  Health: http://%s/readyz\n", cfg.HTTPAddr, cfg.HTTPAddr)
+	if len(tokens.printed) > 0 {
+		fmt.Fprintf(out, "  Consoles (first tokens, saved as hashes in %s: the links are shown only now and keep working across restarts for %d days):\n", tokens.where, int(defaultTokenTTL.Hours()/24))
+		for _, p := range tokens.printed {
+			fmt.Fprintf(out, "    %-28s %s/?token=%s\n", p.label, base, url.QueryEscape(p.token))
+		}
+	} else {
+		fmt.Fprintf(out, "  Consoles: tokens from %s (dispatchd token list; a new one: dispatchd token add --name NAME --role dispatcher)\n", tokens.where)
+	}
+	fmt.Fprintf(out, "  Metrics: %s/metrics  Health: %s/readyz\n", base, base)
 }
