@@ -4,10 +4,18 @@
 //
 // # Authentication
 //
-// Every console has a token; the token file (LoadTokens) keeps only its
-// SHA-256, with the console's name, role and expiry:
+// Every console has a token naming a person and a role; a token file
+// (LoadTokens, TokenFile) or the database keeps only its SHA-256, with the
+// person's name, role, scope, expiry and revocation:
 //
-//	[{"name":"desk-1","role":"dispatcher","towns":["shiqi"],"sha256":"<hex>","expires":"2027-01-01T00:00:00Z"}]
+//	[{"id":"9f86d081884c","name":"Li Wei","role":"dispatcher","towns":["shiqi"],"sha256":"<hex>","expires":"2027-01-01T00:00:00Z"}]
+//
+// A TokenStore's entries can be replaced while the server runs (a
+// TokenSync reloads them from TokenSources every second): from then on a
+// revoked or expired token gets 401, and the server closes its open
+// websocket consoles with close code 4001 ("token revoked: sign in again").
+// With Config.TLSCertFile the server speaks HTTPS only, with
+// Strict-Transport-Security and Secure cookies.
 //
 // Roles: "dispatcher" (towns: the towns seen; empty = all), "team_leader"
 // (team) and "drill" (drill: the only world the console sees). Programs send
@@ -15,7 +23,8 @@
 // open GET /?token=<token> once: the server sets an HttpOnly, SameSite=Strict
 // cookie holding the token and redirects (303) to / so that the token leaves
 // the address bar; an unknown token clears the cookie. Unknown, expired and
-// missing tokens get 401. Tokens are never logged (the console name is).
+// missing tokens get 401. Tokens are never logged (the person's name and
+// the token's ID are).
 //
 // # Who sees what
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +65,7 @@ type item struct {
 // sub is one websocket console known to the hub.
 type sub struct {
 	p     Principal
+	hash  string // hex SHA-256 of the console's token ("" when not known)
 	queue chan *item
 	// kicked is closed (under Hub.mu, once) when the hub drops the console:
 	// kickCode and kickReason say why.
@@ -398,6 +400,50 @@ func (h *Hub) remove(s *sub, reason string) {
 		h.disconnects.WithLabelValues(reason).Inc()
 	}
 	h.wg.Done()
+}
+
+// closeTokenRefused is the close code of a console whose token was revoked,
+// expired or removed: the reason says which; the console must sign in again.
+const closeTokenRefused = 4001
+
+// revalidate closes every open console whose token check refuses now, with
+// close code closeTokenRefused and the refusal as reason, and returns the
+// principals closed with their reasons.
+func (h *Hub) revalidate(check func(hash string) error) []refusedConsole {
+	h.mu.Lock()
+	subs := make([]*sub, 0, len(h.all))
+	for s := range h.all {
+		if s.hash != "" && s.kickCode == 0 {
+			subs = append(subs, s)
+		}
+	}
+	h.mu.Unlock()
+	var bad []*sub
+	var out []refusedConsole
+	for _, s := range subs {
+		if err := check(s.hash); err != nil {
+			bad = append(bad, s)
+			out = append(out, refusedConsole{p: s.p, err: err})
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, s := range bad {
+		if _, open := h.all[s]; open {
+			reason := strings.TrimPrefix(out[i].err.Error(), ErrUnauthorized.Error()+": ")
+			h.kickLocked(s, closeTokenRefused, reason+": sign in again", strings.ReplaceAll(reason, " ", "_"))
+		}
+	}
+	return out
+}
+
+// refusedConsole is a console revalidate closed.
+type refusedConsole struct {
+	p   Principal
+	err error
 }
 
 // shutdown closes every console and waits for their goroutines.

@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -80,6 +81,16 @@ type Config struct {
 	MaxBody int64
 	// ShutdownTimeout bounds the graceful shutdown of Run (10s).
 	ShutdownTimeout time.Duration
+	// TLSCertFile and TLSKeyFile are the PEM certificate (chain) and key of
+	// an HTTPS listener; empty (the default): plain HTTP. With them every
+	// response carries Strict-Transport-Security and the sign-in cookie is
+	// Secure. The files are read again when they change (a renewal needs
+	// no restart).
+	TLSCertFile, TLSKeyFile string
+	// TokenRecheck is how often open websocket consoles are checked against
+	// the tokens (revoked, expired, removed ones are closed with code 4001);
+	// a change of the TokenStore triggers a check at once. Default 1s.
+	TokenRecheck time.Duration
 }
 
 // Server is the HTTP side of dispatchd: API, /ws, metrics, console pages.
@@ -91,6 +102,7 @@ type Server struct {
 	requests *prometheus.CounterVec
 	upgrader websocket.Upgrader
 	handler  http.Handler
+	certs    *certReloader // nil: plain HTTP
 }
 
 // New validates cfg, fills its defaults and builds the routes.
@@ -125,6 +137,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Console == nil {
 		cfg.Console = ui.Handler()
 	}
+	if cfg.TokenRecheck <= 0 {
+		cfg.TokenRecheck = time.Second
+	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger.With("component", "web"),
 		origins: map[string]bool{},
@@ -141,6 +156,16 @@ func New(cfg Config) (*Server, error) {
 	if err := registerAll(cfg.Registerer, s.requests); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
+	switch {
+	case cfg.TLSCertFile != "" && cfg.TLSKeyFile != "":
+		c, err := newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+		s.certs = c
+	case cfg.TLSCertFile != "" || cfg.TLSKeyFile != "":
+		return nil, errors.New("web: TLSCertFile and TLSKeyFile go together")
+	}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// The Origin is checked before the upgrade (checkOrigin).
@@ -152,6 +177,9 @@ func New(cfg Config) (*Server, error) {
 
 // Handler returns the server's routes with security headers.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// TLS reports whether the server serves HTTPS.
+func (s *Server) TLS() bool { return s.certs != nil }
 
 // Run listens on Config.Addr and serves until ctx is done, then shuts down
 // gracefully. It returns nil after a shutdown caused by ctx.
@@ -172,7 +200,23 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	s.log.Info("serving", "addr", l.Addr().String())
+	scheme := "http"
+	if s.certs != nil {
+		hs.TLSConfig = s.certs.tlsConfig()
+		l = tls.NewListener(l, hs.TLSConfig)
+		scheme = "https"
+	}
+	s.log.Info("serving", "addr", l.Addr().String(), "scheme", scheme)
+	rctx, stopRecheck := context.WithCancel(ctx)
+	recheckDone := make(chan struct{})
+	go func() {
+		defer close(recheckDone)
+		s.recheckTokens(rctx)
+	}()
+	defer func() {
+		stopRecheck()
+		<-recheckDone
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
 	select {
@@ -213,12 +257,13 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/", "/api/", func(w http.ResponseWriter, r *http.Request) { jsonError(w, http.StatusNotFound, "no such route") })
 	handle("GET /ws", "/ws", s.ws)
 	handle("GET /", "/", s.console)
-	return secure(mux, s.cfg.TileURL)
+	return secure(mux, s.cfg.TileURL, s.certs != nil)
 }
 
 // secure sets the security headers of every response. The CSP allows
-// images from the tile server's origin when there is one.
-func secure(next http.Handler, tileURL string) http.Handler {
+// images from the tile server's origin when there is one; over TLS,
+// Strict-Transport-Security keeps browsers to HTTPS.
+func secure(next http.Handler, tileURL string, hsts bool) http.Handler {
 	csp := "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 	if u, err := url.Parse(tileURL); tileURL != "" && err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && !strings.ContainsAny(u.Host, "{}; ") {
 		csp += "; img-src 'self' " + u.Scheme + "://" + u.Host
@@ -229,6 +274,9 @@ func secure(next http.Handler, tileURL string) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
+		if hsts || r.TLS != nil {
+			h.Set("Strict-Transport-Security", hstsValue)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -316,9 +364,9 @@ func (s *Server) console(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := r.URL.Query().Get("token")
 	w.Header().Set("Cache-Control", "no-store")
-	// Secure whenever the request came over TLS; consoles on the closed 110
-	// network may be served over plain HTTP.
-	c := &http.Cookie{Name: cookieName, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil} //nolint:gosec // see above
+	// Secure whenever the server or the request is TLS; consoles on the
+	// closed 110 network may be served over plain HTTP.
+	c := &http.Cookie{Name: cookieName, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.certs != nil || r.TLS != nil} //nolint:gosec // see above
 	if p, err := s.cfg.Tokens.Lookup(tok); err == nil {
 		c.Value = tok
 		if exp := s.cfg.Tokens.expires(tok); !exp.IsZero() {
@@ -375,5 +423,6 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	s.cfg.Hub.serve(conn, p, s.act, s.log)
+	tok, _ := presented(r)
+	s.cfg.Hub.serve(conn, p, hashToken(tok), s.act, s.log)
 }

@@ -103,14 +103,14 @@ func eventFrame(it *item, prev int64) []byte {
 
 // serve runs one upgraded console until it or the hub goes away. The
 // connection goroutine reads; a writer goroutine is the only writer.
-func (h *Hub) serve(conn *websocket.Conn, p Principal, act actFunc, log *slog.Logger) {
-	s := &sub{p: p, queue: make(chan *item, h.cfg.SendQueue), kicked: make(chan struct{})}
+func (h *Hub) serve(conn *websocket.Conn, p Principal, hash string, act actFunc, log *slog.Logger) {
+	s := &sub{p: p, hash: hash, queue: make(chan *item, h.cfg.SendQueue), kicked: make(chan struct{})}
 	if !h.add(s) {
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		_ = conn.Close()
 		return
 	}
-	log = log.With("console", p.Name, "role", p.Role)
+	log = log.With("console", p.Name, "role", p.Role, "token_id", p.TokenID)
 	ctx, cancel := context.WithCancel(context.Background())
 	reason := "client"
 	defer func() {

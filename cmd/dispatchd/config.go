@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zs110/dispatch/dispatch/kafkaio"
 )
 
 // config is the whole of dispatchd's configuration: every field has a flag
@@ -37,6 +39,12 @@ type config struct {
 	Divert         bool
 	Origins        []string
 	LogLevel       string
+	// KafkaSecurity is the TLS and SASL of every Kafka connection (nil:
+	// plaintext); built from KafkaSecurityConfig and the password.
+	KafkaSecurity       *kafkaio.Security
+	KafkaSecurityConfig kafkaio.SecurityConfig // without the password
+	TLSCert, TLSKey     string                 // HTTPS; empty: plain HTTP
+	StateDir            string                 // token file without a database or -tokens
 }
 
 type envFlag struct {
@@ -86,31 +94,38 @@ func parseConfig(name string, args []string, getenv func(string) string) (*confi
 		{"divert", "DISPATCH_DIVERT", "true", "a P1 no unit reaches within its target may take a unit on its way to a P3/P4 call", func(s string) (err error) { c.Divert, err = strconv.ParseBool(s); return }},
 		{"origins", "DISPATCH_ALLOWED_ORIGINS", "", "extra allowed Origins for /ws, comma separated (the server's own host is always allowed)", func(s string) error { c.Origins = list(s); return nil }},
 		{"log-level", "DISPATCH_LOG_LEVEL", "info", "debug, info, warn or error", func(s string) error { c.LogLevel = s; return nil }},
+		{"tls-cert", "DISPATCH_TLS_CERT", "", "PEM certificate (chain) of the HTTPS listener; with -tls-key the consoles and API are served over HTTPS only", func(s string) error { c.TLSCert = s; return nil }},
+		{"tls-key", "DISPATCH_TLS_KEY", "", "PEM key of -tls-cert", func(s string) error { c.TLSKey = s; return nil }},
+		{"state-dir", "DISPATCH_STATE_DIR", ".dispatchd", "where the console tokens are kept without a database or -tokens (tokens.json, hashes only)", func(s string) error { c.StateDir = s; return nil }},
 	}
-	vals := make([]*string, len(defs))
-	for i, d := range defs {
-		def := d.def
-		if v := getenv(d.env); v != "" {
-			def = v
-		}
-		vals[i] = fs.String(d.name, def, d.help+" ($"+d.env+")")
-	}
+	var passwordFile string
+	defs = append(defs, kafkaSecurityDefs(&c.KafkaSecurityConfig, &passwordFile)...)
+	apply := registerEnvFlags(fs, defs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	var errs []error
-	for i, d := range defs {
-		if err := d.set(*vals[i]); err != nil {
-			errs = append(errs, fmt.Errorf("-%s / %s: %w", d.name, d.env, err))
-		}
-	}
+	errs := []error{apply()}
 	if c.Partitions < 1 {
 		errs = append(errs, errors.New("-partitions must be at least 1"))
 	}
-	return c, errors.Join(errs...)
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("-tls-cert and -tls-key go together"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	sec, err := buildKafkaSecurity(c.KafkaSecurityConfig, passwordFile, getenv)
+	if err != nil {
+		return c, err
+	}
+	if sec.Enabled() && len(c.Brokers) == 0 {
+		return c, errors.New("the -kafka-tls-* and -kafka-sasl-* settings need -brokers: the embedded broker is plaintext")
+	}
+	c.KafkaSecurity = sec
+	return c, nil
 }
 
 func osEnv(k string) string { return os.Getenv(k) }

@@ -93,6 +93,7 @@ func genCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	seed := fs.Uint64("seed", 1, "seed: the same seed and flags give the same stream")
 	out := fs.String("out", "-", "output: a JSON-lines file, - for standard output, or kafka://TOPIC")
 	brokers := brokersFlag(fs)
+	kafkaSec := kafkaSecurityFlags(fs)
 	scenario := fs.String("scenario", "", "scenario file (JSON or YAML); empty: the embedded Zhongshan scenario")
 	start := fs.String("start", "2013-01-01", "first instant (2013-01-01 is Zhongshan midnight, or RFC 3339)")
 	span := fs.String("duration", "365d", "span of the stream (365d, 48h, ...)")
@@ -140,7 +141,11 @@ func genCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var n int
 	if topic, ok := drillio.Topic(*out); ok {
-		sink, err := drillio.NewSink(drillio.SinkConfig{Brokers: splitList(*brokers), Topic: topic})
+		sec, err := kafkaSec()
+		if err != nil {
+			return err
+		}
+		sink, err := drillio.NewSink(drillio.SinkConfig{Brokers: splitList(*brokers), Security: sec, Topic: topic})
 		if err != nil {
 			return err
 		}
@@ -241,6 +246,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	from := fs.String("from", "", "stream to replay: a JSON-lines file (- for standard input) or kafka://TOPIC (required)")
 	brokers := brokersFlag(fs)
+	kafkaSec := kafkaSecurityFlags(fs)
 	partitions := fs.String("partitions", "", "kafka: partitions to read, comma separated (default all)")
 	startOffset := fs.Int64("start-offset", 0, "kafka: first offset of each partition (default its first record)")
 	endOffset := fs.Int64("end-offset", 0, "kafka: offset to stop before in each partition (default its end)")
@@ -314,7 +320,11 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		*sigma = -1
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	kcfg := drillio.SourceConfig{Brokers: splitList(*brokers), StartOffset: *startOffset, EndOffset: *endOffset, Logger: log}
+	sec, err := kafkaSec()
+	if err != nil {
+		return err
+	}
+	kcfg := drillio.SourceConfig{Brokers: splitList(*brokers), Security: sec, StartOffset: *startOffset, EndOffset: *endOffset, Logger: log}
 	if _, ok := drillio.Topic(*from); ok { // the kafka flags: ignored for a file
 		for _, p := range splitList(*partitions) {
 			n, err := strconv.Atoi(p)

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,7 +10,6 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/kafkaio"
 	"github.com/zs110/dispatch/dispatch/scenario"
-	"github.com/zs110/dispatch/web"
 )
 
 func loadScenario(path string) (*scenario.Scenario, error) {
@@ -98,59 +94,8 @@ func (m *engineMetrics) batch(n int, d time.Duration) {
 	}
 }
 
+// printedToken is a console token made at start, printed once.
 type printedToken struct {
 	label string
 	token string
-}
-
-// loadTokens reads the token file, or makes fresh tokens (one per role and
-// team) when there is none, returning them to print.
-func loadTokens(path string, sc *scenario.Scenario, rnd io.Reader) (*web.TokenStore, []printedToken, error) {
-	if path != "" {
-		entries, err := web.LoadTokens(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		ts, err := web.NewTokenStore(entries)
-		return ts, nil, err
-	}
-	var (
-		entries []web.TokenEntry
-		printed []printedToken
-	)
-	add := func(label string, fill func(e *web.TokenEntry)) error {
-		plain, e, err := web.GenerateToken(rnd)
-		if err != nil {
-			return err
-		}
-		fill(&e)
-		entries = append(entries, e)
-		printed = append(printed, printedToken{label, plain})
-		return nil
-	}
-	errs := []error{add("dispatcher (all towns)", func(e *web.TokenEntry) { e.Name, e.Role = "dispatcher", web.RoleDispatcher })}
-	for _, t := range sc.Teams {
-		errs = append(errs, add("team leader "+t.ID, func(e *web.TokenEntry) { e.Name, e.Role, e.Team = "leader-"+t.ID, web.RoleTeamLeader, t.ID }))
-	}
-	errs = append(errs, add("drill planner (drill demo)", func(e *web.TokenEntry) { e.Name, e.Role, e.Drill = "drill-demo", web.RoleDrill, "demo" }))
-	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
-	}
-	ts, err := web.NewTokenStore(entries)
-	return ts, printed, err
-}
-
-// tokenCmd makes one token and prints it with its hashed file entry.
-func tokenCmd(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("dispatchd token", flag.ContinueOnError)
-	name := fs.String("name", "", "console name (logged instead of the token)")
-	role := fs.String("role", web.RoleDispatcher, "dispatcher, team_leader or drill")
-	team := fs.String("team", "", "team id (team_leader)")
-	drill := fs.String("drill", "", "drill id (drill)")
-	towns := fs.String("towns", "", "comma-separated town codes (dispatcher; empty = all)")
-	ttl := fs.Duration("ttl", 24*time.Hour*90, "validity")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	return web.PrintToken(out, web.TokenRequest{Name: *name, Role: *role, Team: *team, Drill: *drill, Towns: *towns, TTL: *ttl})
 }

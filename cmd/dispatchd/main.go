@@ -5,7 +5,7 @@
 //	dispatchd gen      write a synthetic 110 incident stream
 //	dispatchd replay   replay a stream into an isolated drill
 //	dispatchd report   the response-time report of a replay
-//	dispatchd token    make a console token and its hashed entry
+//	dispatchd token    add, list and revoke people's console tokens
 //	dispatchd scenario write a generated scenario (the embedded default, or any size)
 //
 // main only wires: it reads configuration, builds the parts and runs them.
@@ -41,7 +41,7 @@ func run(args []string) int {
 			err = serve(ctx, cfg, log, os.Stdout)
 		}
 	case "token":
-		err = tokenCmd(args, os.Stdout)
+		err = tokenCmd(ctx, args, os.Stdout, osEnv)
 	case "scenario":
 		err = scenarioCmd(args, os.Stdout)
 	case "gen", "replay", "report":

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -44,18 +43,25 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		brokers = []string{emb.Addr()}
 	} else {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := kafkaio.EnsureTopics(cctx, brokers, topics, cfg.Partitions)
+		err := kafkaio.EnsureTopics(cctx, brokers, cfg.KafkaSecurity, topics, cfg.Partitions)
 		cancel()
+		if errors.Is(err, kafkaio.ErrSecurity) {
+			return fmt.Errorf("kafka %v refused the connection: %w", brokers, err)
+		}
 		if err != nil {
 			return fmt.Errorf("kafka %v unreachable: %w", brokers, err)
 		}
+		log.Info("kafka reachable", "component", "serve", "brokers", brokers, "security", cfg.KafkaSecurity.String())
 	}
 
 	// State: PostgreSQL, or memory.
-	var store dispatch.Store
+	var (
+		store dispatch.Store
+		pg    *pgstore.Store
+	)
 	if cfg.DatabaseURL != "" {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		pg, err := pgstore.New(cctx, pgstore.Config{URL: cfg.DatabaseURL, Timeout: cfg.DBTimeout, Logger: log})
+		pg, err = pgstore.New(cctx, pgstore.Config{URL: cfg.DatabaseURL, Timeout: cfg.DBTimeout, Logger: log})
 		cancel()
 		if err != nil {
 			return fmt.Errorf("database unreachable: %w", err)
@@ -70,7 +76,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 	if err != nil {
 		return err
 	}
-	relay, err := kafkaio.NewRelay(kafkaio.RelayConfig{Brokers: brokers, Topic: cfg.TopicAssign, Outbox: store, Logger: log, Registerer: reg})
+	relay, err := kafkaio.NewRelay(kafkaio.RelayConfig{Brokers: brokers, Security: cfg.KafkaSecurity, Topic: cfg.TopicAssign, Outbox: store, Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}
@@ -100,7 +106,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		return fmt.Errorf("load state: %w", err)
 	}
 	consumer, err := kafkaio.NewConsumer(kafkaio.ConsumerConfig{
-		Brokers: brokers, GroupID: cfg.GroupID, SessionTimeout: cfg.SessionTimeout,
+		Brokers: brokers, Security: cfg.KafkaSecurity, GroupID: cfg.GroupID, SessionTimeout: cfg.SessionTimeout,
 		IncidentsTopic: cfg.TopicIncidents, UnitEventsTopic: cfg.TopicUnits, DLQTopic: cfg.TopicDLQ,
 		Handler: handler{eng: eng, m: metrics}, Logger: log, Registerer: reg,
 	})
@@ -108,7 +114,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		return err
 	}
 
-	tokens, printed, err := loadTokens(cfg.TokensFile, sc, rand.Reader)
+	tokens, err := openTokens(ctx, cfg, sc, pg, log)
 	if err != nil {
 		return err
 	}
@@ -118,19 +124,21 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 	}
 	srv, err := web.New(web.Config{
 		Addr: cfg.HTTPAddr, Backend: backend{Engine: eng, store: store, consumer: consumer},
-		Hub: hub, Tokens: tokens, Logger: log, Registerer: reg, Gatherer: reg, AllowedOrigins: cfg.Origins,
+		Hub: hub, Tokens: tokens.store, Logger: log, Registerer: reg, Gatherer: reg, AllowedOrigins: cfg.Origins,
+		TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey,
 	})
 	if err != nil {
 		return err
 	}
 
-	announce(out, cfg, brokers, embedded, printed)
+	announce(out, cfg, brokers, embedded, tokens)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(ctx) })
 	g.Go(func() error { return relay.Run(ctx) })
 	g.Go(func() error { return consumer.Run(ctx) })
 	g.Go(func() error { return escal.Run(ctx) })
 	g.Go(func() error { return srv.Run(ctx) })
+	g.Go(func() error { return tokens.sync.Run(ctx) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -139,23 +147,29 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 }
 
 // announce prints where things are: what a person starting `make run` needs.
-func announce(out io.Writer, cfg *config, brokers []string, embedded bool, printed []printedToken) {
+func announce(out io.Writer, cfg *config, brokers []string, embedded bool, tokens *tokenSetup) {
 	fmt.Fprintln(out, "dispatchd is running.")
 	if embedded {
 		fmt.Fprintf(out, "  Kafka: embedded broker on %s (topics %s, %s in; %s, %s out)\n", brokers[0], cfg.TopicIncidents, cfg.TopicUnits, cfg.TopicAssign, cfg.TopicDLQ)
 	} else {
-		fmt.Fprintf(out, "  Kafka: %v\n", brokers)
+		fmt.Fprintf(out, "  Kafka: %v (%s)\n", brokers, cfg.KafkaSecurity)
 	}
 	if cfg.DatabaseURL == "" {
 		fmt.Fprintln(out, "  State: IN MEMORY ONLY - NOT PERSISTENT: everything is lost when dispatchd stops (set DISPATCH_DATABASE_URL for PostgreSQL)")
 	} else {
 		fmt.Fprintln(out, "  State: PostgreSQL")
 	}
-	if len(printed) > 0 {
-		fmt.Fprintln(out, "  Consoles (fresh tokens, valid until dispatchd stops):")
-		for _, p := range printed {
-			fmt.Fprintf(out, "    %-28s http://%s/?token=%s\n", p.label, cfg.HTTPAddr, url.QueryEscape(p.token))
-		}
+	base := "http://" + cfg.HTTPAddr
+	if cfg.TLSCert != "" {
+		base = "https://" + cfg.HTTPAddr
 	}
-	fmt.Fprintf(out, "  Metrics: http://%s/metrics  Health: http://%s/readyz\n", cfg.HTTPAddr, cfg.HTTPAddr)
+	if len(tokens.printed) > 0 {
+		fmt.Fprintf(out, "  Consoles (first tokens, saved as hashes in %s: the links are shown only now and keep working across restarts for %d days):\n", tokens.where, int(defaultTokenTTL.Hours()/24))
+		for _, p := range tokens.printed {
+			fmt.Fprintf(out, "    %-28s %s/?token=%s\n", p.label, base, url.QueryEscape(p.token))
+		}
+	} else {
+		fmt.Fprintf(out, "  Consoles: tokens from %s (dispatchd token list; a new one: dispatchd token add --name NAME --role dispatcher)\n", tokens.where)
+	}
+	fmt.Fprintf(out, "  Metrics: %s/metrics  Health: %s/readyz\n", base, base)
 }

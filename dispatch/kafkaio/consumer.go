@@ -38,6 +38,9 @@ type Handler interface {
 type ConsumerConfig struct {
 	// Brokers to bootstrap from. Required.
 	Brokers []string
+	// Security is the TLS and SASL of every connection (the group reader,
+	// the dead-letter writer, the readiness probe). Default nil: plaintext.
+	Security *Security
 	// GroupID of the consumer group. Default "dispatchd".
 	GroupID string
 	// IncidentsTopic is read for incidents. Default "incidents".
@@ -174,7 +177,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	c.dlq = &kafka.Writer{
 		Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DLQTopic, Balancer: &kafka.Hash{},
 		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, BatchBytes: int64(cfg.MaxFetchBytes),
-		MaxAttempts: 3, WriteTimeout: 10 * time.Second,
+		MaxAttempts: 3, WriteTimeout: 10 * time.Second, Transport: cfg.Security.roundTripper(),
 	}
 	return c, nil
 }
@@ -185,6 +188,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 func (c *Consumer) Run(ctx context.Context) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:           c.cfg.Brokers,
+		Dialer:            c.cfg.Security.Dialer(),
 		GroupID:           c.cfg.GroupID,
 		GroupTopics:       []string{c.cfg.IncidentsTopic, c.cfg.UnitEventsTopic},
 		StartOffset:       kafka.FirstOffset, // a new group must not skip what arrived first
@@ -204,6 +208,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer func() {
 		_ = r.Close()
 		_ = c.dlq.Close()
+		closeIdle(c.dlq.Transport)
 	}()
 	// Commits run beside the next batch: a batch is committed once it is
 	// durable, in order, while the following one is decided. At shutdown the
@@ -469,22 +474,17 @@ func (c *Consumer) Ready() error {
 		return c.readyErr
 	}
 	c.readyAt = time.Now()
-	c.readyErr = dialAny(c.cfg.Brokers, 2*time.Second)
+	c.readyErr = dialAny(c.cfg.Brokers, c.cfg.Security, 2*time.Second)
 	return c.readyErr
 }
 
-func dialAny(brokers []string, timeout time.Duration) error {
+func dialAny(brokers []string, sec *Security, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var err error
-	for _, b := range brokers {
-		var conn *kafka.Conn
-		if conn, err = kafka.DialContext(ctx, "tcp", b); err == nil {
-			_ = conn.Close()
-			return nil
-		}
+	if err := sec.Check(ctx, brokers); err != nil {
+		return fmt.Errorf("no broker reachable: %w", err)
 	}
-	return fmt.Errorf("no broker reachable: %w", err)
+	return nil
 }
 
 // sleep waits d or until ctx ends; it reports whether d passed.

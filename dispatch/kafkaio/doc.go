@@ -14,6 +14,10 @@
 //     RequiredAcks=all, and deletes them only after the broker acknowledged.
 //     Delivery is at least once; consumers deduplicate by the record key
 //     (the incident id) and the "version" field of the value.
+//   - Security (from SecurityConfig) gives every connection above, and the
+//     drills' source and sink, their TLS and SASL (PLAIN, SCRAM-SHA-256,
+//     SCRAM-SHA-512); Check and EnsureTopics explain a refused connection
+//     (wrong password, TLS mismatch, untrusted certificate) with ErrSecurity.
 //   - StartEmbedded runs an in-process Kafka-protocol broker
 //     (github.com/twmb/franz-go/pkg/kfake) for `make run` and tests;
 //     EnsureTopics creates missing topics on a real cluster.

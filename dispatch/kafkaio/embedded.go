@@ -83,18 +83,21 @@ func (e *Embedded) Close() { e.c.Close() }
 
 // EnsureTopics creates the topics that do not exist yet on the cluster
 // reachable at brokers, with the given partition count and replication
-// factor 1 (or the broker's default when it refuses 1). It fails fast when
-// no broker answers within ctx.
-func EnsureTopics(ctx context.Context, brokers []string, topics []string, partitions int) error {
+// factor 1 (or the broker's default when it refuses 1), connecting with
+// sec's TLS and SASL (nil: plaintext). It fails fast when no broker answers
+// within ctx, and at once when a broker refuses the credentials or the TLS
+// handshake (the error wraps ErrSecurity and names the cause).
+func EnsureTopics(ctx context.Context, brokers []string, sec *Security, topics []string, partitions int) error {
 	if len(brokers) == 0 {
 		return errors.New("no brokers")
 	}
 	var (
-		conn *kafka.Conn
-		err  error
+		conn   *kafka.Conn
+		err    error
+		broker string
 	)
-	for _, b := range brokers {
-		if conn, err = kafka.DialContext(ctx, "tcp", b); err == nil {
+	for _, broker = range brokers {
+		if conn, err = sec.Dial(ctx, broker); err == nil || errors.Is(err, ErrSecurity) {
 			break
 		}
 	}
@@ -109,9 +112,9 @@ func EnsureTopics(ctx context.Context, brokers []string, topics []string, partit
 	}
 	ctrl, err := conn.Controller()
 	if err != nil {
-		return fmt.Errorf("controller: %w", err)
+		return fmt.Errorf("controller: %w", sec.explain(broker, err))
 	}
-	cc, err := kafka.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	cc, err := sec.Dial(ctx, net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
 	if err != nil {
 		return fmt.Errorf("dial controller: %w", err)
 	}

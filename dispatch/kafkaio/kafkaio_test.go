@@ -360,14 +360,14 @@ func TestEnsureTopics(t *testing.T) {
 	addr := broker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := EnsureTopics(ctx, []string{addr}, []string{"incidents", "brand-new"}, 2); err != nil {
+	if err := EnsureTopics(ctx, []string{addr}, nil, []string{"incidents", "brand-new"}, 2); err != nil {
 		t.Fatal(err)
 	}
 	produce(t, addr, "brand-new", kafka.Message{Key: []byte("k"), Value: []byte("v")})
 	// Unreachable brokers fail fast.
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel2()
-	if err := EnsureTopics(ctx2, []string{"127.0.0.1:1"}, []string{"x"}, 1); err == nil {
+	if err := EnsureTopics(ctx2, []string{"127.0.0.1:1"}, nil, []string{"x"}, 1); err == nil {
 		t.Fatal("no error for an unreachable broker")
 	}
 }

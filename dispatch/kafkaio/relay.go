@@ -34,6 +34,9 @@ type OutboxLocker interface {
 type RelayConfig struct {
 	// Brokers to publish to. Required.
 	Brokers []string
+	// Security is the TLS and SASL of the writer's connections. Default
+	// nil: plaintext.
+	Security *Security
 	// Topic for assignments. Default "assignments".
 	Topic string
 	// Outbox to drain. Required. When it is also an OutboxLocker, the relay
@@ -101,6 +104,7 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.Topic, Balancer: &kafka.Hash{},
 			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, BatchSize: cfg.Batch,
 			BatchBytes: 16 << 20, MaxAttempts: 3, WriteTimeout: 10 * time.Second,
+			Transport: cfg.Security.roundTripper(),
 		},
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "dispatch_outbox_pending", Help: "Outbox records read but not yet acknowledged by Kafka at the last relay round (outbox lag).",
@@ -136,7 +140,10 @@ var errLockLost = errors.New("outbox lock lost")
 // With an OutboxLocker it first waits for the lock, and waits again if it
 // loses it.
 func (r *Relay) Run(ctx context.Context) error {
-	defer func() { _ = r.w.Close() }()
+	defer func() {
+		_ = r.w.Close()
+		closeIdle(r.w.Transport)
+	}()
 	lk, ok := r.cfg.Outbox.(OutboxLocker)
 	if !ok {
 		r.active.Set(1)

@@ -13,12 +13,16 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/drill"
+	"github.com/zs110/dispatch/dispatch/kafkaio"
 )
 
 // SinkConfig configures a Sink.
 type SinkConfig struct {
 	// Brokers to write to. Required.
 	Brokers []string
+	// Security is the TLS and SASL of the writer's connections. Default
+	// nil: plaintext.
+	Security *kafkaio.Security
 	// Topic to write to. Required.
 	Topic string
 	// BatchSize is how many records go in one produce call. Default 1000.
@@ -40,7 +44,7 @@ func NewSink(cfg SinkConfig) (*Sink, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 1000
 	}
-	tr := &kafka.Transport{} // its own connections, closed with the sink
+	tr := cfg.Security.Transport() // its own connections, closed with the sink
 	w := &kafka.Writer{Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.Topic, Balancer: &kafka.Hash{}, BatchSize: cfg.BatchSize,
 		BatchBytes: 16 << 20, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, Transport: tr}
 	return &Sink{cfg: cfg, w: w, tr: tr}, nil
@@ -95,6 +99,9 @@ func (s *Sink) Close() error {
 type SourceConfig struct {
 	// Brokers to read from. Required.
 	Brokers []string
+	// Security is the TLS and SASL of every connection. Default nil:
+	// plaintext.
+	Security *kafkaio.Security
 	// Topic to read. Required.
 	Topic string
 	// Partitions to read; nil: every partition of the topic.
@@ -144,7 +151,7 @@ func NewSource(ctx context.Context, cfg SourceConfig) (*Source, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	conn, err := kafka.DialContext(ctx, "tcp", cfg.Brokers[0])
+	conn, err := cfg.Security.Dial(ctx, cfg.Brokers[0])
 	if err != nil {
 		return nil, fmt.Errorf("drillio: dial: %w", err)
 	}
@@ -193,7 +200,7 @@ func containsPartition(parts []kafka.Partition, topic string, id int) bool {
 
 // open resolves one partition's range and opens its reader.
 func (s *Source) open(ctx context.Context, p int) (*partReader, error) {
-	conn, err := kafka.DialLeader(ctx, "tcp", s.cfg.Brokers[0], s.cfg.Topic, p)
+	conn, err := s.cfg.Security.Dialer().DialLeader(ctx, "tcp", s.cfg.Brokers[0], s.cfg.Topic, p)
 	if err != nil {
 		return nil, fmt.Errorf("drillio: partition %d: %w", p, err)
 	}
@@ -217,7 +224,7 @@ func (s *Source) open(ctx context.Context, p int) (*partReader, error) {
 		start = max(start, off)
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{Brokers: s.cfg.Brokers, Topic: s.cfg.Topic, Partition: p, MinBytes: 1, MaxBytes: 16 << 20,
-		MaxWait: 200 * time.Millisecond})
+		MaxWait: 200 * time.Millisecond, Dialer: s.cfg.Security.Dialer()})
 	if start < end {
 		if err := r.SetOffset(start); err != nil {
 			_ = r.Close()

@@ -243,6 +243,12 @@ async function main() {
     },
     onState: (s) => {
       connState = s;
+      if (s.state === "signed_out") {
+        view = null;
+        document.body.dataset.role = "none";
+        showSignin(s.reason || "");
+        return;
+      }
       renderConn();
       if (s.state === "connected" || s.state === "resumed") document.body.dataset.synced = "1";
     },

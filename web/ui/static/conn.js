@@ -9,14 +9,16 @@
 //     so an event the snapshot already contains changes nothing;
 //  4. on any drop (close code 4008 "slow consumer", network, a gap detected
 //     by prev != last seq) reconnect with back-off and hello after = the
-//     last seq applied: the server replays everything after it.
+//     last seq applied: the server replays everything after it;
+//  5. close code 4001 (token revoked or expired) signs the console out: no
+//     reconnection ("signed_out" state).
 
 import { Sequencer } from "./model.js";
 
 /**
  * Connection keeps one websocket open and calls onEvent(ev, seq) for each
  * new event exactly once, in order. onState({state, seq, attempt}) reports
- * "connecting", "connected", "resumed", "reconnecting".
+ * "connecting", "connected", "resumed", "reconnecting", "signed_out" (with reason).
  */
 export class Connection {
   /**
@@ -78,6 +80,12 @@ export class Connection {
       for (const [, p] of this.pending) p.reject(new Error("connection closed"));
       this.pending.clear();
       if (this.closed) return;
+      // 4001: the token was revoked or expired: signed out, no reconnection
+      if (c.code === 4001) {
+        this.closed = true;
+        this.opts.onState({ state: "signed_out", seq: this.seq.last, attempt: 0, reason: c.reason });
+        return;
+      }
       // 4008: slow consumer; resume at once, then back off on repeated failures
       this.retry(c.code === 4008 ? 100 : 0);
     };

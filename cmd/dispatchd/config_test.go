@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zs110/dispatch/internal/testpki"
+)
+
+// TestKafkaSecurityConfig: the Kafka security settings from the
+// environment and flags (the flag wins, the password file over the
+// variable), refused without brokers; HTTPS needs a certificate and a key.
+func TestKafkaSecurityConfig(t *testing.T) {
+	pki := testpki.New(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"DISPATCH_KAFKA_BROKERS":        "k1:9093",
+		"DISPATCH_KAFKA_TLS_CA":         pki.CAFile,
+		"DISPATCH_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
+		"DISPATCH_KAFKA_SASL_USER":      "env-user",
+		"DISPATCH_KAFKA_SASL_PASSWORD":  "from-env",
+	}
+	getenv := func(k string) string { return env[k] }
+	c, err := parseConfig("t", []string{"-kafka-sasl-user", "flag-user"}, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.KafkaSecurity.Config()
+	if got.SASLUser != "flag-user" || got.SASLPassword != "from-env" || got.CAFile != pki.CAFile || c.KafkaSecurity.String() != "TLS, SASL SCRAM-SHA-256 as flag-user" {
+		t.Fatalf("settings: %+v %s", got, c.KafkaSecurity)
+	}
+	if c, err = parseConfig("t", []string{"-kafka-sasl-password-file", pw}, getenv); err != nil || c.KafkaSecurity.Config().SASLPassword != "from-file" {
+		t.Fatalf("password file: %v", err)
+	}
+	for name, args := range map[string][]string{
+		"security without brokers": {"-brokers", ""},
+		"unknown mechanism":        {"-kafka-sasl-mechanism", "KERBEROS"},
+		"missing CA":               {"-kafka-tls-ca", "/nonexistent"},
+		"cert without key":         {"-tls-cert", pki.CertFile},
+	} {
+		if _, err := parseConfig("t", args, getenv); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if strings.Contains(err.Error(), "from-env") {
+			t.Errorf("%s: the error shows the password: %v", name, err)
+		}
+	}
+	if c, err := parseConfig("t", nil, func(string) string { return "" }); err != nil || c.KafkaSecurity.Enabled() {
+		t.Fatalf("default: %v %s", err, c.KafkaSecurity)
+	}
+}
