@@ -1,46 +1,46 @@
 // Package dispatch is the core of the 110 emergency dispatch engine: the
-// scenario, the ranker and the engine. It knows nothing of Kafka, SQL or
-// HTTP; those adapters live in sub-packages.
+// ranker and the Engine around one write step. It knows nothing of Kafka,
+// SQL, HTTP or JSON on the wire; the adapters live in sub-packages.
 //
 // What it owns:
 //
-//   - Scenario: the city as data (towns, the 13 teams of "1+10+2", stations,
-//     units and their capabilities, depots and stock, the incident catalogue
-//     with response plans and priorities, response-time targets, the ETA
-//     model). DefaultScenario is the embedded Zhongshan default;
-//     LoadScenario and ParseScenario read and validate a file;
-//     GenerateScenario makes a synthetic city of any size (benchmarks, drills).
-//   - State and Rank, the ranker: State is the ranker's world (live, or one
-//     drill): its teams.Fleet (unit status and position, one exact
-//     spatial index of available units per capability: H3 cells by default,
-//     an R-tree or a plain loop as baselines; the per-town counts of
-//     available units behind the coverage cost), the inventory and depots,
-//     the ETA model and the response-time targets; and Rank, which turns a
-//     plan and a point into recommended units, alternates, depots to draw
-//     materials from and shortfalls, through the fleet's Nearest search per
-//     capability. RankBrute is the oracle the indexed search is tested
-//     against (a plain loop over the fleet's records); BenchmarkRank is the
-//     figure in docs/benchmarks.md. The unit records (teams.UnitChange,
-//     teams.UnitState, teams.UnitView) and their store rules
-//     (teams.UnitChange.Check) live in package teams.
-//   - Engine: decides incidents (idempotently: an incident id is decided once
-//     per world), applies unit events and console actions (confirm, swap, add,
-//     cancel, accept, decline, clear...) through the team state machine,
-//     escalates assignments nobody accepted (Escalator), fills the unit
-//     shortfalls of open incidents when units come free (FillShortfalls),
-//     restocks depots, and writes every change through a Store in one batch
-//     before it becomes visible. Drills run in isolated worlds beside the
+//   - State and Rank, the ranker: the world of one engine (a teams.Fleet of
+//     units with their exact spatial indices per capability, the
+//     inventory, the ETA model, the targets) and Rank, which turns a plan
+//     and a point into recommended units, alternates, depots to draw
+//     materials from and shortfalls. The brute-force search is the oracle
+//     the indexed one is tested against; BenchmarkRank is the figure in
+//     docs/benchmarks.md.
+//   - Engine: every change is one function given to one write step
+//     (step.go: lock, change, commit through the Store, retry on conflict or
+//     stale memory, publish the read views, notify): deciding incidents
+//     (idempotently: an incident id is decided once per world), linking
+//     duplicate calls, unit reports through the team state machine, console
+//     actions (confirm, swap, add, cancel, accept, decline, clear,
+//     escalate, returning, available, relocate...) checked against the one
+//     role -> action table (Role), escalation of assignments nobody accepted
+//     (Escalator), the live queue (queue.go: re-ranking waiting
+//     recommendations whose unit was taken, giving freed units to the
+//     incidents still missing units), move-up (moveup.go, DMEXCLP) and
+//     diversion (divert.go), restocking. Reads (Incidents, Incident, Units,
+//     Depots) answer from views published after each commit (view.go) and
+//     never wait on the store. Drills run in isolated worlds beside the
 //     live one.
-//   - The wire records (Incident, UnitEvent, Action, Event, OutboxRecord)
-//     with their strict decoders, and the Store interface.
+//   - The records the engine takes and gives (Incident, UnitEvent, Action,
+//     IncidentRecord, Event with its typed EventBody, OutboxRecord with its
+//     AssignmentMessage, Outcome) and the Store interface.
 //
-// Adapters and helpers in sub-packages:
+// Beside it:
 //
-//   - dispatch/kafkaio: the Kafka consumer of incidents and unit events, and
-//     the relay of the transactional outbox;
+//   - dispatch/scenario: the city as data (the embedded Zhongshan default,
+//     loader, validation, generator);
+//   - dispatch/wire: the decoders of outside records, dead-letter reasons,
+//     and the JSON of events and assignment records;
+//   - dispatch/kafkaio: the Kafka consumer of incidents and unit events, the
+//     relay of the transactional outbox, the embedded broker;
 //   - dispatch/pgstore: the PostgreSQL Store (embedded migrations), and the
 //     PostGIS comparison row of the ranker benchmark;
-//   - dispatch/memstore: the in-memory Store (make run, engine tests);
+//   - dispatch/memstore: the in-memory Store (make run, tests, drills);
 //   - dispatch/storetest: the conformance suite both stores pass;
 //   - dispatch/drill: synthetic call streams, drill replays under a simulated
 //     clock, and response-time reports.
