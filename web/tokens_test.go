@@ -14,7 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/zs110/dispatch/internal/testpki"
+	"github.com/zs110/dispatch/dispatch/testpki"
 )
 
 // revokeIn returns the store's entries with the named console's token

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zs110/dispatch/internal/testpki"
+	"github.com/zs110/dispatch/dispatch/testpki"
 )
 
 // TestKafkaSecurityConfig: the Kafka security settings from the

@@ -16,7 +16,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/kafkaio"
-	"github.com/zs110/dispatch/internal/testpki"
+	"github.com/zs110/dispatch/dispatch/testpki"
 )
 
 // TestSecuredKafkaAndHTTPS runs the real `dispatchd serve` against a broker

@@ -18,7 +18,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
-	"github.com/zs110/dispatch/internal/testpki"
+	"github.com/zs110/dispatch/dispatch/testpki"
 )
 
 // secureCluster starts kfake with SASL (one user for mech, a superuser or

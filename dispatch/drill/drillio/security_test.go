@@ -10,7 +10,7 @@ import (
 	"github.com/zs110/dispatch/dispatch/drill"
 	"github.com/zs110/dispatch/dispatch/kafkaio"
 	"github.com/zs110/dispatch/dispatch/scenario"
-	"github.com/zs110/dispatch/internal/testpki"
+	"github.com/zs110/dispatch/dispatch/testpki"
 )
 
 // TestSecuredRoundTrip: the sink and the source of drills through a broker
