@@ -126,7 +126,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 			if rec.State == StateDispatched {
 				e.release(w, out, rec, a.Unit, teams.StatusAvailable, "swapped", now)
 			}
-			rec.Rec.Units[idx] = pick
+			rec.Rec.Units = replaced(rec.Rec.Units, idx, pick)
 			if !slices.Contains(rec.SwappedOut, a.Unit) {
 				rec.SwappedOut = append(rec.SwappedOut, a.Unit)
 			}
@@ -157,7 +157,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		e.touch(rec, now)
 		rec.Type = typ.Code
 		rec.TypeKnown = true
-		rec.Flags = slices.DeleteFunc(rec.Flags, func(f string) bool { return f == FlagUnknownType })
+		setFlag(rec, FlagUnknownType, false)
 		if rec.Priority == 0 || !slices.Contains([]int{1, 2, 3, 4}, rec.Priority) {
 			rec.Priority = typ.Priority
 		}
@@ -405,7 +405,7 @@ func (e *Engine) decline(w *world, out *Outcome, rec *IncidentRecord, unitID, re
 		}
 		ex := excluded(rec)
 		r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: []scenario.Requirement{req}}, Priority: rec.Priority, Now: now, Exclude: ex})
-		rec.Rec.Units = slices.Delete(rec.Rec.Units, idx, idx+1)
+		rec.Rec.Units = removed(rec.Rec.Units, idx)
 		for _, p := range r.Units {
 			p.Reasons = append(p.Reasons, fmt.Sprintf("replaces %s (declined: %s)", unitID, reason))
 			rec.Rec.Units = append(rec.Rec.Units, p)
@@ -425,9 +425,9 @@ func (e *Engine) release(w *world, out *Outcome, rec *IncidentRecord, unitID str
 		return
 	}
 	out.Units = append(out.Units, ch)
-	rec.Assigned = slices.DeleteFunc(rec.Assigned, func(s string) bool { return s == unitID })
-	rec.Accepted = slices.DeleteFunc(rec.Accepted, func(s string) bool { return s == unitID })
-	rec.Escalated = slices.DeleteFunc(rec.Escalated, func(s string) bool { return s == unitID })
+	rec.Assigned = without(rec.Assigned, unitID)
+	rec.Accepted = without(rec.Accepted, unitID)
+	rec.Escalated = without(rec.Escalated, unitID)
 	if how == "cleared" {
 		rec.Cleared = append(rec.Cleared, unitID)
 	} else {

@@ -103,9 +103,18 @@ func (e *Engine) fill(w *world, rec *IncidentRecord, now time.Time) *Outcome {
 		rec.Rec.Units = append(rec.Rec.Units, p)
 		e.assign(w, out, rec, p, now)
 	}
-	rec.Rec.Shortfalls = append(slices.DeleteFunc(rec.Rec.Shortfalls, isUnitShortfall), r.Shortfalls...)
+	kept := make([]Shortfall, 0, len(rec.Rec.Shortfalls)+len(r.Shortfalls))
+	for _, s := range rec.Rec.Shortfalls {
+		if !isUnitShortfall(s) {
+			kept = append(kept, s)
+		}
+	}
+	rec.Rec.Shortfalls = append(kept, r.Shortfalls...)
 	if len(rec.Rec.Shortfalls) == 0 {
-		rec.Flags = slices.DeleteFunc(rec.Flags, func(f string) bool { return f == FlagShortfall })
+		rec.Rec.Shortfalls = nil
+	}
+	if len(rec.Rec.Shortfalls) == 0 {
+		setFlag(rec, FlagShortfall, false)
 	}
 	out.Outbox = append(out.Outbox, e.assignmentRecord(w, rec, now))
 	e.addEvent(out, EvIncidentUpdated, rec, nil)

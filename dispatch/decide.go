@@ -267,11 +267,53 @@ func reservationID(incident, item, depot string) string {
 	return incident + "|" + item + "|" + depot
 }
 
-// cloneRecord copies a record's slices and maps, the engine's own copy on
-// the hot path (freeze): the picks' Reasons and the Alternates are shared,
-// which is safe because the engine never changes them in place (it
-// appends to a copy of a pick). Clone is the deep copy.
+// cloneRecord is the engine's copy of a record (the frozen copies the
+// store and the events get): the struct and its recommendation, sharing
+// their slices and maps. That is safe because the engine changes a record's
+// slices only by appending or by making new ones (without, removed,
+// replaced), never in place: an element a copy sees is never written
+// again. Clone is the deep copy.
 func cloneRecord(r *IncidentRecord) *IncidentRecord {
+	c := *r
+	if r.Rec != nil {
+		rc := *r.Rec
+		c.Rec = &rc
+	}
+	return &c
+}
+
+// without returns s without x, as a new slice (nil when empty): records'
+// slices are never changed in place (cloneRecord).
+func without[T comparable](s []T, x T) []T {
+	if !slices.Contains(s, x) {
+		return s
+	}
+	var out []T
+	for _, v := range s {
+		if v != x {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// removed returns s without its element i, as a new slice (empty, not
+// nil, when it was the last: Recommendation.Units is written even empty).
+func removed[T any](s []T, i int) []T {
+	out := make([]T, 0, len(s)-1)
+	return append(append(out, s[:i]...), s[i+1:]...)
+}
+
+// replaced returns a copy of s with element i set to v.
+func replaced[T any](s []T, i int, v T) []T {
+	out := slices.Clone(s)
+	out[i] = v
+	return out
+}
+
+// Clone returns a deep copy of the record: every slice and map, the picks'
+// reasons and the alternates included.
+func (r *IncidentRecord) Clone() *IncidentRecord {
 	c := *r
 	c.Materials = maps.Clone(r.Materials)
 	c.Linked = slices.Clone(r.Linked)
@@ -284,19 +326,9 @@ func cloneRecord(r *IncidentRecord) *IncidentRecord {
 	c.Flags = slices.Clone(r.Flags)
 	if r.Rec != nil {
 		rc := *r.Rec
-		rc.Units = slices.Clone(r.Rec.Units)
 		rc.Materials = slices.Clone(r.Rec.Materials)
 		rc.Shortfalls = slices.Clone(r.Rec.Shortfalls)
 		c.Rec = &rc
-	}
-	return &c
-}
-
-// Clone returns a deep copy of the record: every slice and map, the picks'
-// reasons and the alternates included.
-func (r *IncidentRecord) Clone() *IncidentRecord {
-	c := cloneRecord(r)
-	if r.Rec != nil {
 		c.Rec.Units = clonePicks(r.Rec.Units)
 		if r.Rec.Alternates != nil {
 			c.Rec.Alternates = make(map[string][]UnitPick, len(r.Rec.Alternates))
@@ -305,7 +337,7 @@ func (r *IncidentRecord) Clone() *IncidentRecord {
 			}
 		}
 	}
-	return c
+	return &c
 }
 
 func clonePicks(ps []UnitPick) []UnitPick {

@@ -107,13 +107,14 @@ func (e *Engine) divert(w *world, rec *IncidentRecord, now time.Time) []*Outcome
 		pick.DivertedFrom = c.from.ID
 		pick.Reasons = append(pick.Reasons, fmt.Sprintf("diverted from P%d incident %s: no unit reached this P1 within its target", c.from.Priority, c.from.ID))
 		if idx >= 0 {
-			rec.Rec.Units[idx] = pick
+			rec.Rec.Units = replaced(rec.Rec.Units, idx, pick)
 		} else {
 			rec.Rec.Units = append(rec.Rec.Units, pick)
-			if sf := &rec.Rec.Shortfalls[short]; sf.Missing > 1 {
+			if sf := rec.Rec.Shortfalls[short]; sf.Missing > 1 {
 				sf.Missing--
+				rec.Rec.Shortfalls = replaced(rec.Rec.Shortfalls, short, sf)
 			} else {
-				rec.Rec.Shortfalls = slices.Delete(rec.Rec.Shortfalls, short, short+1)
+				rec.Rec.Shortfalls = removed(rec.Rec.Shortfalls, short)
 			}
 		}
 	}
@@ -131,7 +132,7 @@ func (e *Engine) robbed(w *world, inc *IncidentRecord, unit, p1 string, now time
 	req := ""
 	if i := slices.IndexFunc(inc.Rec.Units, func(pk UnitPick) bool { return pk.UnitID == unit }); i >= 0 {
 		req = inc.Rec.Units[i].Requirement
-		inc.Rec.Units = slices.Delete(inc.Rec.Units, i, i+1)
+		inc.Rec.Units = removed(inc.Rec.Units, i)
 	}
 	e.release(w, out, inc, unit, teams.StatusAvailable, "diverted", now)
 	inc.Rec.Shortfalls = append(inc.Rec.Shortfalls, Shortfall{Kind: "unit", What: req, Missing: 1,

@@ -327,6 +327,27 @@ func (r *goldenRun) run() {
 		r.act(dispatch.Action{Kind: dispatch.ActCancel, Incident: rec.ID, Reason: "end of the recorded day"})
 	}
 	r.final()
+	r.framesUnchanged()
+}
+
+// framesUnchanged: the records an event holds are the engine's frozen
+// copies, which share their slices with the live records (cloneRecord):
+// written again from its typed body at the end of the day, every event must
+// say what it said when the consoles read it right after its step.
+func (r *goldenRun) framesUnchanged() {
+	evs, err := r.store.EventsAfter(r.ctx, 0, 1<<30)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var enc wire.Encoder
+	for i := range evs {
+		ev := evs[i]
+		was := ev.Data
+		ev.Data = nil
+		if now := enc.EventData(&ev); !bytes.Equal(now, was) {
+			r.t.Fatalf("event %d (%s %s) changed after it was written:\n was %s\n now %s", ev.Seq, ev.Kind, ev.Incident, was, now)
+		}
+	}
 }
 
 // maybeFlush delivers the waiting terminal reports now, unless the next

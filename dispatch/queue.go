@@ -140,7 +140,7 @@ func setFlag(rec *IncidentRecord, flag string, on bool) {
 	case on && !has:
 		rec.Flags = append(rec.Flags, flag)
 	case !on && has:
-		rec.Flags = slices.DeleteFunc(rec.Flags, func(f string) bool { return f == flag })
+		rec.Flags = without(rec.Flags, flag)
 	}
 }
 

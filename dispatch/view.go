@@ -3,6 +3,7 @@ package dispatch
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 
 	"github.com/zs110/dispatch/resources"
@@ -77,12 +78,19 @@ func (e *Engine) publishLocked(outs []*Outcome) {
 				v.units[at], _ = w.state.Unit(o.Units[i].UnitID)
 			}
 		}
-		if len(o.Stock) > 0 {
-			for _, d := range w.state.Depots() {
-				if at, ok := v.depotAt[d.ID]; ok {
-					v.depots[at] = d
-				}
+		for i := range o.Stock {
+			c := &o.Stock[i]
+			at, ok := v.depotAt[c.Depot]
+			if !ok {
+				continue
 			}
+			// a new map: readers may hold the old one
+			d := v.depots[at]
+			av := make(map[string]int, len(d.Available)+1)
+			maps.Copy(av, d.Available)
+			av[c.Item] = w.state.Inventory().Available(c.Depot, c.Item)
+			d.Available = av
+			v.depots[at] = d
 		}
 	}
 }
