@@ -195,7 +195,6 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 	var (
 		written batchMap[struct{}]  // incidents written by earlier outcomes of the batch
 		units   batchMap[unitBrief] // units as the batch's earlier changes left them
-		stock   bool
 	)
 	for _, o := range outs {
 		if o.Incident != nil {
@@ -213,7 +212,9 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 					return fmt.Errorf("incident %s is not at version %d (changed by another writer): %w", o.Incident.ID, o.BaseVersion, dispatch.ErrConflict)
 				}
 			}
-			written.set(k, struct{}{})
+			if !again {
+				written.put(k, struct{}{}, false)
+			}
 		}
 		for _, u := range o.Units {
 			if err := u.Check(); err != nil {
@@ -234,39 +235,58 @@ func (s *Store) check(outs []*dispatch.Outcome) error {
 			if u.NewStatus.Active() && cur.status.Active() && cur.incident != u.Incident {
 				return fmt.Errorf("unit %s is %s on %s, cannot take %s: %w", u.UnitID, cur.status, cur.incident, u.Incident, dispatch.ErrConflict)
 			}
-			units.set(k, unitBrief{u.NewStatus, u.Incident})
+			units.put(k, unitBrief{u.NewStatus, u.Incident}, seen)
 		}
-		stock = stock || len(o.Stock) > 0
 	}
-	if stock {
-		return s.checkStock(outs)
-	}
-	return nil
+	return s.checkStock(outs)
 }
 
 // checkStock checks each drill's stock changes of the batch, in order,
 // against the drill's ledger.
 func (s *Store) checkStock(outs []*dispatch.Outcome) error {
-	var drills []string // drills with stock changes, in order of first appearance
-	for _, o := range outs {
-		if len(o.Stock) > 0 && !slices.Contains(drills, o.Drill) {
-			drills = append(drills, o.Drill)
-		}
-	}
-	for _, drill := range drills {
-		s.changes = s.changes[:0]
-		for _, o := range outs {
-			if o.Drill == drill {
-				s.changes = append(s.changes, o.Stock...)
+	first, multi := -1, false
+	for i, o := range outs {
+		if len(o.Stock) > 0 {
+			if first < 0 {
+				first = i
+			} else if o.Drill != outs[first].Drill {
+				multi = true
+				break
 			}
 		}
-		l := s.stock[drill]
-		if l == nil {
-			l = s.noStock
+	}
+	if first < 0 {
+		return nil
+	}
+	if !multi {
+		return s.checkDrill(outs[first].Drill, outs)
+	}
+	var done []string
+	for _, o := range outs {
+		if len(o.Stock) > 0 && !slices.Contains(done, o.Drill) {
+			done = append(done, o.Drill)
+			if err := s.checkDrill(o.Drill, outs); err != nil {
+				return err
+			}
 		}
-		if err := l.Check(s.changes); err != nil {
-			return fmt.Errorf("%w: %w", err, dispatch.ErrConflict)
+	}
+	return nil
+}
+
+// checkDrill checks the stock changes of one drill's outcomes.
+func (s *Store) checkDrill(drill string, outs []*dispatch.Outcome) error {
+	s.changes = s.changes[:0]
+	for _, o := range outs {
+		if o.Drill == drill {
+			s.changes = append(s.changes, o.Stock...)
 		}
+	}
+	l := s.stock[drill]
+	if l == nil {
+		l = s.noStock
+	}
+	if err := l.Check(s.changes); err != nil {
+		return fmt.Errorf("%w: %w", err, dispatch.ErrConflict)
 	}
 	return nil
 }
@@ -391,9 +411,13 @@ func (s *Store) Close() {}
 // batchMap is what a batch's earlier outcomes left, by key: a slice while
 // small (batches usually are: a lookup is a short scan), a map beyond.
 type batchMap[V any] struct {
-	keys []key
-	vals []V
-	m    map[key]V
+	s []batchEntry[V]
+	m map[key]V
+}
+
+type batchEntry[V any] struct {
+	k key
+	v V
 }
 
 const batchMapSlice = 16
@@ -403,29 +427,33 @@ func (b *batchMap[V]) get(k key) (V, bool) {
 		v, ok := b.m[k]
 		return v, ok
 	}
-	for i := range b.keys {
-		if b.keys[i] == k {
-			return b.vals[i], true
+	for i := range b.s {
+		if b.s[i].k == k {
+			return b.s[i].v, true
 		}
 	}
 	var zero V
 	return zero, false
 }
 
-func (b *batchMap[V]) set(k key, v V) {
-	if b.m == nil {
-		if i := slices.Index(b.keys, k); i >= 0 {
-			b.vals[i] = v
-			return
+// put sets k's value; exists says whether get found k.
+func (b *batchMap[V]) put(k key, v V, exists bool) {
+	switch {
+	case b.m != nil:
+		b.m[k] = v
+	case exists:
+		for i := range b.s {
+			if b.s[i].k == k {
+				b.s[i].v = v
+			}
 		}
-		if len(b.keys) < batchMapSlice {
-			b.keys, b.vals = append(b.keys, k), append(b.vals, v)
-			return
-		}
+	case len(b.s) < batchMapSlice:
+		b.s = append(b.s, batchEntry[V]{k, v})
+	default:
 		b.m = make(map[key]V, 2*batchMapSlice)
-		for i := range b.keys {
-			b.m[b.keys[i]] = b.vals[i]
+		for _, e := range b.s {
+			b.m[e.k] = e.v
 		}
+		b.m[k] = v
 	}
-	b.m[k] = v
 }
