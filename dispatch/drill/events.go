@@ -179,7 +179,7 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 			st.firstAssign = at
 		}
 		if ur.Reserve() {
-			d.stats.reserve(unit.team, st.priority)
+			d.stats.reserve(unit.team, st.priority, at)
 		}
 		leave := at + int64(d.cfg.Turnout)
 		d.push(simEvent{at: leave + int64(ur.ActivationDelay()), kind: evEnRoute, unit: ui, inc: u.Incident})
@@ -201,7 +201,7 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 		d.push(simEvent{at: clear + int64(back*float64(time.Second)), kind: evAvailable, unit: ui})
 	case teams.StatusAvailable:
 		if unit.since != 0 {
-			d.stats.busyTime(unit.team, at-unit.since)
+			d.stats.busyTime(unit.team, unit.since, at)
 			unit.since = 0
 			d.busy--
 		}
