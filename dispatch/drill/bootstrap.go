@@ -44,18 +44,6 @@ func (a *agg) add(g *DayGroup, w int64) {
 	}
 }
 
-// merge adds another aggregate.
-func (a *agg) merge(o *agg) {
-	a.count += o.count
-	a.served += o.served
-	a.late += o.late
-	a.sum += o.sum
-	a.max = max(a.max, o.max)
-	for i, n := range o.hist {
-		a.hist[i] += n
-	}
-}
-
 // quantile is the nearest-rank p-quantile of the served times, a bin's
 // middle (at most the largest time): NaN when none was served.
 func (a *agg) quantile(p float64) float64 {

@@ -40,14 +40,18 @@ func TestHistJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(b) != `"0:2 1:2 366:1 912:1"` {
+	if string(b) != `"0:2,2 366:1 912:1"` {
 		t.Errorf("%s", b)
 	}
 	var back Hist
 	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, h) || back.Total() != 6 {
 		t.Errorf("%+v, %v", back, err)
 	}
-	for _, bad := range []string{`"1:2 0:1"`, `"x:1"`, `"1:0"`, `"913:1"`, `3`} {
+	h = Hist{Bins: []int32{3, 5, 6, 9}, Counts: []int32{1, 2, 3, 4}}
+	if b, _ := json.Marshal(h); string(b) != `"3:1,0,2,3 9:4"` {
+		t.Errorf("%s", b)
+	}
+	for _, bad := range []string{`"1:2 0:1"`, `"1:2,3 2:1"`, `"x:1"`, `"1:-1"`, `"913:1"`, `"912:1,1"`, `3`} {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("%s accepted", bad)
 		}

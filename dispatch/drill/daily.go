@@ -48,7 +48,8 @@ type DayGroup struct {
 	Count  int `json:"count"`
 	Served int `json:"served"`
 	Late   int `json:"late"`
-	// SumS and MaxS are the sum and the largest of the served response times.
+	// SumS and MaxS are the sum and the largest of the served response
+	// times, to a tenth of a second.
 	SumS float64 `json:"sum_s"`
 	MaxS float64 `json:"max_s"`
 	// Hist is the served response times.
@@ -164,6 +165,14 @@ func (r *Result) byDay(rep *Report, target func(town, prio int) float64) {
 				day.Short[code] = it.shortDay[d]
 			}
 		}
+	}
+	for d := range days {
+		for _, gs := range [][]DayGroup{days[d].Priority[:], days[d].Towns, days[d].Families} {
+			for i := range gs {
+				gs[i].SumS, gs[i].MaxS = round1(gs[i].SumS), round1(gs[i].MaxS)
+			}
+		}
+		days[d].Wait.SumS, days[d].Wait.MaxS = round1(days[d].Wait.SumS), round1(days[d].Wait.MaxS)
 	}
 	rep.ByDay = days
 }

@@ -52,7 +52,9 @@ func HistBinRange(b int) (lo, hi float64) {
 
 // Hist is a compact histogram of times in seconds (see HistBin): the
 // non-empty bins in increasing order with their counts. In JSON it is one
-// string of "bin:count" pairs separated by spaces ("31:2 32:5 40:1").
+// string of runs separated by spaces, each the first bin of the run, a colon
+// and the counts of consecutive bins separated by commas ("8:3,4,0,2 59:1":
+// bins 8, 9, 11 and 59; a zero fills a one-bin gap).
 type Hist struct {
 	Bins   []int32
 	Counts []int32
@@ -81,14 +83,21 @@ func (h Hist) Total() int {
 
 // MarshalJSON writes the histogram as one string.
 func (h Hist) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 2+len(h.Bins)*6)
+	b := make([]byte, 0, 2+len(h.Bins)*3)
 	b = append(b, '"')
 	for i := range h.Bins {
-		if i > 0 {
-			b = append(b, ' ')
+		switch {
+		case i > 0 && h.Bins[i] == h.Bins[i-1]+1:
+			b = append(b, ',')
+		case i > 0 && h.Bins[i] == h.Bins[i-1]+2:
+			b = append(b, ",0,"...)
+		default:
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = strconv.AppendInt(b, int64(h.Bins[i]), 10)
+			b = append(b, ':')
 		}
-		b = strconv.AppendInt(b, int64(h.Bins[i]), 10)
-		b = append(b, ':')
 		b = strconv.AppendInt(b, int64(h.Counts[i]), 10)
 	}
 	return append(b, '"'), nil
@@ -101,17 +110,25 @@ func (h *Hist) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("histogram: %w", err)
 	}
 	h.Bins, h.Counts = nil, nil
-	last := int32(-1)
-	for _, f := range strings.Fields(s) {
-		bs, cs, ok := strings.Cut(f, ":")
-		bin, err1 := strconv.ParseInt(bs, 10, 32)
-		n, err2 := strconv.ParseInt(cs, 10, 32)
-		if !ok || err1 != nil || err2 != nil || bin <= int64(last) || bin >= HistBins || n <= 0 {
-			return fmt.Errorf("histogram: bad bin %q", f)
+	next := int64(0) // the lowest bin the next run may start at
+	for _, run := range strings.Fields(s) {
+		bs, cs, ok := strings.Cut(run, ":")
+		bin, err := strconv.ParseInt(bs, 10, 32)
+		if !ok || err != nil || bin < next {
+			return fmt.Errorf("histogram: bad run %q", run)
 		}
-		last = int32(bin)
-		h.Bins = append(h.Bins, int32(bin))
-		h.Counts = append(h.Counts, int32(n))
+		for c := range strings.SplitSeq(cs, ",") {
+			n, err := strconv.ParseInt(c, 10, 32)
+			if err != nil || n < 0 || bin >= HistBins {
+				return fmt.Errorf("histogram: bad run %q", run)
+			}
+			if n > 0 {
+				h.Bins = append(h.Bins, int32(bin))
+				h.Counts = append(h.Counts, int32(n))
+			}
+			bin++
+		}
+		next = bin
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ func (s CBC) Solve(ctx context.Context, p *Packing, limit time.Duration) (*Solut
 	}
 	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory
 	model, solu := filepath.Join(dir, "model.lp"), filepath.Join(dir, "solution.txt")
-	f, err := os.Create(model)
+	f, err := os.Create(model) // #nosec G304 -- our temporary directory
 	if err != nil {
 		return nil, fmt.Errorf("cbc: %w", err)
 	}
@@ -62,32 +62,46 @@ func (s CBC) Solve(ctx context.Context, p *Packing, limit time.Duration) (*Solut
 		return nil, fmt.Errorf("cbc: %w", err)
 	}
 	args := []string{model, "-timeMode", "elapsed", "-ratioGap", "0", "-allowableGap", "0"}
+	run := ctx
 	if limit > 0 {
 		args = append(args, "-sec", strconv.FormatFloat(max(limit.Seconds(), 1), 'f', 0, 64))
-		// cbc stops itself; this only ends a hung process
+		// cbc stops itself on -sec, but not inside a long root LP: past a
+		// grace minute it is interrupted (it then writes its best solution),
+		// and killed 30 s later
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, limit+time.Minute)
+		run, cancel = context.WithTimeout(ctx, limit+time.Minute)
 		defer cancel()
 	}
 	args = append(args, "-solve", "-solu", solu)
-	cmd := exec.CommandContext(ctx, s.path(), args...) // #nosec G204 -- the solver the operator names
+	cmd := exec.CommandContext(run, s.path(), args...) // #nosec G204 -- the solver the operator names
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 30 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	began := time.Now()
-	if err := cmd.Run(); err != nil {
+	err = cmd.Run()
+	wall := time.Since(began)
+	interrupted := false
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("cbc: %w", ctx.Err())
 		}
-		return nil, fmt.Errorf("cbc: %w: %s", err, lastLines(out.String(), 5))
+		if run.Err() == nil {
+			return nil, fmt.Errorf("cbc: %w: %s", err, lastLines(out.String(), 5))
+		}
+		interrupted = true
 	}
-	wall := time.Since(began)
 	b, err := os.ReadFile(solu) // #nosec G304 -- our temporary file
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("cbc: %w", err)
 	}
 	sol, err := parseCBC(p, string(b), out.String())
 	if err != nil {
-		return nil, err
+		if !interrupted {
+			return nil, err
+		}
+		// nothing usable: nothing chosen, and only the trivial bound
+		sol = &Solution{Status: StatusTimeLimit, Chosen: make([]bool, p.Vars), UpperBound: p.Vars}
 	}
 	sol.Wall = wall
 	return sol, nil

@@ -1,7 +1,7 @@
 package bound
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -83,7 +83,7 @@ func (p *Packing) Check(chosen []bool) (int, error) {
 // WriteLP writes the problem in CPLEX LP format, as a minimisation of
 // minus the chosen variables (x0, x1, ...; rows r0, r1, ...), for cbc.
 func (p *Packing) WriteLP(w io.Writer) error {
-	bw := bufio.NewWriter(w)
+	var bw bytes.Buffer
 	terms := func(vars func(yield func(int) bool), sign string) {
 		n := 0
 		for v := range vars {
@@ -126,7 +126,8 @@ func (p *Packing) WriteLP(w io.Writer) error {
 		}
 	}
 	bw.WriteString("\nEnd\n")
-	return bw.Flush()
+	_, err := w.Write(bw.Bytes())
+	return err
 }
 
 // parseCBC reads cbc's solution file (-solu) and its standard output for a
