@@ -22,7 +22,7 @@ import (
 	"github.com/zs110/dispatch/dispatch/pgstore"
 )
 
-// drillCmd runs the drill subcommands: gen, replay and report (see docs/drills.md).
+// drillCmd runs the drill subcommands: gen, replay, report and bound (see docs/drills.md).
 func drillCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
 	var err error
 	switch cmd {
@@ -32,6 +32,8 @@ func drillCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.
 		err = replayCmd(ctx, args, stdout, stderr)
 	case "report":
 		err = reportCmd(args, stdout, stderr)
+	case "bound":
+		err = boundCmd(ctx, args, stdout, stderr)
 	default:
 		err = fmt.Errorf("unknown drill command %q", cmd)
 	}
@@ -405,46 +407,4 @@ func readTargets(path string) (map[string][4]float64, error) {
 		return nil, fmt.Errorf("targets %s: %w", path, err)
 	}
 	return t, nil
-}
-
-func reportCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dispatchd report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	svgDir := fs.String("svg", "", "write SVG plots into this directory")
-	jsonOut := fs.String("json", "", "write the comparison (two reports) as JSON to this file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		return errors.New("report: usage: dispatchd report [-svg DIR] [-json FILE] REPORT.json [OTHER.json]")
-	}
-	var reps []*drill.Report
-	for _, path := range fs.Args() {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		r, err := drill.DecodeReport(b)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		reps = append(reps, r)
-	}
-	if len(reps) == 1 {
-		return drillio.WriteReport(reps[0], drillio.ReportOutput{SVGDir: *svgDir, Text: stdout})
-	}
-	cmp := drill.Compare(reps[0], reps[1])
-	if *jsonOut != "" {
-		b, err := json.MarshalIndent(cmp, "", " ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-	}
-	if err := drillio.WritePlots(*svgDir, cmp.Plots(reps[0], reps[1])); err != nil {
-		return err
-	}
-	return cmp.WriteText(stdout)
 }

@@ -5,6 +5,7 @@
 //	dispatchd gen      write a synthetic 110 incident stream
 //	dispatchd replay   replay a stream into an isolated drill
 //	dispatchd report   the response-time report of a replay
+//	dispatchd bound    the offline lower bound on late arrivals of a window
 //	dispatchd token    add, list and revoke people's console tokens
 //	dispatchd scenario write a generated scenario (the embedded default, or any size)
 //
@@ -44,13 +45,13 @@ func run(args []string) int {
 		err = tokenCmd(ctx, args, os.Stdout, osEnv)
 	case "scenario":
 		err = scenarioCmd(args, os.Stdout)
-	case "gen", "replay", "report":
+	case "gen", "replay", "report", "bound":
 		err = drillCmd(ctx, cmd, args, os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
-		fmt.Println("usage: dispatchd [serve|gen|replay|report|token] [flags]; dispatchd CMD -h for the flags")
+		fmt.Println("usage: dispatchd [serve|gen|replay|report|bound|token] [flags]; dispatchd CMD -h for the flags")
 		return 0
 	default:
-		err = fmt.Errorf("unknown command %q (serve, gen, replay, report, token)", cmd)
+		err = fmt.Errorf("unknown command %q (serve, gen, replay, report, bound, token)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dispatchd:", err)

@@ -210,7 +210,7 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 			st.firstAssign = at
 		}
 		if ur.Reserve() {
-			d.stats.reserve(unit.team, st.priority)
+			d.stats.reserve(unit.team, st.priority, at)
 		}
 		unit.gen++ // a new plan: what was scheduled for a relocation goes
 		leave := at + int64(d.cfg.Turnout)
@@ -233,7 +233,7 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 		d.push(simEvent{at: clear + int64(back*float64(time.Second)), kind: evAvailable, unit: ui})
 	case teams.StatusAvailable:
 		if unit.since != 0 {
-			d.stats.busyTime(unit.team, at-unit.since)
+			d.stats.busyTime(unit.team, unit.since, at)
 			unit.since = 0
 			d.busy--
 		}

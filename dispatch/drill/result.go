@@ -54,6 +54,21 @@ func DefaultTargets(sc *scenario.Scenario) map[string][4]float64 {
 	return map[string][4]float64{"urban district": base, "development zone": base, "default": far}
 }
 
+// TargetS is the response-time target in seconds of a priority (1 to 4)
+// in a kind of town ("" or "default" for a call outside every town), from
+// targets as in ReportConfig.Targets: a kind not listed takes "default"'s;
+// +Inf for a priority out of range.
+func TargetS(targets map[string][4]float64, kind string, priority int) float64 {
+	t, ok := targets[kind]
+	if !ok {
+		t = targets["default"]
+	}
+	if priority < 1 || priority > 4 {
+		return math.Inf(1)
+	}
+	return t[priority-1]
+}
+
 // Report is the response-time report of one drill run. Times are in
 // seconds; percentiles are nearest-rank (the smallest value with at least
 // p of the values at or below it).
@@ -90,6 +105,9 @@ type Report struct {
 	// (dispatch.EngineConfig.Divert), DiversionsPerDay the same per day.
 	Diversions       int     `json:"diversions,omitempty"`
 	DiversionsPerDay float64 `json:"diversions_per_day,omitempty"`
+	// ByDay is the run by local calendar day (absent from reports written
+	// before it): written last, one compact line a day.
+	ByDay []DayStats `json:"by_day,omitempty"`
 }
 
 // Target is the response-time target of a priority in a kind of town.
@@ -222,14 +240,7 @@ func (r *Result) Report(cfg ReportConfig) (*Report, error) {
 		if town >= 0 {
 			kind = sc.Towns[town].Kind
 		}
-		t, ok := cfg.Targets[kind]
-		if !ok {
-			t = cfg.Targets["default"]
-		}
-		if prio < 1 || prio > 4 {
-			return math.Inf(1)
-		}
-		return t[prio-1]
+		return TargetS(cfg.Targets, kind, prio)
 	}
 	for _, k := range append(kinds, "default") {
 		t, ok := cfg.Targets[k]
@@ -308,6 +319,7 @@ func (r *Result) Report(cfg ReportConfig) (*Report, error) {
 	r.teams(rep)
 	r.stock(rep)
 	r.daily(rep)
+	r.byDay(rep, target)
 	return rep, nil
 }
 

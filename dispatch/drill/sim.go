@@ -191,17 +191,11 @@ func New(cfg Config) (*Drill, error) {
 	if cfg.Drill == "" {
 		return nil, errors.New("drill: no drill id (a drill never replays into live state)")
 	}
-	if cfg.Turnout == 0 {
-		cfg.Turnout = 60 * time.Second
-	}
-	cfg.Turnout = max(cfg.Turnout, 0)
-	if cfg.ServiceSigma == 0 {
-		cfg.ServiceSigma = 0.5
-	}
+	cfg.Turnout = TurnoutTime(cfg.Turnout)
 	if !finite(cfg.ServiceSigma) || !finite(cfg.Speed) || cfg.Speed < 0 {
 		return nil, errors.New("drill: service sigma and speed must be numbers, speed not negative")
 	}
-	cfg.ServiceSigma = max(cfg.ServiceSigma, 0)
+	cfg.ServiceSigma = ServiceSpread(cfg.ServiceSigma)
 	if cfg.RestockEvery == 0 {
 		cfg.RestockEvery = 7 * 24 * time.Hour
 	}
@@ -598,21 +592,48 @@ func (d *Drill) restock(ctx context.Context, at int64) error {
 	return d.err
 }
 
-// serviceTime draws the time on scene of an incident: log-normal around the
-// type's mean, from a hash of the seed and the incident id (so it does not
-// depend on the order of events).
+// serviceTime draws the time on scene of an incident (ServiceTime with
+// the drill's seed and spread).
 func (d *Drill) serviceTime(id string, mean float64) time.Duration {
-	if d.cfg.ServiceSigma == 0 || mean <= 0 {
-		return time.Duration(mean * float64(time.Second))
+	return ServiceTime(d.cfg.Seed, d.cfg.ServiceSigma, id, mean)
+}
+
+// ServiceTime is the time on scene a drill draws for an incident: log-normal
+// around the type's mean meanS (seconds), whose log has the spread sigma (0:
+// exactly the mean), from a hash of the seed and the incident id, so that it
+// does not depend on the order of events. sigma is the spread in force, as
+// ServiceSpread makes it from Config.ServiceSigma; the offline bound draws
+// the replay's times with it.
+func ServiceTime(seed uint64, sigma float64, id string, meanS float64) time.Duration {
+	if sigma <= 0 || meanS <= 0 {
+		return time.Duration(meanS * float64(time.Second))
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(id))
-	x := h.Sum64() ^ d.cfg.Seed*0x9e3779b97f4a7c15
+	x := h.Sum64() ^ seed*0x9e3779b97f4a7c15
 	u1 := float64(splitmix(&x)>>11+1) / (1 << 53)
 	u2 := float64(splitmix(&x)>>11) / (1 << 53)
 	z := math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
-	s := d.cfg.ServiceSigma
-	return time.Duration(mean * math.Exp(s*z-s*s/2) * float64(time.Second))
+	return time.Duration(meanS * math.Exp(sigma*z-sigma*sigma/2) * float64(time.Second))
+}
+
+// ServiceSpread is the spread of the time on scene that Config.ServiceSigma
+// asks for: 0 is the default 0.5, a negative value none (every incident
+// takes exactly its type's mean).
+func ServiceSpread(sigma float64) float64 {
+	if sigma == 0 {
+		return 0.5
+	}
+	return max(sigma, 0)
+}
+
+// TurnoutTime is the turnout that Config.Turnout asks for: 0 is the default
+// 60 s, a negative value none.
+func TurnoutTime(turnout time.Duration) time.Duration {
+	if turnout == 0 {
+		return 60 * time.Second
+	}
+	return max(turnout, 0)
 }
 
 func splitmix(x *uint64) uint64 {

@@ -41,6 +41,7 @@ type itemSeries struct {
 	daily     []int // minimum available (on hand - reserved) per day
 	shortInc  int   // incidents with a shortfall of the item
 	missing   int   // quantity missing over all incidents
+	shortDay  []int // incidents with a shortfall of the item, by calendar day
 }
 
 // collector gathers a drill's measurements as the engine commits.
@@ -65,6 +66,13 @@ type collector struct {
 	reserves    [][4]int // by team, by priority
 	rows        map[string]*stockRow
 	items       map[string]*itemSeries
+	// by local calendar day from the first call's (dayOf): for the
+	// comparison's resampling of days
+	dayBase      int64
+	queueDaily   []int     // longest queue
+	queueNow     int       // the queue's length after the last change
+	busyDaily    [][]int64 // busy ns by team
+	reserveDaily [][]int   // reserve calls by team
 }
 
 func newCollector(d *Drill) *collector {
@@ -91,7 +99,29 @@ func (c *collector) item(code string) *itemSeries {
 	return s
 }
 
-func (c *collector) begin(at int64) { c.start, c.last = at, at }
+func (c *collector) begin(at int64) { c.start, c.last, c.dayBase = at, at, calDay(at) }
+
+// calDay is the local (Zhongshan) calendar day number of unix ns t.
+func calDay(t int64) int64 {
+	const off = int64(8 * time.Hour)
+	d := (t + off) / dayNs
+	if (t+off)%dayNs < 0 {
+		d--
+	}
+	return d
+}
+
+// dayOf is the calendar day of t counted from the first call's (0), never negative.
+func (c *collector) dayOf(t int64) int { return int(max(calDay(t)-c.dayBase, 0)) }
+
+// grow extends a per-day slice to hold day d.
+func grow[T any](s []T, d int) []T {
+	for len(s) <= d {
+		var zero T
+		s = append(s, zero)
+	}
+	return s
+}
 
 func (c *collector) touch(at int64) { c.last = max(c.last, at) }
 
@@ -131,6 +161,9 @@ func (c *collector) call(rec *dispatch.IncidentRecord) {
 			it := c.item(s.What)
 			it.shortInc++
 			it.missing += s.Missing
+			d := c.dayOf(rec.ReportedAt.UnixNano())
+			it.shortDay = grow(it.shortDay, d)
+			it.shortDay[d]++
 		}
 	}
 }
@@ -148,13 +181,33 @@ func (c *collector) finish(st *incState) {
 	c.incs = append(c.incs, s)
 }
 
-func (c *collector) reserve(team, priority int) {
+func (c *collector) reserve(team, priority int, at int64) {
 	if priority >= 1 && priority <= 4 {
 		c.reserves[team][priority-1]++
+		d := c.dayOf(at)
+		c.reserveDaily = grow(c.reserveDaily, d)
+		if c.reserveDaily[d] == nil {
+			c.reserveDaily[d] = make([]int, len(c.busyNs))
+		}
+		c.reserveDaily[d][team]++
 	}
 }
 
-func (c *collector) busyTime(team int, ns int64) { c.busyNs[team] += ns }
+// busyTime counts a unit of team away from its station from since to at,
+// in total and split over calendar days.
+func (c *collector) busyTime(team int, since, at int64) {
+	c.busyNs[team] += at - since
+	for t := since; t < at; {
+		d := c.dayOf(t)
+		next := min((calDay(t)+1)*dayNs-int64(8*time.Hour), at)
+		c.busyDaily = grow(c.busyDaily, d)
+		if c.busyDaily[d] == nil {
+			c.busyDaily[d] = make([]int64, len(c.busyNs))
+		}
+		c.busyDaily[d][team] += next - t
+		t = next
+	}
+}
 
 // moveUp counts a unit the engine moved up to another station.
 func (c *collector) moveUp(at int64) {
@@ -171,6 +224,13 @@ func (c *collector) queueLen(n int, at int64) {
 		c.queueHourly = append(c.queueHourly, 0)
 	}
 	c.queueHourly[h] = max(c.queueHourly[h], n)
+	// days without a change kept the length before it
+	for d := c.dayOf(at); len(c.queueDaily) <= d; {
+		c.queueDaily = append(c.queueDaily, c.queueNow)
+	}
+	d := c.dayOf(at)
+	c.queueDaily[d] = max(c.queueDaily[d], n)
+	c.queueNow = n
 	if n > c.queueMax {
 		c.queueMax, c.queueMaxAt = n, at
 	}

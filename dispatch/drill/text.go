@@ -12,10 +12,16 @@ import (
 )
 
 // JSON returns the report as indented JSON (the form a console shows).
+// The per-day data (ByDay) comes last, one compact line a day.
 func (r *Report) JSON() ([]byte, error) {
-	b, err := json.MarshalIndent(r, "", " ")
+	rest := *r
+	rest.ByDay = nil
+	b, err := json.MarshalIndent(&rest, "", " ")
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
+	}
+	if b, err = appendByDay(b, r.ByDay); err != nil {
+		return nil, err
 	}
 	return append(b, '\n'), nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
 	"github.com/zs110/dispatch/dispatch/storetest"
+	"github.com/zs110/dispatch/teams"
 )
 
 func TestConformance(t *testing.T) {
@@ -21,7 +22,7 @@ func TestLargeBatch(t *testing.T) {
 	ctx := context.Background()
 	decide := func(id, unit string) *dispatch.Outcome {
 		return &dispatch.Outcome{Drill: "d", NewIncident: true, Incident: &dispatch.IncidentRecord{Incident: dispatch.Incident{ID: id}, State: dispatch.StateDispatched},
-			Units: []dispatch.UnitChange{{UnitID: unit, OldStatus: "available", NewStatus: "dispatched", Incident: id}}}
+			Units: []teams.UnitChange{{UnitID: unit, OldStatus: "available", NewStatus: "dispatched", Incident: id}}}
 	}
 	batch := func(last *dispatch.Outcome) []*dispatch.Outcome {
 		var outs []*dispatch.Outcome
