@@ -44,8 +44,8 @@ func gcSettings() (int, int64) {
 }
 
 // TestReplay: Replay gives the report of New, Run and Report with the
-// batch-job settings of `dispatchd replay -speed max` (no alternates,
-// GC percent 300 and a 1 GiB soft limit while it runs, group commit when
+// batch-job settings of `dispatchd replay -speed max` (the engine's 3
+// alternates, which change no decision, GC percent 300 and a 1 GiB soft limit while it runs, group commit when
 // asked), prints its progress and speed, and touches none of that when
 // paced.
 func TestReplay(t *testing.T) {
@@ -58,7 +58,7 @@ func TestReplay(t *testing.T) {
 		}
 		return g
 	}
-	// what New, Run and Report give without alternates
+	// what New, Run and Report give without alternates: the same report
 	d, err := New(Config{Scenario: sc, Store: memstore.New(Retention()), Drill: "r", Rank: dispatch.RankConfig{Alternates: -1}, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
