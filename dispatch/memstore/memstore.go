@@ -408,10 +408,12 @@ func (s *Store) Ping(context.Context) error { return nil }
 // Close implements dispatch.Store.
 func (s *Store) Close() {}
 
-// batchMap is what a batch's earlier outcomes left, by key: a slice while
-// small (batches usually are: a lookup is a short scan), a map beyond.
+// batchMap is what a batch's earlier outcomes left, by key: an array
+// while small (batches usually are: a lookup is a short scan, and the
+// array lives on check's stack), a map beyond.
 type batchMap[V any] struct {
-	s []batchEntry[V]
+	n int
+	a [batchMapArray]batchEntry[V]
 	m map[key]V
 }
 
@@ -420,16 +422,16 @@ type batchEntry[V any] struct {
 	v V
 }
 
-const batchMapSlice = 16
+const batchMapArray = 16
 
 func (b *batchMap[V]) get(k key) (V, bool) {
 	if b.m != nil {
 		v, ok := b.m[k]
 		return v, ok
 	}
-	for i := range b.s {
-		if b.s[i].k == k {
-			return b.s[i].v, true
+	for i := range b.n {
+		if b.a[i].k == k {
+			return b.a[i].v, true
 		}
 	}
 	var zero V
@@ -442,16 +444,17 @@ func (b *batchMap[V]) put(k key, v V, exists bool) {
 	case b.m != nil:
 		b.m[k] = v
 	case exists:
-		for i := range b.s {
-			if b.s[i].k == k {
-				b.s[i].v = v
+		for i := range b.n {
+			if b.a[i].k == k {
+				b.a[i].v = v
 			}
 		}
-	case len(b.s) < batchMapSlice:
-		b.s = append(b.s, batchEntry[V]{k, v})
+	case b.n < batchMapArray:
+		b.a[b.n] = batchEntry[V]{k, v}
+		b.n++
 	default:
-		b.m = make(map[key]V, 2*batchMapSlice)
-		for _, e := range b.s {
+		b.m = make(map[key]V, 2*batchMapArray)
+		for _, e := range b.a {
 			b.m[e.k] = e.v
 		}
 		b.m[k] = v
