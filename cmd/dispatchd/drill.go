@@ -270,6 +270,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var moves moveFlags
 	fs.Var(&moves, "move", "deployment change CAPABILITY:COUNT:FROM:TO, e.g. fire_engine:2:shiqi:xiaolan (repeatable)")
 	coverage := fs.Float64("coverage-weight", 0, "ranker coverage weight in seconds (0 = closest ETA)")
+	policy := fs.String("policy", dispatch.DefaultPolicy, "ranking policy: "+strings.Join(dispatch.Policies(), " or "))
 	alternates := fs.Int("alternates", 0, "alternates the ranker keeps per requirement for consoles (0: the engine default, 3, when paced and none at -speed max; -1: none)")
 	seed := fs.Uint64("seed", 1, "seed of the service times")
 	turnout := fs.Duration("turnout", time.Minute, "time from assignment to departure")
@@ -305,7 +306,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if rcfg.Label == "" {
-		rcfg.Label = drill.Policy(*coverage)
+		rcfg.Label = drill.PolicyLabel(dispatch.RankConfig{Policy: *policy, CoverageWeightS: *coverage})
 		if len(moves) > 0 {
 			rcfg.Label += ", moved " + moves.String()
 		}
@@ -352,7 +353,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		*alternates = -1
 	}
 	var bar *progressbar.ProgressBar
-	cfg := drill.Config{Scenario: sc, Store: store, Drill: *drillID, Rank: dispatch.RankConfig{CoverageWeightS: *coverage, Alternates: *alternates},
+	cfg := drill.Config{Scenario: sc, Store: store, Drill: *drillID, Rank: dispatch.RankConfig{CoverageWeightS: *coverage, Alternates: *alternates, Policy: *policy},
 		Seed: *seed, Turnout: *turnout, ServiceSigma: *sigma, RestockEvery: every, Speed: sp, Logger: log}
 	if *turnout == 0 {
 		cfg.Turnout = -1

@@ -62,8 +62,28 @@ func Compare(a, b *Report) *Comparison {
 	for i := range a.Response.ByPriority {
 		if i < len(b.Response.ByPriority) {
 			stat("response "+a.Response.ByPriority[i].Key, a.Response.ByPriority[i], b.Response.ByPriority[i])
+			add("response "+a.Response.ByPriority[i].Key, "late", float64(a.Response.ByPriority[i].Late), float64(b.Response.ByPriority[i].Late), "count", &lower)
 		}
 	}
+	// Time to first primary unit: reports made before it have none.
+	if len(a.PrimaryResponse.ByPriority) > 0 && len(b.PrimaryResponse.ByPriority) > 0 {
+		stat("primary all", a.PrimaryResponse.All, b.PrimaryResponse.All)
+		for i := range a.PrimaryResponse.ByPriority {
+			if i < len(b.PrimaryResponse.ByPriority) {
+				x, y := a.PrimaryResponse.ByPriority[i], b.PrimaryResponse.ByPriority[i]
+				add("primary "+x.Key, "p90", x.P90, y.P90, "s", &lower)
+				add("primary "+x.Key, "mean", x.Mean, y.Mean, "s", &lower)
+			}
+		}
+		for _, x := range a.PrimaryResponse.ByFamily {
+			for _, y := range b.PrimaryResponse.ByFamily {
+				if x.Key == y.Key {
+					add("primary type "+x.Key, "p90", x.P90, y.P90, "s", &lower)
+				}
+			}
+		}
+	}
+	add("first responders", "sent", float64(a.FirstResponders.Sent), float64(b.FirstResponders.Sent), "count", nil)
 	for _, group := range []struct {
 		name string
 		a, b []Stat
@@ -82,6 +102,7 @@ func Compare(a, b *Report) *Comparison {
 	add("queue", "wait p90", a.Queue.Wait.P90, b.Queue.Wait.P90, "s", &lower)
 	add("queue", "longest queue", float64(a.Queue.MaxLength), float64(b.Queue.MaxLength), "count", &lower)
 	add("queue", "never served", float64(a.Queue.Unserved), float64(b.Queue.Unserved), "count", &lower)
+	add("reserves", "activations", float64(a.ReserveActivations), float64(b.ReserveActivations), "count", &lower)
 	for _, x := range a.Teams {
 		for _, y := range b.Teams {
 			if x.Team == y.Team {
