@@ -58,15 +58,19 @@ func Compare(a, b *Report) *Comparison {
 		add(section, "mean", x.Mean, y.Mean, "s", &lower)
 		add(section, "within target", x.WithinTarget, y.WithinTarget, "share", &higher)
 	}
+	// Reports made before policies have no late counts, no time to first
+	// primary unit and no first responders.
+	both := len(a.PrimaryResponse.ByPriority) > 0 && len(b.PrimaryResponse.ByPriority) > 0
 	stat("response all", a.Response.All, b.Response.All)
 	for i := range a.Response.ByPriority {
 		if i < len(b.Response.ByPriority) {
 			stat("response "+a.Response.ByPriority[i].Key, a.Response.ByPriority[i], b.Response.ByPriority[i])
-			add("response "+a.Response.ByPriority[i].Key, "late", float64(a.Response.ByPriority[i].Late), float64(b.Response.ByPriority[i].Late), "count", &lower)
+			if both {
+				add("response "+a.Response.ByPriority[i].Key, "late", float64(a.Response.ByPriority[i].Late), float64(b.Response.ByPriority[i].Late), "count", &lower)
+			}
 		}
 	}
-	// Time to first primary unit: reports made before it have none.
-	if len(a.PrimaryResponse.ByPriority) > 0 && len(b.PrimaryResponse.ByPriority) > 0 {
+	if both {
 		stat("primary all", a.PrimaryResponse.All, b.PrimaryResponse.All)
 		for i := range a.PrimaryResponse.ByPriority {
 			if i < len(b.PrimaryResponse.ByPriority) {
@@ -82,8 +86,8 @@ func Compare(a, b *Report) *Comparison {
 				}
 			}
 		}
+		add("first responders", "sent", float64(a.FirstResponders.Sent), float64(b.FirstResponders.Sent), "count", nil)
 	}
-	add("first responders", "sent", float64(a.FirstResponders.Sent), float64(b.FirstResponders.Sent), "count", nil)
 	for _, group := range []struct {
 		name string
 		a, b []Stat
@@ -102,7 +106,7 @@ func Compare(a, b *Report) *Comparison {
 	add("queue", "wait p90", a.Queue.Wait.P90, b.Queue.Wait.P90, "s", &lower)
 	add("queue", "longest queue", float64(a.Queue.MaxLength), float64(b.Queue.MaxLength), "count", &lower)
 	add("queue", "never served", float64(a.Queue.Unserved), float64(b.Queue.Unserved), "count", &lower)
-	add("reserves", "activations", float64(a.ReserveActivations), float64(b.ReserveActivations), "count", &lower)
+	add("reserves", "activations", float64(reserveCalls(a)), float64(reserveCalls(b)), "count", &lower)
 	for _, x := range a.Teams {
 		for _, y := range b.Teams {
 			if x.Team == y.Team {
@@ -121,6 +125,16 @@ func Compare(a, b *Report) *Comparison {
 		}
 	}
 	return c
+}
+
+// reserveCalls is the reserve teams' activations (older reports have no
+// ReserveActivations).
+func reserveCalls(r *Report) int {
+	n := 0
+	for _, t := range r.Teams {
+		n += t.Activations
+	}
+	return n
 }
 
 func fmtValue(v float64, unit string) string {
