@@ -233,6 +233,22 @@ func TestExpectedFree(t *testing.T) {
 	}
 }
 
+// TestClosestKeepsNoEstimates: closest never reads expected free times,
+// so it keeps none.
+func TestClosestKeepsNoEstimates(t *testing.T) {
+	st, err := NewState(lineCity(patrol("PAT", 3600)), RankConfig{Policy: PolicyClosest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetStatus("PAT", teams.StatusDispatched, "X", rankNow); err != nil {
+		t.Fatal(err)
+	}
+	st.ExpectFree("PAT", rankNow, 600, lineAt)
+	if _, _, ok := st.ExpectedFree("PAT"); ok {
+		t.Fatal("closest kept an estimate")
+	}
+}
+
 func TestUnknownPolicy(t *testing.T) {
 	if _, err := NewState(lineCity(patrol("PAT", 1)), RankConfig{Policy: "nearest"}); err == nil || !strings.Contains(err.Error(), `unknown policy "nearest"`) {
 		t.Fatalf("err = %v", err)

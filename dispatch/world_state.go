@@ -232,7 +232,8 @@ func (s *State) Restore(u teams.UnitState) error {
 // when the unit reports on scene (from + the mean time on scene). The
 // responders policy counts such units as professionals that may arrive
 // before a reserve (docs/architecture.md, "Ranking"). Unknown units,
-// reserves and available units are ignored.
+// reserves and available units are ignored, and under the closest policy,
+// which never reads them, estimates are not kept.
 func (s *State) ExpectFree(id string, from time.Time, afterS float64, where geo.Point) {
 	i, ok := s.fleet.Number(id)
 	if !ok {
@@ -255,6 +256,9 @@ func (s *State) ExpectedFree(id string) (at time.Time, where geo.Point, ok bool)
 }
 
 func (s *State) setFree(i int32, at int64, where geo.Point) {
+	if !s.responders {
+		return
+	}
 	if at == 0 {
 		at = 1 // 0 means unknown
 	}
