@@ -376,6 +376,9 @@ func (e *Engine) progress(w *world, out *Outcome, rec *IncidentRecord, unitID st
 			e.log.Error("progress", "unit", unitID, "err", err)
 			return
 		}
+		if to == teams.StatusOnScene {
+			w.state.ExpectFree(unitID, now, e.typeOf(rec).ServiceS, pointOf(rec.Lat, rec.Lng))
+		}
 		out.Units = append(out.Units, ch)
 		e.addUnitEvent(w, out, ch)
 		e.addEvent(out, EvIncidentUpdated, rec, nil)
@@ -395,7 +398,9 @@ func (e *Engine) decline(w *world, out *Outcome, rec *IncidentRecord, unitID, re
 	idx := slices.IndexFunc(rec.Rec.Units, func(p UnitPick) bool { return p.UnitID == unitID })
 	e.release(w, out, rec, unitID, teams.StatusAvailable, "declined", now)
 	rec.Declined = append(rec.Declined, unitID)
-	if idx >= 0 {
+	if idx >= 0 && rec.Rec.Units[idx].FirstResponder {
+		rec.Rec.Units = removed(rec.Rec.Units, idx) // the requirement's own units still come
+	} else if idx >= 0 {
 		old := rec.Rec.Units[idx]
 		req := scenario.Requirement{Capability: old.Requirement, Count: 1}
 		for _, r := range e.typeOf(rec).Plan.Units {

@@ -80,7 +80,7 @@ func (e *Engine) fill(w *world, rec *IncidentRecord, now time.Time) *Outcome {
 	for _, r := range e.typeOf(rec).Plan.Units {
 		have := 0
 		for _, p := range rec.Rec.Units {
-			if p.Requirement == r.Capability {
+			if p.Requirement == r.Capability && !p.FirstResponder {
 				have++
 			}
 		}

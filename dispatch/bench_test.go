@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -13,19 +14,26 @@ import (
 	"github.com/zs110/dispatch/teams"
 )
 
-// benchState builds a state of n units with 70 % busy.
+// benchPolicy is the ranking policy of the benchmarks' states:
+// go test -bench BenchmarkRank ./dispatch/ -args -rank.policy=closest.
+var benchPolicy = flag.String("rank.policy", "", "ranking policy of the ranker benchmarks (default: DefaultPolicy)")
+
+// benchState builds a state of n units with 70 % busy, those expected free
+// within the next two hours (the responders' reserve rule reads it).
 func benchState(b *testing.B, sc *scenario.Scenario, index string) *State {
 	b.Helper()
-	st, err := NewState(sc, RankConfig{Index: index})
+	st, err := NewState(sc, RankConfig{Index: index, Policy: *benchPolicy})
 	if err != nil {
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(9, 9))
+	f := rand.New(rand.NewPCG(9, 10)) // its own source: the same units busy as before estimates
 	for _, u := range sc.Units {
 		if r.Float64() < 0.7 {
 			if _, err := st.SetStatus(u.ID, teams.StatusDispatched, "busy", rankNow); err != nil {
 				b.Fatal(err)
 			}
+			st.ExpectFree(u.ID, rankNow, f.Float64()*7200, geo.Point{Lat: 22.28 + f.Float64()*0.43, Lng: 113.20 + f.Float64()*0.33})
 		}
 	}
 	return st

@@ -180,6 +180,7 @@ func (e *Engine) assign(w *world, out *Outcome, rec *IncidentRecord, pick UnitPi
 		return
 	}
 	out.Units = append(out.Units, ch)
+	w.state.ExpectFree(pick.UnitID, now, pick.EtaS+e.typeOf(rec).ServiceS, pointOf(rec.Lat, rec.Lng))
 	rec.Assigned = append(rec.Assigned, pick.UnitID)
 	out.Events = append(out.Events, Event{At: now, Kind: EvAssignment, Drill: w.drill, Town: rec.Town,
 		Teams: []string{pick.Team}, Incident: rec.ID, Unit: pick.UnitID, Body: EventBody{Record: cloneRecord(rec), Pick: &pick}})

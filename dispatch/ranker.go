@@ -40,10 +40,25 @@ type searchFunc func(ci int32, reserve bool, k int, q geo.Point, lbPerM float64,
 //     (marked substitute);
 //  3. when still fewer than n, or when a pick's ETA is above the priority's
 //     target (Scenario.Targets), reserve-team units with C (then the
-//     substitutes) are candidates too, at cost = travel + activation delay:
-//     picks within target are kept, the remaining slots go to the cheapest of
-//     the late professional picks and the reserves;
+//     substitutes) may come, at cost = travel + activation delay:
+//     - closest: picks within target are kept, the remaining slots go to
+//     the cheapest of the late professional picks and the reserves;
+//     - responders: only when no pick is within target, no first responder
+//     candidate (step 5) is, and no busy professional with C, a substitute
+//     or a first responder capability is expected on scene within it (its
+//     expected free time, ExpectFree, plus its ETA from where it will be).
+//     Then the reserves among the n soonest arrivals of all of these
+//     (professionals first on a tie) are called, and the late professional
+//     picks fill the other slots;
 //  4. what is still missing is a shortfall.
+//  5. responders only, once every requirement is filled, in plan order: a
+//     requirement with first responders (Requirement.First) gets the
+//     cheapest available professional unit with one of their capabilities
+//     as an extra pick (marked first_responder), when its ETA plus the
+//     margin is below the ETA of the requirement's first unit, or when that
+//     ETA is above the target (or there is no unit) and it arrives sooner;
+//     not when a unit already picked has one of the capabilities and
+//     arrives that early.
 //
 // Coverage cost = CoverageWeightS x the number of the unit's capabilities for
 // which it is the last available professional unit in its town, counting
@@ -51,13 +66,14 @@ type searchFunc func(ci int32, reserve bool, k int, q geo.Point, lbPerM float64,
 // each item, the depots with stock, by prep time + truck travel time, split
 // with resources.Split; a missing quantity is a shortfall.
 func (s *State) Rank(req RankRequest) Recommendation {
-	return s.rank(req, s.indexSearch)
+	return s.rank(req, s.indexSearch, s.indexBusy)
 }
 
 // RankBrute is the oracle: the same rules with a plain loop over every unit
-// instead of the spatial indices.
+// instead of the spatial indices (of available units, and of busy units by
+// where they will be free).
 func (s *State) RankBrute(req RankRequest) Recommendation {
-	return s.rank(req, s.bruteSearch)
+	return s.rank(req, s.bruteSearch, s.bruteBusy)
 }
 
 func (s *State) indexSearch(ci int32, reserve bool, k int, q geo.Point, lbPerM float64, cost geo.CostFunc, dst []geo.Hit) []geo.Hit {
@@ -101,7 +117,10 @@ type candidate struct {
 	cover float64
 }
 
-func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
+// eta is the candidate's time to the scene (activation included).
+func (c *candidate) eta() float64 { return c.hit.Cost - c.cover }
+
+func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommendation {
 	hour := s.eta.Hour(req.Now)
 	target := s.target(req.Priority)
 	sc := &s.scratch
@@ -191,8 +210,24 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 		}
 	}
 	units := 0 // picks at most: the size of rec.Units
+	firsts := 0
 	for _, rq := range req.Plan.Units {
 		units += max(rq.Count, 0)
+		if rq.First != nil && s.responders {
+			firsts++
+		}
+	}
+	units += firsts
+	// With first responders: each requirement's first ETA and the end of its
+	// picks in rec.Units, and every candidate picked.
+	var (
+		firstETA []float64
+		reqEnd   []int
+		chosen   []candidate
+	)
+	if firsts > 0 {
+		firstETA = make([]float64, 0, len(req.Plan.Units))
+		reqEnd = make([]int, 0, len(req.Plan.Units))
 	}
 	for _, rq := range req.Plan.Units {
 		n := rq.Count
@@ -214,7 +249,11 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 		}
 		final := pros
 		late := slices.ContainsFunc(pros, func(c candidate) bool { return c.hit.Cost-c.cover > target })
-		if len(pros) < n || late {
+		if s.responders && (len(pros) < n || late) {
+			if !slices.ContainsFunc(pros, func(c candidate) bool { return c.eta() <= target }) {
+				final = s.lastResort(rq, pros, target, find, busy, lbPerM, req, hour, excluded)
+			}
+		} else if len(pros) < n || late {
 			var keep, pool []candidate
 			for _, c := range pros {
 				if c.hit.Cost-c.cover <= target {
@@ -258,6 +297,15 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 		for _, c := range final {
 			pick(c)
 		}
+		if firsts > 0 {
+			e := math.Inf(1)
+			for i := range final {
+				e = min(e, final[i].eta())
+			}
+			firstETA = append(firstETA, e)
+			reqEnd = append(reqEnd, len(rec.Units))
+			chosen = append(chosen, final...)
+		}
 		if len(alts) > 0 {
 			if rec.Alternates == nil {
 				rec.Alternates = map[string][]UnitPick{}
@@ -278,6 +326,37 @@ func (s *State) rank(req RankRequest, search searchFunc) Recommendation {
 				reason += fmt.Sprintf(" or its substitutes (%v)", rq.Substitutes)
 			}
 			rec.Shortfalls = append(rec.Shortfalls, Shortfall{Kind: "unit", What: what, Missing: missing, Reason: reason})
+		}
+	}
+	if firsts > 0 {
+		inserted := 0
+		for ri, rq := range req.Plan.Units {
+			if rq.First == nil {
+				continue
+			}
+			e, margin := firstETA[ri], rq.First.MarginS
+			ahead := func(eta float64) bool { return eta+margin < e || (e > target && eta < e) }
+			if (e <= target && e <= margin) || s.aheadAlready(chosen, rq.First.Capabilities, ahead) {
+				continue // nobody can be ahead, or somebody picked already is
+			}
+			var best candidate
+			found := false
+			for _, capab := range rq.First.Capabilities {
+				if cs := find(capab, false, 1, false); len(cs) > 0 &&
+					(!found || cs[0].hit.Cost < best.hit.Cost || (cs[0].hit.Cost == best.hit.Cost && cs[0].id < best.id)) {
+					best, found = cs[0], true
+				}
+			}
+			if !found || !ahead(best.eta()) {
+				continue
+			}
+			p := s.unitPick(best, rq, target, req.Priority)
+			p.FirstResponder = true
+			p.Reasons = append(p.Reasons, firstReason(best.eta(), e, rq.Capability, target, req.Priority))
+			rec.Units = slices.Insert(rec.Units, reqEnd[ri]+inserted, p)
+			inserted++
+			pick(best)
+			chosen = append(chosen, best)
 		}
 	}
 	s.rankMaterials(&rec, req, hour)

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -41,6 +42,12 @@ func randomPlan(r *rand.Rand, sc *scenario.Scenario) scenario.Plan {
 		for j := 0; j < r.IntN(3); j++ {
 			rq.Substitutes = append(rq.Substitutes, caps[r.IntN(len(caps))])
 		}
+		if r.IntN(2) == 0 { // first responders, some a reserve-only or unheld capability
+			rq.First = &scenario.FirstResponse{MarginS: []float64{0, 120, 600}[r.IntN(3)]}
+			for j := 0; j < 1+r.IntN(2); j++ {
+				rq.First.Capabilities = append(rq.First.Capabilities, caps[r.IntN(len(caps))])
+			}
+		}
 		p.Units = append(p.Units, rq)
 	}
 	if r.IntN(2) == 0 {
@@ -63,32 +70,41 @@ func randomQuery(r *rand.Rand) geo.Point {
 
 // TestRankMatchesOracle: over random scenarios, states and incidents, the
 // H3 ranker and the R-tree ranker return exactly the brute-force oracle's
-// recommendation. The cases include units stacked at one spot and on H3
-// cell vertices (randomScenario), units spread away from their stations,
-// incidents on vertices and outside the city (randomQuery), every unit
-// busy, and capabilities nobody has (randomPlan).
+// recommendation, under both policies. The cases include units stacked at
+// one spot and on H3 cell vertices (randomScenario), units spread away from
+// their stations, incidents on vertices and outside the city
+// (randomQuery), every unit busy, capabilities nobody has and first
+// responders (randomPlan), and busy units with expected free times in the
+// past and the future, returning units, and units that came back (the
+// responders' reserve rule reads them through the list of busy units; the
+// oracle walks the fleet).
 func TestRankMatchesOracle(t *testing.T) {
 	r := rand.New(rand.NewPCG(42, 7))
 	scenarios := 60
 	if testing.Short() {
 		scenarios = 15
 	}
+	firsts, reserves, busyBeat := 0, 0, 0
 	for n := 0; n < scenarios; n++ {
 		sc := randomScenario(r)
 		weight := []float64{0, 0, 120, 600}[r.IntN(4)]
-		states := map[string]*State{}
+		type keyed struct{ policy, kind string }
+		states := map[keyed]*State{}
 		// h3 chooses its resolutions and search level; h3-fixed keeps one
 		// fine resolution, so its searches walk many rings.
-		for _, kind := range []string{"h3", "h3-fixed", "rtree"} {
-			cfg := RankConfig{CoverageWeightS: weight, Index: kind}
-			if kind == "h3-fixed" {
-				cfg.Index, cfg.Resolution = "h3", 6+r.IntN(4)
+		res := 6 + r.IntN(4)
+		for _, policy := range Policies() {
+			for _, kind := range []string{"h3", "h3-fixed", "rtree"} {
+				cfg := RankConfig{CoverageWeightS: weight, Index: kind, Policy: policy}
+				if kind == "h3-fixed" {
+					cfg.Index, cfg.Resolution = "h3", res
+				}
+				st, err := NewState(sc, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				states[keyed{policy, kind}] = st
 			}
-			st, err := NewState(sc, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			states[kind] = st
 		}
 		busy := r.Float64() // 0-100 % busy
 		if r.IntN(8) == 0 {
@@ -99,16 +115,49 @@ func TestRankMatchesOracle(t *testing.T) {
 			moved := r.Float64() < spread
 			p := randomQuery(r)
 			busyNow := r.Float64() < busy
+			fate := r.IntN(6) // 0-2: an expected free time, 3: returning, 4: back available, 5: none known
+			from := rankNow.Add(time.Duration(r.IntN(300)-120) * time.Minute)
+			afterS := float64(r.IntN(7200))
+			where := randomQuery(r)
 			for _, st := range states {
 				if moved {
 					if _, err := st.SetPosition(u.ID, p, rankNow); err != nil {
 						t.Fatal(err)
 					}
 				}
-				if busyNow {
-					if _, err := st.SetStatus(u.ID, teams.StatusDispatched, "X", rankNow); err != nil {
+				if !busyNow {
+					continue
+				}
+				if _, err := st.SetStatus(u.ID, teams.StatusDispatched, "X", rankNow); err != nil {
+					t.Fatal(err)
+				}
+				if fate != 5 {
+					st.ExpectFree(u.ID, from, afterS, where)
+				}
+				if fate >= 3 {
+					for _, to := range []teams.Status{teams.StatusEnRoute, teams.StatusOnScene, teams.StatusReturning} {
+						if _, err := st.SetStatus(u.ID, to, "X", from); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if fate == 4 {
+					if _, err := st.SetStatus(u.ID, teams.StatusAvailable, "", from); err != nil {
 						t.Fatal(err)
 					}
+				}
+			}
+		}
+		// Some busy units come back, in random order: the list of busy units
+		// loses them from anywhere.
+		for _, i := range r.Perm(len(sc.Units)) {
+			id := sc.Units[i].ID
+			if u, _ := states[keyed{PolicyClosest, "h3"}].Unit(id); u.Status.Assignable() || r.IntN(4) != 0 {
+				continue
+			}
+			for _, st := range states {
+				if _, err := st.SetStatus(id, teams.StatusAvailable, "", rankNow); err != nil {
+					t.Fatal(err)
 				}
 			}
 		}
@@ -118,15 +167,54 @@ func TestRankMatchesOracle(t *testing.T) {
 			if r.IntN(5) == 0 {
 				req.Exclude = map[string]bool{sc.Units[r.IntN(len(sc.Units))].ID: true}
 			}
-			want := states["h3"].RankBrute(req)
-			for kind, st := range states {
-				got := st.Rank(req)
-				if !reflect.DeepEqual(got, want) {
-					t.Fatalf("scenario %d query %d (%s, weight %v): ranker differs from oracle\n got %+v\nwant %+v", n, q, kind, weight, got, want)
+			// The reserve rule's busy units: their index against the fleet.
+			st := states[keyed{PolicyResponders, "h3"}]
+			var caps []int32
+			for range 1 + r.IntN(3) {
+				caps = append(caps, int32(r.IntN(st.ncap)))
+			}
+			k := 1 + r.IntN(4)
+			cost := func(i int32, d float64) (float64, bool) {
+				return max(0, float64(st.free[i].at-req.Now.UnixNano())/1e9) + d/10, i%7 != 0
+			}
+			lb := func(int32) float64 { return 0.1 }
+			bound := []float64{600, 2400, math.Inf(1)}[r.IntN(3)]
+			if got, want := st.indexBusy(caps, k, req.At, bound, lb, cost, nil), st.bruteBusy(caps, k, req.At, bound, lb, cost, nil); !reflect.DeepEqual(got, want) {
+				t.Fatalf("scenario %d query %d: busy units differ from the oracle\n got %+v\nwant %+v", n, q, got, want)
+			}
+			for _, policy := range Policies() {
+				want := states[keyed{policy, "h3"}].RankBrute(req)
+				for _, kind := range []string{"h3", "h3-fixed", "rtree"} {
+					got := states[keyed{policy, kind}].Rank(req)
+					if !reflect.DeepEqual(got, want) {
+						t.Fatalf("scenario %d query %d (%s, %s, weight %v): ranker differs from oracle\n got %+v\nwant %+v", n, q, policy, kind, weight, got, want)
+					}
+				}
+				if policy == PolicyResponders {
+					cl := states[keyed{PolicyClosest, "h3"}].Rank(req)
+					for _, p := range want.Units {
+						if p.FirstResponder {
+							firsts++
+						}
+						if p.Reserve {
+							reserves++
+						}
+					}
+					if slices.ContainsFunc(cl.Units, func(p UnitPick) bool { return p.Reserve }) &&
+						!slices.ContainsFunc(want.Units, func(p UnitPick) bool { return p.Reserve }) {
+						busyBeat++
+					}
 				}
 			}
 		}
 	}
+	// The random cases reach the new rules: first responders sent, reserves
+	// called under responders, and reserves that closest calls and
+	// responders does not.
+	if firsts == 0 || reserves == 0 || busyBeat == 0 {
+		t.Fatalf("first responders %d, reserves %d, reserves avoided %d: the cases miss a rule", firsts, reserves, busyBeat)
+	}
+	t.Logf("responders: %d first responders, %d reserves, %d reserve calls avoided", firsts, reserves, busyBeat)
 }
 
 func TestRankRules(t *testing.T) {

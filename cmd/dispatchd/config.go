@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/zs110/dispatch/dispatch/kafkaio"
+	"github.com/zs110/dispatch/dispatch"
 )
 
 // config is the whole of dispatchd's configuration: every field has a flag
@@ -32,6 +34,7 @@ type config struct {
 	Partitions     int
 	ConfirmFrom    int
 	CoverageW      float64
+	Policy         string // ranking policy: dispatch.Policies()
 	LinkRadiusM    float64
 	LinkWindow     time.Duration
 	AckTimeout     time.Duration
@@ -87,6 +90,13 @@ func parseConfig(name string, args []string, getenv func(string) string) (*confi
 		{"partitions", "DISPATCH_PARTITIONS", "4", "partitions of topics the engine creates", func(s string) (err error) { c.Partitions, err = strconv.Atoi(s); return }},
 		{"confirm-from", "DISPATCH_CONFIRM_FROM", "3", "first priority that waits for a dispatcher's confirmation (5 = none)", func(s string) (err error) { c.ConfirmFrom, err = strconv.Atoi(s); return }},
 		{"coverage-weight", "DISPATCH_COVERAGE_WEIGHT_S", "0", "seconds of cost for leaving a town without a capability (0 = closest ETA)", func(s string) (err error) { c.CoverageW, err = strconv.ParseFloat(s, 64); return }},
+		{"policy", "DISPATCH_POLICY", dispatch.DefaultPolicy, "ranking policy: " + strings.Join(dispatch.Policies(), " or ") + " (docs/drills.md)", func(s string) error {
+			if !slices.Contains(dispatch.Policies(), s) {
+				return fmt.Errorf("unknown policy %q (%s)", s, strings.Join(dispatch.Policies(), ", "))
+			}
+			c.Policy = s
+			return nil
+		}},
 		{"link-radius", "DISPATCH_LINK_RADIUS_M", "150", "duplicate-call radius in metres (negative disables)", func(s string) (err error) { c.LinkRadiusM, err = strconv.ParseFloat(s, 64); return }},
 		{"link-window", "DISPATCH_LINK_WINDOW", "10m", "duplicate-call time window", func(s string) (err error) { c.LinkWindow, err = time.ParseDuration(s); return }},
 		{"ack-timeout", "DISPATCH_ACK_TIMEOUT", "2m", "an assignment not accepted within this is escalated to dispatchers", func(s string) (err error) { c.AckTimeout, err = time.ParseDuration(s); return }},

@@ -264,6 +264,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var moves moveFlags
 	fs.Var(&moves, "move", "deployment change CAPABILITY:COUNT:FROM:TO, e.g. fire_engine:2:shiqi:xiaolan (repeatable)")
 	coverage := fs.Float64("coverage-weight", 0, "ranker coverage weight in seconds (0 = closest ETA)")
+	policy := fs.String("policy", dispatch.DefaultPolicy, "ranking policy: "+strings.Join(dispatch.Policies(), " or "))
 	alternates := fs.Int("alternates", 0, "alternates the ranker keeps per requirement for consoles (0: the engine default, 3; -1: none)")
 	moveUp := fs.Bool("move-up", false, "move units up to keep the city covered (DMEXCLP): a unit on its way back goes to the station where it covers most, an idle one fills what a dispatch left uncovered")
 	divert := fs.Bool("divert", false, "a P1 no unit reaches within its target may take a unit on its way to a P3/P4 call")
@@ -301,7 +302,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if rcfg.Label == "" {
-		rcfg.Label = drill.Policy(*coverage)
+		rcfg.Label = drill.PolicyLabel(dispatch.RankConfig{Policy: *policy, CoverageWeightS: *coverage})
 		if *moveUp {
 			rcfg.Label += ", move-up"
 		}
@@ -351,7 +352,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer closeSrc()
-	cfg := drill.ReplayConfig{Config: drill.Config{Scenario: sc, Drill: *drillID, Rank: dispatch.RankConfig{CoverageWeightS: *coverage, Alternates: *alternates},
+	cfg := drill.ReplayConfig{Config: drill.Config{Scenario: sc, Drill: *drillID, Rank: dispatch.RankConfig{CoverageWeightS: *coverage, Alternates: *alternates, Policy: *policy},
 		MoveUp: *moveUp, Divert: *divert,
 		Seed: *seed, Turnout: *turnout, ServiceSigma: *sigma, RestockEvery: every, Speed: sp, Logger: log},
 		Source: src, Total: total, Report: rcfg, Status: stderr, Bar: !*quietFlag}

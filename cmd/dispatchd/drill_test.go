@@ -44,13 +44,13 @@ func TestDrillCommands(t *testing.T) {
 		t.Fatalf("%d calls in 12 hours with a typhoon", n)
 	}
 	replay := []string{"-from", p("a.jsonl"), "-quiet", "-restock-every", "6h"}
-	text := drillRun(t, "replay", append(replay, "-report", p("closest.json"), "-svg", p("svg"))...)
+	text := drillRun(t, "replay", append(replay, "-policy", "closest", "-report", p("closest.json"), "-svg", p("svg"))...)
 	for _, want := range []string{"Response time", "Queue:", "Teams", "Stock"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("replay output lacks %q", want)
 		}
 	}
-	drillRun(t, "replay", append(replay, "-report", p("again.json"), "-text=false")...)
+	drillRun(t, "replay", append(replay, "-policy", "closest", "-report", p("again.json"), "-text=false")...)
 	if !bytes.Equal(readFile(t, p("closest.json")), readFile(t, p("again.json"))) {
 		t.Fatal("same stream, different reports")
 	}
@@ -62,7 +62,8 @@ func TestDrillCommands(t *testing.T) {
 	drillRun(t, "replay", append(replay, "-report", p("moved.json"), "-text=false", "-coverage-weight", "300",
 		"-move", "fire_engine:2:shiqi:xiaolan")...)
 	cmp := drillRun(t, "report", "-svg", p("cmp"), "-json", p("cmp.json"), p("closest.json"), p("moved.json"))
-	if !strings.Contains(cmp, "closest-eta") || !strings.Contains(cmp, "moved fire_engine:2:shiqi:xiaolan") || !strings.Contains(cmp, "B against A") {
+	if !strings.Contains(cmp, "A: closest\n") || !strings.Contains(cmp, "B: responders, coverage-aware (300s), moved fire_engine:2:shiqi:xiaolan") ||
+		!strings.Contains(cmp, "first responders") || !strings.Contains(cmp, "B against A") {
 		t.Errorf("comparison:\n%s", cmp)
 	}
 	if _, err := os.Stat(filepath.Join(p("cmp"), "compare-p90.svg")); err != nil {

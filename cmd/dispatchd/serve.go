@@ -84,7 +84,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{
 		Scenario:    sc,
 		Store:       store,
-		Rank:        dispatch.RankConfig{CoverageWeightS: cfg.CoverageW},
+		Rank:        dispatch.RankConfig{CoverageWeightS: cfg.CoverageW, Policy: cfg.Policy},
 		ConfirmFrom: cfg.ConfirmFrom,
 		LinkRadiusM: cfg.LinkRadiusM,
 		LinkWindow:  cfg.LinkWindow,

@@ -108,6 +108,35 @@ func Compare(a, b *Report) *Comparison {
 			statRows("response "+a.Response.ByPriority[i].Key, a.Response.ByPriority[i], b.Response.ByPriority[i], bs.series(0, pick), bs.series(1, pick))
 		}
 	}
+	// Reports made before policies have no late counts, no time to first
+	// primary unit and no first responders.
+	both := len(a.PrimaryResponse.ByPriority) > 0 && len(b.PrimaryResponse.ByPriority) > 0
+	if both {
+		for i := range a.Response.ByPriority {
+			if i < len(b.Response.ByPriority) {
+				p := i
+				x, y := a.Response.ByPriority[i], b.Response.ByPriority[i]
+				add("response "+x.Key, "late", float64(x.Late), float64(y.Late), "count", &lower,
+					bs.sum(func(d *DayStats) float64 { return float64(d.Priority[p].Late) }), x.Count, y.Count)
+			}
+		}
+		// per day the report keeps the first unit's times only: these rows have no interval
+		for i := range a.PrimaryResponse.ByPriority {
+			if i < len(b.PrimaryResponse.ByPriority) {
+				x, y := a.PrimaryResponse.ByPriority[i], b.PrimaryResponse.ByPriority[i]
+				add("primary "+x.Key, "p90", x.P90, y.P90, "s", &lower, nil, x.Count, y.Count)
+				add("primary "+x.Key, "mean", x.Mean, y.Mean, "s", &lower, nil, x.Count, y.Count)
+			}
+		}
+		for _, x := range a.PrimaryResponse.ByFamily {
+			for _, y := range b.PrimaryResponse.ByFamily {
+				if x.Key == y.Key {
+					add("primary type "+x.Key, "p90", x.P90, y.P90, "s", &lower, nil, x.Count, y.Count)
+				}
+			}
+		}
+		add("first responders", "sent", float64(a.FirstResponders.Sent), float64(b.FirstResponders.Sent), "count", nil, nil)
+	}
 	for _, group := range []struct {
 		name string
 		a, b []Stat
@@ -143,6 +172,14 @@ func Compare(a, b *Report) *Comparison {
 	add("queue", "longest queue", float64(a.Queue.MaxLength), float64(b.Queue.MaxLength), "count", &lower, bs.max(func(d *DayStats) float64 { return float64(d.QueueMax) }))
 	add("queue", "never served", float64(a.Queue.Unserved), float64(b.Queue.Unserved), "count", &lower,
 		bs.sum(func(d *DayStats) float64 { return float64(d.Unserved) }))
+	add("reserves", "activations", float64(reserveCalls(a)), float64(reserveCalls(b)), "count", &lower,
+		bs.sum(func(d *DayStats) float64 {
+			n := 0
+			for _, c := range d.ReserveCalls {
+				n += c
+			}
+			return float64(n)
+		}))
 	for i, x := range a.Teams {
 		for j, y := range b.Teams {
 			if x.Team == y.Team {
@@ -423,4 +460,14 @@ func fmtDelta(d float64, unit string) string {
 		return sign + fmt.Sprintf("%.1f", d)
 	}
 	return sign + fmtValue(d, unit)
+}
+
+// reserveCalls is the reserve teams' activations (older reports have no
+// ReserveActivations).
+func reserveCalls(r *Report) int {
+	n := 0
+	for _, t := range r.Teams {
+		n += t.Activations
+	}
+	return n
 }

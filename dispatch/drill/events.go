@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"slices"
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
@@ -75,13 +76,21 @@ func (h *evHeap) pop() simEvent {
 	return top
 }
 
-func (d *Drill) push(e simEvent) {
+func (d *Drill) push(e simEvent) uint64 {
 	d.seq++
 	e.seq = d.seq
 	if e.kind != evRestock {
 		e.gen = d.units[e.unit].gen
 	}
 	d.heap.push(e)
+	return e.seq
+}
+
+// purge drops the cancelled events at the top of the heap.
+func (d *Drill) purge() {
+	for len(d.cancelled) > 0 && d.heap.Len() > 0 && d.cancelled[d.heap.min().seq] {
+		delete(d.cancelled, d.heap.pop().seq)
+	}
 }
 
 // stale reports whether a unit's event belongs to a plan since replaced
@@ -194,9 +203,10 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 			return
 		}
 		eta := -1.0
-		for _, p := range rec.Rec.Units {
+		var pick *dispatch.UnitPick
+		for i, p := range rec.Rec.Units {
 			if p.UnitID == u.UnitID {
-				eta = p.EtaS
+				eta, pick = p.EtaS, &rec.Rec.Units[i]
 				if p.DivertedFrom != "" {
 					d.stats.diversions++
 				}
@@ -205,6 +215,11 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 		if eta < 0 {
 			d.fail("unit %s dispatched to %s without a pick", u.UnitID, u.Incident)
 			return
+		}
+		unit.inc, unit.req, unit.first, unit.primary = u.Incident, pick.Requirement, pick.FirstResponder,
+			!pick.FirstResponder && pick.Capability == pick.Requirement
+		if unit.first {
+			st.firsts++
 		}
 		if st.firstAssign == 0 {
 			st.firstAssign = at
@@ -225,13 +240,26 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 		if st.firstOnScene == 0 {
 			st.firstOnScene = at
 		}
-		// work, then drive back to the station
-		clear := at + int64(st.service)
-		hour := d.eta.Hour(time.Unix(0, clear))
-		back := d.eta.Seconds(geo.DistanceM(geo.Point{Lat: st.lat, Lng: st.lng}, d.base(ui)), ur.Profile(), hour)
-		d.push(simEvent{at: clear, kind: evReturning, unit: ui})
-		d.push(simEvent{at: clear + int64(back*float64(time.Second)), kind: evAvailable, unit: ui})
+		if unit.primary && st.firstPrimary == 0 {
+			st.firstPrimary = at
+		}
+		switch {
+		case unit.first && slices.Contains(st.relieved, unit.req):
+			d.leave(ui, st, at) // the requirement's unit is there already
+		case unit.first:
+			d.leave(ui, st, at+int64(st.service)) // work, unless relieved
+			st.frs = append(st.frs, ui)
+		default:
+			d.leave(ui, st, at+int64(st.service)) // work, then drive back to the station
+			if st.firsts > 0 && !slices.Contains(st.relieved, unit.req) {
+				st.relieved = append(st.relieved, unit.req)
+				d.relieve(st, unit.req, at)
+			}
+		}
+	case teams.StatusReturning:
+		d.dropFirst(ui)
 	case teams.StatusAvailable:
+		d.dropFirst(ui)
 		if unit.since != 0 {
 			d.stats.busyTime(unit.team, unit.since, at)
 			unit.since = 0
@@ -239,6 +267,40 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 		}
 		d.released = append(d.released, ui)
 	}
+}
+
+// leave schedules a unit's return: it clears at clear and drives back to
+// its station.
+func (d *Drill) leave(ui int32, st *incState, clear int64) {
+	unit, ur := &d.units[ui], d.fleet.Record(ui)
+	hour := d.eta.Hour(time.Unix(0, clear))
+	back := d.eta.Seconds(geo.DistanceM(geo.Point{Lat: st.lat, Lng: st.lng}, d.base(ui)), ur.Profile(), hour)
+	unit.ret = d.push(simEvent{at: clear, kind: evReturning, unit: ui})
+	unit.back = d.push(simEvent{at: clear + int64(back*float64(time.Second)), kind: evAvailable, unit: ui})
+}
+
+// relieve sends back, at at, the first responders on scene of st for the
+// requirement req: a unit picked for it has arrived and secures the scene.
+func (d *Drill) relieve(st *incState, req string, at int64) {
+	st.frs = slices.DeleteFunc(st.frs, func(ui int32) bool {
+		if d.units[ui].req != req {
+			return false
+		}
+		d.cancelled[d.units[ui].ret], d.cancelled[d.units[ui].back] = true, true
+		d.leave(ui, st, at)
+		return true
+	})
+}
+
+// dropFirst forgets a first responder that left its incident.
+func (d *Drill) dropFirst(ui int32) {
+	unit := &d.units[ui]
+	if unit.first {
+		if st := d.inflight[unit.inc]; st != nil {
+			st.frs = slices.DeleteFunc(st.frs, func(u int32) bool { return u == ui })
+		}
+	}
+	unit.inc, unit.req, unit.first, unit.primary = "", "", false, false
 }
 
 // fail records the first inconsistency between the engine and the simulation.

@@ -165,6 +165,53 @@ func TestCompareVerdicts(t *testing.T) {
 	}
 }
 
+// TestCompareNewMetrics: late counts, time to first primary unit and first
+// responders are compared when both reports have them, never against a
+// report made before them; reserve calls always (from the teams).
+func TestCompareNewMetrics(t *testing.T) {
+	old := func() *Report {
+		return &Report{Response: Response{ByPriority: []Stat{{Key: "P1"}, {Key: "P2"}, {Key: "P3"}, {Key: "P4"}}},
+			Teams: []TeamUse{{Team: "militia", Kind: "reserve", Activations: 100}}}
+	}
+	fresh := func(late, sent int) *Report {
+		r := old()
+		r.Response.ByPriority[0].Late = late
+		r.PrimaryResponse = Response{ByPriority: make([]Stat, 4)}
+		r.FirstResponders.Sent = sent
+		r.Teams[0].Activations = 10
+		return r
+	}
+	tests := []struct {
+		name      string
+		a, b      *Report
+		late      string // verdict of "response P1 late"; "-" when absent
+		firsts    bool
+		reserveAB [2]float64
+	}{
+		{"both new", fresh(50, 0), fresh(20, 900), "better", true, [2]float64{10, 10}},
+		{"old against new", old(), fresh(20, 900), "-", false, [2]float64{100, 10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			late, firsts := "-", false
+			var reserves [2]float64
+			for _, r := range Compare(tt.a, tt.b).Rows {
+				switch {
+				case r.Section == "response P1" && r.Metric == "late":
+					late = r.Verdict
+				case r.Section == "first responders":
+					firsts = true
+				case r.Section == "reserves":
+					reserves = [2]float64{r.A, r.B}
+				}
+			}
+			if late != tt.late || firsts != tt.firsts || reserves != tt.reserveAB {
+				t.Fatalf("late %q first responders %v reserves %v, want %q %v %v", late, firsts, reserves, tt.late, tt.firsts, tt.reserveAB)
+			}
+		})
+	}
+}
+
 func TestApplyMoves(t *testing.T) {
 	sc := zhongshan(t)
 	in := func(town, capab string) int {

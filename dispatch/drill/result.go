@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/teams"
 )
@@ -73,9 +74,12 @@ func TargetS(targets map[string][4]float64, kind string, priority int) float64 {
 // seconds; percentiles are nearest-rank (the smallest value with at least
 // p of the values at or below it).
 type Report struct {
-	Label           string    `json:"label"`
-	Drill           string    `json:"drill"`
-	Scenario        string    `json:"scenario"`
+	Label    string `json:"label"`
+	Drill    string `json:"drill"`
+	Scenario string `json:"scenario"`
+	// Policy is the ranking policy (dispatch.RankConfig.Policy; "" in
+	// reports made before policies).
+	Policy          string    `json:"policy,omitempty"`
 	CoverageWeightS float64   `json:"coverage_weight_s"`
 	Seed            uint64    `json:"seed"`
 	From            time.Time `json:"from"` // first call
@@ -89,14 +93,24 @@ type Report struct {
 	Manual      int `json:"manual"`
 	UnknownType int `json:"unknown_type"`
 	// OutOfOrder counts records reported before the drill's clock (decided late).
-	OutOfOrder int            `json:"out_of_order"`
-	Targets    []Target       `json:"targets"`
-	Response   Response       `json:"response"`
-	Queue      Queue          `json:"queue"`
-	Teams      []TeamUse      `json:"teams"`
-	Stock      []ItemStock    `json:"stock"`
-	Restocks   int            `json:"restocks"`
-	Daily      DailyResponses `json:"daily"`
+	OutOfOrder int      `json:"out_of_order"`
+	Targets    []Target `json:"targets"`
+	Response   Response `json:"response"`
+	// PrimaryResponse is call to the first unit on scene that brings one of
+	// its plan's own capabilities (not a substitute, not a first
+	// responder): when the specialised unit arrives. An incident whose
+	// plan's own units never came counts as unserved here.
+	PrimaryResponse Response `json:"primary_response"`
+	// FirstResponders counts the first responders sent.
+	FirstResponders FirstResponders `json:"first_responders"`
+	// ReserveActivations is how many times a reserve unit was called (the
+	// sum of the reserve teams' Activations).
+	ReserveActivations int            `json:"reserve_activations"`
+	Queue              Queue          `json:"queue"`
+	Teams              []TeamUse      `json:"teams"`
+	Stock              []ItemStock    `json:"stock"`
+	Restocks           int            `json:"restocks"`
+	Daily              DailyResponses `json:"daily"`
 	// MoveUps counts the units the engine sent to wait at another station
 	// (move-up), MoveUpsPerUnitDay the same per professional unit and day.
 	MoveUps           int     `json:"move_ups,omitempty"`
@@ -133,6 +147,24 @@ type Stat struct {
 	// WithinTarget is the share of Count on scene within the target of its
 	// priority and town kind (unserved incidents count as late).
 	WithinTarget float64 `json:"within_target"`
+	// Late is how many were not on scene within that target (unserved included).
+	Late int `json:"late"`
+}
+
+// FirstResponders counts the first responders sent (Requirement.First,
+// policy responders): units, incidents that had one, by priority (index 0
+// = P1) and by incident-type family.
+type FirstResponders struct {
+	Sent       int     `json:"sent"`
+	Incidents  int     `json:"incidents"`
+	ByPriority [4]int  `json:"by_priority"`
+	ByFamily   []Count `json:"by_family,omitempty"`
+}
+
+// Count is a number for a key.
+type Count struct {
+	Key string `json:"key"`
+	N   int    `json:"n"`
 }
 
 // Response is call to first unit on scene.
@@ -213,11 +245,11 @@ func (r *Result) Report(cfg ReportConfig) (*Report, error) {
 	if _, ok := cfg.Targets["default"]; !ok {
 		return nil, errors.New("report: targets have no \"default\" kind")
 	}
-	policy := Policy(r.cfg.Rank.CoverageWeightS)
 	if cfg.Label == "" {
-		cfg.Label = policy
+		cfg.Label = PolicyLabel(r.cfg.Rank)
 	}
-	rep := &Report{Label: cfg.Label, Drill: r.cfg.Drill, Scenario: sc.Name, CoverageWeightS: r.cfg.Rank.CoverageWeightS, Seed: r.cfg.Seed,
+	rep := &Report{Label: cfg.Label, Drill: r.cfg.Drill, Scenario: sc.Name, Policy: policyOf(r.cfg.Rank),
+		CoverageWeightS: r.cfg.Rank.CoverageWeightS, Seed: r.cfg.Seed,
 		From: time.Unix(0, c.start).In(cst), To: time.Unix(0, c.last).In(cst), Calls: c.calls, Incidents: len(c.incs),
 		Duplicates: c.linked, Manual: c.manual, UnknownType: c.unknownType, OutOfOrder: c.late, Restocks: c.restocks,
 		MoveUps: c.moveUps, Diversions: c.diversions}
@@ -268,27 +300,52 @@ func (r *Result) Report(cfg ReportConfig) (*Report, error) {
 		}
 		byTown[t] = append(byTown[t], i)
 	}
-	stat := func(key string, idx []int) Stat {
-		return responseStat(key, c.incs, idx, target)
-	}
-	rep.Response.All = stat("all", all)
-	for p := range byPrio {
-		rep.Response.ByPriority = append(rep.Response.ByPriority, stat(fmt.Sprintf("P%d", p+1), byPrio[p]))
-	}
-	for t, idx := range byTown {
-		if t == len(sc.Towns) {
-			if len(idx) > 0 {
-				rep.Response.ByTown = append(rep.Response.ByTown, stat("outside", idx))
+	for i, when := range []func(s *incStat) float64{func(s *incStat) float64 { return s.resp }, func(s *incStat) float64 { return s.prim }} {
+		resp := &rep.Response
+		if i == 1 {
+			resp = &rep.PrimaryResponse
+		}
+		stat := func(key string, idx []int) Stat {
+			return responseStat(key, c.incs, idx, target, when)
+		}
+		resp.All = stat("all", all)
+		for p := range byPrio {
+			resp.ByPriority = append(resp.ByPriority, stat(fmt.Sprintf("P%d", p+1), byPrio[p]))
+		}
+		for t, idx := range byTown {
+			if t == len(sc.Towns) {
+				if len(idx) > 0 {
+					resp.ByTown = append(resp.ByTown, stat("outside", idx))
+				}
+				continue
 			}
+			s := stat(sc.Towns[t].Code, idx)
+			s.Name, s.Kind = sc.Towns[t].NameEN, sc.Towns[t].Kind
+			resp.ByTown = append(resp.ByTown, s)
+		}
+		for f, idx := range byFamily {
+			if len(idx) > 0 {
+				resp.ByFamily = append(resp.ByFamily, stat(c.d.families[f], idx))
+			}
+		}
+	}
+	// First responders.
+	famFirsts := make([]int, len(c.d.families))
+	for _, s := range c.incs {
+		if s.firsts == 0 {
 			continue
 		}
-		s := stat(sc.Towns[t].Code, idx)
-		s.Name, s.Kind = sc.Towns[t].NameEN, sc.Towns[t].Kind
-		rep.Response.ByTown = append(rep.Response.ByTown, s)
+		fr := &rep.FirstResponders
+		fr.Sent += int(s.firsts)
+		fr.Incidents++
+		if s.priority >= 1 && s.priority <= 4 {
+			fr.ByPriority[s.priority-1] += int(s.firsts)
+		}
+		famFirsts[s.family] += int(s.firsts)
 	}
-	for f, idx := range byFamily {
-		if len(idx) > 0 {
-			rep.Response.ByFamily = append(rep.Response.ByFamily, stat(c.d.families[f], idx))
+	for f, n := range famFirsts {
+		if n > 0 {
+			rep.FirstResponders.ByFamily = append(rep.FirstResponders.ByFamily, Count{Key: c.d.families[f], N: n})
 		}
 	}
 	// Queue.
@@ -323,12 +380,31 @@ func (r *Result) Report(cfg ReportConfig) (*Report, error) {
 	return rep, nil
 }
 
-// Policy names a ranker policy by its coverage weight.
+// Policy names a ranker's coverage setting by its weight: "closest-eta"
+// for 0, else "coverage-aware (300s)". PolicyLabel names the whole ranker.
 func Policy(coverageWeightS float64) string {
 	if coverageWeightS == 0 {
 		return "closest-eta"
 	}
 	return fmt.Sprintf("coverage-aware (%gs)", coverageWeightS)
+}
+
+// PolicyLabel names a ranker configuration: its policy (the default when
+// it names none), and the coverage weight when it has one ("responders",
+// "closest, coverage-aware (300s)").
+func PolicyLabel(cfg dispatch.RankConfig) string {
+	l := policyOf(cfg)
+	if cfg.CoverageWeightS != 0 {
+		l += ", " + Policy(cfg.CoverageWeightS)
+	}
+	return l
+}
+
+func policyOf(cfg dispatch.RankConfig) string {
+	if cfg.Policy == "" {
+		return dispatch.DefaultPolicy
+	}
+	return cfg.Policy
 }
 
 func (r *Result) teams(rep *Report) {
@@ -349,6 +425,7 @@ func (r *Result) teams(rep *Report) {
 			for _, n := range c.reserves[i] {
 				tu.Activations += n
 			}
+			rep.ReserveActivations += tu.Activations
 			tu.ReserveDelay = int(t.ActivationDelayS)
 		}
 		rep.Teams = append(rep.Teams, tu)
@@ -408,22 +485,25 @@ func (r *Result) daily(rep *Report) {
 	}
 }
 
-// responseStat summarises the response times of the incidents idx.
-func responseStat(key string, incs []incStat, idx []int, target func(town, prio int) float64) Stat {
+// responseStat summarises the response times (when: seconds from the
+// call, negative for never) of the incidents idx.
+func responseStat(key string, incs []incStat, idx []int, target func(town, prio int) float64, when func(s *incStat) float64) Stat {
 	st := Stat{Key: key, Count: len(idx)}
 	v := make([]float64, 0, len(idx))
 	within := 0
 	for _, i := range idx {
-		s := incs[i]
-		if s.resp < 0 {
+		s := &incs[i]
+		x := when(s)
+		if x < 0 {
 			continue
 		}
-		v = append(v, s.resp)
-		if s.resp <= target(int(s.town), int(s.priority)) {
+		v = append(v, x)
+		if x <= target(int(s.town), int(s.priority)) {
 			within++
 		}
 	}
 	fill(&st, v)
+	st.Late = st.Count - within
 	if st.Count > 0 {
 		st.WithinTarget = round4(float64(within) / float64(st.Count))
 	}

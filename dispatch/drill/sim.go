@@ -137,19 +137,31 @@ type Drill struct {
 	queue    map[string]*incState
 	byCap    [][]*incState // queued incidents that could use each capability, most urgent first
 	released []int32
-	busy     int
-	decided  int
-	stats    *collector
-	err      error
-	ran      bool
+	// cancelled are the seqs of scheduled events that no longer happen.
+	cancelled map[uint64]bool
+	busy      int
+	decided   int
+	stats     *collector
+	err       error
+	ran       bool
 }
 
 // unitInfo is what the drill adds to a unit of the fleet.
 type unitInfo struct {
-	team  int        // index into Scenario.Teams
-	since int64      // unix ns it left available (busy)
-	gen   uint32     // its current plan (simEvent.gen)
-	base  *geo.Point // where it waits when the engine moved it up (nil: its station)
+	team  int   // index into Scenario.Teams
+	since int64 // unix ns it left available (busy)
+	// The unit's part in its incident (inc): the requirement it was picked
+	// for, whether it is a first responder, and whether it brings the
+	// requirement's own capability (primary).
+	inc     string
+	req     string
+	first   bool
+	primary bool
+	// ret and back are the seqs of its scheduled returning and available
+	// events (a first responder's are replaced when it is relieved).
+	ret, back uint64
+	gen  uint32     // its current plan (simEvent.gen)
+	base *geo.Point // where it waits when the engine moved it up (nil: its station)
 }
 
 type typeInfo struct {
@@ -172,10 +184,16 @@ type incState struct {
 	service      time.Duration
 	firstAssign  int64
 	firstOnScene int64
-	needs        []int32 // capabilities that would fill its unit shortfalls (queued only)
-	listed       []int32 // the capability lists of byCap it is in
-	queued       int64   // when it entered the queue (0: not queued)
-	everQueued   bool
+	firstPrimary int64 // first unit of a requirement's own capability on scene
+	firsts       int   // first responders sent
+	// frs are its first responders on scene, waiting to be relieved;
+	// relieved the requirements a unit picked for them is on scene for.
+	frs        []int32
+	relieved   []string
+	needs      []int32 // capabilities that would fill its unit shortfalls (queued only)
+	listed     []int32 // the capability lists of byCap it is in
+	queued     int64   // when it entered the queue (0: not queued)
+	everQueued bool
 }
 
 // New validates cfg, fills defaults and builds the drill's engine, whose
@@ -213,7 +231,7 @@ func New(cfg Config) (*Drill, error) {
 	}
 	d := &Drill{cfg: cfg, log: cfg.Logger.With("component", "drill", "drill", cfg.Drill),
 		types: map[string]*typeInfo{}, towns: map[string]int{}, caps: map[string]int32{},
-		inflight: map[string]*incState{}, queue: map[string]*incState{}}
+		inflight: map[string]*incState{}, queue: map[string]*incState{}, cancelled: map[uint64]bool{}}
 	moveUp := dispatch.MoveUpOff
 	if cfg.MoveUp {
 		moveUp = dispatch.MoveUpAuto
@@ -436,6 +454,7 @@ func (d *Drill) Run(ctx context.Context, src Source) (*Result, error) {
 				}
 			}
 		}
+		d.purge()
 		if next == nil && (d.heap.Len() == 0 || d.busy == 0) {
 			break // no call left, every unit home: only deliveries remain
 		}
@@ -482,7 +501,7 @@ func (d *Drill) Run(ctx context.Context, src Source) (*Result, error) {
 			// change is applied in time order.
 			evs = evs[:0]
 			spawn := int64(math.MaxInt64)
-			for d.heap.Len() > 0 {
+			for d.purge(); d.heap.Len() > 0; d.purge() {
 				e := d.heap.min()
 				if e.at > tInc || e.at >= spawn || e.kind == evRestock || (oneInstant && e.at != first) {
 					break
@@ -499,6 +518,9 @@ func (d *Drill) Run(ctx context.Context, src Source) (*Result, error) {
 				if ev.kind == evOnScene {
 					if st := d.inflight[ev.inc]; st != nil {
 						spawn = min(spawn, ev.at+int64(st.service))
+						if st.firsts > 0 {
+							spawn = min(spawn, ev.at) // it may relieve a first responder, or be one relieved at once
+						}
 					}
 				}
 				evs = append(evs, d.unitEvent(ev))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -206,8 +207,8 @@ func TestHandBuiltReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Stat{
-		{Key: "all", Count: 3, Served: 3, P50: 260, P90: 950, P99: 950, Mean: 456.7, Max: 950, WithinTarget: 0.6667},
-		{Key: "P1", Count: 1, Served: 1, P50: 950, P90: 950, P99: 950, Mean: 950, Max: 950, WithinTarget: 0},
+		{Key: "all", Count: 3, Served: 3, P50: 260, P90: 950, P99: 950, Mean: 456.7, Max: 950, WithinTarget: 0.6667, Late: 1},
+		{Key: "P1", Count: 1, Served: 1, P50: 950, P90: 950, P99: 950, Mean: 950, Max: 950, WithinTarget: 0, Late: 1},
 		{Key: "P3", Count: 2, Served: 2, P50: 160, P90: 260, P99: 260, Mean: 210, Max: 260, WithinTarget: 1},
 	}
 	got := []Stat{rep.Response.All, rep.Response.ByPriority[0], rep.Response.ByPriority[2]}
@@ -218,6 +219,81 @@ func TestHandBuiltReport(t *testing.T) {
 	}
 	if u := rep.Teams[0].Utilisation; math.Abs(u-2680.0/(2*1620)) > 1e-4 {
 		t.Errorf("police utilisation %v, want %v", u, 2680.0/(2*1620))
+	}
+}
+
+// TestFirstResponders: a traffic accident 3 km from the traffic unit and
+// 500 m from a patrol car (turnout 60 s, 10 m/s, service 600 s). Under
+// responders the patrol goes ahead: on scene at 60+50 = 110 s, relieved
+// when the traffic unit arrives at 60+300 = 360 s, back at 360+50 = 410 s;
+// the traffic unit clears at 960 and is back at 1260. Under closest only
+// the traffic unit goes. Without any traffic unit the patrol stays for the
+// service: back at 110+600+50 = 760 s, and no primary unit ever comes.
+func TestFirstResponders(t *testing.T) {
+	trf := teams.Unit{ID: "TRF-1", Team: "traffic", Capabilities: []string{"traffic_control"}, Station: "S2", Profile: "car"}
+	tests := []struct {
+		name     string
+		policy   string
+		noTRF    bool
+		resp     float64 // call to first unit on scene
+		primary  float64 // call to first primary unit on scene (-1: never)
+		firsts   int
+		police   float64 // patrol seconds away from the station
+		lastBack float64
+	}{
+		{"responders", dispatch.PolicyResponders, false, 110, 360, 1, 410, 1260},
+		{"closest", dispatch.PolicyClosest, false, 360, 360, 0, 0, 1260},
+		{"responders, no traffic unit", dispatch.PolicyResponders, true, 110, -1, 1, 760, 760},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			units := []teams.Unit{patrol("PAT-1", "police")}
+			if !tt.noTRF {
+				units = append(units, trf)
+			}
+			sc := handScenario(units, 300)
+			sc.Teams = append(sc.Teams, teams.Team{ID: "traffic", Kind: teams.KindProfessional})
+			sc.Stations = append(sc.Stations, teams.Station{ID: "S2", Town: "t", Location: north(3500)})
+			sc.Types = append(sc.Types, scenario.IncidentType{Code: "traffic.accident", Family: "traffic", Priority: 3, ServiceS: 600,
+				Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: "traffic_control", Count: 1,
+					First: &scenario.FirstResponse{Capabilities: []string{"patrol"}}}}}})
+			d, err := New(Config{Scenario: sc, Store: memstore.New(Retention()), Drill: "fr", Turnout: time.Minute, ServiceSigma: -1,
+				RestockEvery: -1, Logger: quiet, Rank: dispatch.RankConfig{Policy: tt.policy}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := d.Run(context.Background(), &SliceSource{Incidents: []dispatch.Incident{callAt("A1", "traffic.accident", 0, north(500))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := res.Report(ReportConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Policy != tt.policy || rep.Label != tt.policy {
+				t.Errorf("policy %q label %q", rep.Policy, rep.Label)
+			}
+			if got := rep.Response.All; got.Served != 1 || math.Abs(got.Max-tt.resp) > 0.05 {
+				t.Errorf("response %+v, want %v s", got, tt.resp)
+			}
+			p := rep.PrimaryResponse.All
+			if tt.primary < 0 && (p.Served != 0 || p.Late != 1) || tt.primary >= 0 && (p.Served != 1 || math.Abs(p.Max-tt.primary) > 0.05) {
+				t.Errorf("first primary %+v, want %v s", p, tt.primary)
+			}
+			if fr := rep.FirstResponders; fr.Sent != tt.firsts || fr.ByPriority[2] != tt.firsts ||
+				(tt.firsts > 0 && !slices.Equal(fr.ByFamily, []Count{{Key: "traffic", N: tt.firsts}})) {
+				t.Errorf("first responders %+v, want %d", fr, tt.firsts)
+			}
+			if got := rep.Teams[0].BusyHours * 3600; math.Abs(got-tt.police) > 180 { // busy hours are rounded to 0.1 h
+				t.Errorf("patrol busy %.0f s, want %.0f", got, tt.police)
+			}
+			if got := rep.To.Sub(rep.From).Seconds(); math.Abs(got-tt.lastBack) > 1e-3 {
+				t.Errorf("last unit back at %.3f s, want %.0f", got, tt.lastBack)
+			}
+			if rep.ReserveActivations != 0 {
+				t.Errorf("%d reserve activations", rep.ReserveActivations)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package drill
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -20,7 +21,9 @@ const (
 type incStat struct {
 	reported int64
 	resp     float64 // seconds from call to first unit on scene; -1: never
+	prim     float64 // seconds from call to first primary unit on scene; -1: never
 	wait     float64 // seconds from call to first unit assigned; -1: never
+	firsts   int16   // first responders sent
 	priority int8
 	town     int16 // -1: outside every town
 	family   int16
@@ -170,10 +173,13 @@ func (c *collector) call(rec *dispatch.IncidentRecord) {
 
 // finish records an incident that closed (or is still open at the end).
 func (c *collector) finish(st *incState) {
-	s := incStat{reported: st.reported, resp: -1, wait: -1, priority: int8(st.priority), town: int16(st.town), family: st.typ.family,
-		queued: st.everQueued}
+	s := incStat{reported: st.reported, resp: -1, prim: -1, wait: -1, priority: int8(st.priority), town: int16(st.town), family: st.typ.family,
+		queued: st.everQueued, firsts: int16(min(st.firsts, math.MaxInt16))}
 	if st.firstOnScene != 0 {
 		s.resp = float64(st.firstOnScene-st.reported) / 1e9
+	}
+	if st.firstPrimary != 0 {
+		s.prim = float64(st.firstPrimary-st.reported) / 1e9
 	}
 	if st.firstAssign != 0 {
 		s.wait = float64(st.firstAssign-st.reported) / 1e9

@@ -38,6 +38,13 @@ func DecodeReport(b []byte) (*Report, error) {
 	return &r, nil
 }
 
+func lateOf(r Response, p int) string {
+	if p >= len(r.ByPriority) {
+		return "-"
+	}
+	return num(r.ByPriority[p].Late)
+}
+
 // num prints an integer with thousands separators.
 func num(n int) string {
 	s := strconv.Itoa(n)
@@ -87,6 +94,30 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if pr := r.PrimaryResponse; len(pr.ByPriority) > 0 {
+		b.WriteString("\nTime to first primary unit: call to the first unit of a plan's own capability on scene (not a substitute or a first responder)\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "\tincidents\tserved\tp50\tp90\tp99\tmean\tmax\twithin target\t")
+		row("all", pr.All)
+		for _, s := range pr.ByPriority {
+			row(s.Key, s)
+		}
+		fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t")
+		for _, s := range pr.ByFamily {
+			row(s.Key, s)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	fr := r.FirstResponders
+	fmt.Fprintf(&b, "First responders: %s sent to %s incidents (P1/P2/P3/P4 %s/%s/%s/%s", num(fr.Sent), num(fr.Incidents),
+		num(fr.ByPriority[0]), num(fr.ByPriority[1]), num(fr.ByPriority[2]), num(fr.ByPriority[3]))
+	for _, f := range fr.ByFamily {
+		fmt.Fprintf(&b, "; %s %s", f.Key, num(f.N))
+	}
+	fmt.Fprintf(&b, "); reserve activations %s; late (not on scene within target) P1/P2/P3/P4 %s/%s/%s/%s\n",
+		num(r.ReserveActivations), lateOf(r.Response, 0), lateOf(r.Response, 1), lateOf(r.Response, 2), lateOf(r.Response, 3))
 	b.WriteString("Targets (call to first unit on scene): ")
 	var ts []string
 	for i := 0; i < len(r.Targets); i += 4 {

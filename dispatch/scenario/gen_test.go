@@ -68,13 +68,19 @@ func TestDefaultScenario(t *testing.T) {
 	if sc.Fallback != "unknown" || unknown.Priority != 2 || !reflect.DeepEqual(unknown.Plan.Units, []Requirement{{Capability: "patrol", Count: 1}}) {
 		t.Errorf("fallback %q: %+v", sc.Fallback, unknown)
 	}
-	if got, want := byCode["fire.building"].Plan.Units, []Requirement{{"fire_engine", 2, nil}, {"ladder", 1, []string{"rescue"}},
-		{"ambulance", 1, []string{"first_aid"}}, {"patrol", 1, nil}}; !reflect.DeepEqual(got, want) {
+	if got, want := byCode["fire.building"].Plan.Units, []Requirement{{"fire_engine", 2, nil, nil}, {"ladder", 1, []string{"rescue"}, nil},
+		{"ambulance", 1, []string{"first_aid"}, nil}, {"patrol", 1, nil, nil}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("fire.building plan %+v", got)
 	}
-	if got, want := byCode["flooding"].Plan, (Plan{Units: []Requirement{{"boat", 1, []string{"rescue"}}, {"pump", 2, []string{"fire_engine"}}, {"patrol", 1, nil}},
+	if got, want := byCode["flooding"].Plan, (Plan{Units: []Requirement{{"boat", 1, []string{"rescue"}, nil}, {"pump", 2, []string{"fire_engine"}, nil}, {"patrol", 1, nil, nil}},
 		Materials: map[string]int{"sandbag": 200, "pump": 2, "life_jacket": 20}}); !reflect.DeepEqual(got, want) {
 		t.Errorf("flooding plan %+v", got)
+	}
+	// Traffic accidents: a patrol car or a traffic unit, whichever is first;
+	// the traffic unit still comes.
+	if got, want := byCode["traffic.accident"].Plan.Units, []Requirement{{"traffic_control", 1, []string{"patrol"},
+		&FirstResponse{Capabilities: []string{"patrol"}, MarginS: 180}}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("traffic.accident plan %+v", got)
 	}
 }
 

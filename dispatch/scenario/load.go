@@ -297,6 +297,9 @@ func (sc *Scenario) validate(file string) error {
 					p.add(fmt.Sprintf("%s.substitutes[%d]", rp, k), "substitute %q must be another, non-empty capability", sub)
 				}
 			}
+			if r.First != nil {
+				p.first(rp+".first", r)
+			}
 		}
 		for _, item := range sortedKeys(t.Plan.Materials) {
 			if !items[item] {
@@ -318,6 +321,26 @@ func (sc *Scenario) validate(file string) error {
 	return errors.Join(p.errs...)
 }
 
+// first checks a requirement's first responders.
+func (p *problems) first(path string, r Requirement) {
+	f := r.First
+	if len(f.Capabilities) == 0 {
+		p.add(path+".capabilities", "no first responder capability")
+	}
+	for k, c := range f.Capabilities {
+		cp := fmt.Sprintf("%s.capabilities[%d]", path, k)
+		switch {
+		case c == "" || c == r.Capability:
+			p.add(cp, "first responder %q must be another, non-empty capability", c)
+		case slices.Contains(f.Capabilities[:k], c):
+			p.add(cp, "duplicate first responder %q", c)
+		}
+	}
+	if f.MarginS < 0 || !finite(f.MarginS) {
+		p.add(path+".margin_s", "must be a non-negative number, got %v", f.MarginS)
+	}
+}
+
 // CheckOnePlusTenPlusTwo reports whether the teams are the "1+10+2" model:
 // one command team, ten professional teams, two reserve teams.
 func (sc *Scenario) CheckOnePlusTenPlusTwo() error {
@@ -334,7 +357,9 @@ func (sc *Scenario) CheckOnePlusTenPlusTwo() error {
 
 // Warnings lists what is allowed but probably a mistake: a plan capability
 // that no unit of the scenario holds (the ranker then reports a shortfall,
-// or falls back to the listed substitutes). Each line names the field path.
+// or falls back to the listed substitutes), and a first responder
+// capability that no professional unit holds (it never sends anyone).
+// Each line names the field path.
 func (sc *Scenario) Warnings() []string {
 	held := map[string]bool{}
 	for _, u := range sc.Units {
@@ -342,9 +367,26 @@ func (sc *Scenario) Warnings() []string {
 			held[c] = true
 		}
 	}
+	reserve := map[string]bool{}
+	for _, t := range sc.Teams {
+		reserve[t.ID] = t.Kind == teams.KindReserve
+	}
+	heldPro := map[string]bool{}
+	for _, u := range sc.Units {
+		for _, c := range u.Capabilities {
+			heldPro[c] = heldPro[c] || !reserve[u.Team]
+		}
+	}
 	var out []string
 	for i, t := range sc.Types {
 		for j, r := range t.Plan.Units {
+			if r.First != nil {
+				for k, c := range r.First.Capabilities {
+					if !heldPro[c] {
+						out = append(out, fmt.Sprintf("incident_types[%d].plan.units[%d].first.capabilities[%d]: no professional unit has %q (first responders are never reserves)", i, j, k, c))
+					}
+				}
+			}
 			if held[r.Capability] {
 				continue
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,6 +102,20 @@ func TestValidateTable(t *testing.T) {
 		{"plan count", func(sc *Scenario) { sc.Types[1].Plan.Units[0].Count = 0 }, []string{`incident_types[1].plan.units[0].count: invalid scenario: must be at least 1, got 0`}},
 		{"plan capability", func(sc *Scenario) { sc.Types[1].Plan.Units[1].Capability = "" }, []string{`incident_types[1].plan.units[1].capability: invalid scenario: empty capability`}},
 		{"plan substitute", func(sc *Scenario) { sc.Types[1].Plan.Units[1].Substitutes = []string{"special_police"} }, []string{`incident_types[1].plan.units[1].substitutes[0]: invalid scenario: substitute "special_police" must be another, non-empty capability`}},
+		{"first no capability", func(sc *Scenario) { sc.Types[1].Plan.Units[1].First = &FirstResponse{MarginS: 60} }, []string{`incident_types[1].plan.units[1].first.capabilities: invalid scenario: no first responder capability`}},
+		{"first same capability", func(sc *Scenario) {
+			sc.Types[1].Plan.Units[1].First = &FirstResponse{Capabilities: []string{"patrol", "special_police"}}
+		}, []string{`incident_types[1].plan.units[1].first.capabilities[1]: invalid scenario: first responder "special_police" must be another, non-empty capability`}},
+		{"first empty capability", func(sc *Scenario) { sc.Types[0].Plan.Units[0].First = &FirstResponse{Capabilities: []string{""}} }, []string{`incident_types[0].plan.units[0].first.capabilities[0]: invalid scenario: first responder "" must be another, non-empty capability`}},
+		{"first duplicate", func(sc *Scenario) {
+			sc.Types[2].Plan.Units[0].First = &FirstResponse{Capabilities: []string{"patrol", "first_aid", "patrol"}}
+		}, []string{`incident_types[2].plan.units[0].first.capabilities[2]: invalid scenario: duplicate first responder "patrol"`}},
+		{"first margin", func(sc *Scenario) {
+			sc.Types[2].Plan.Units[0].First = &FirstResponse{Capabilities: []string{"patrol"}, MarginS: -1}
+		}, []string{`incident_types[2].plan.units[0].first.margin_s: invalid scenario: must be a non-negative number, got -1`}},
+		{"first margin not finite", func(sc *Scenario) {
+			sc.Types[2].Plan.Units[0].First = &FirstResponse{Capabilities: []string{"patrol"}, MarginS: math.NaN()}
+		}, []string{`incident_types[2].plan.units[0].first.margin_s: invalid scenario: must be a non-negative number, got NaN`}},
 		{"plan material", func(sc *Scenario) { sc.Types[2].Plan.Materials["defibrillator"] = 1 }, []string{`incident_types[2].plan.materials.defibrillator: invalid scenario: unknown item "defibrillator"`}},
 		{"plan material quantity", func(sc *Scenario) { sc.Types[3].Plan.Materials["sandbag"] = -1 }, []string{`incident_types[3].plan.materials.sandbag: invalid scenario: negative quantity -1`}},
 		{"fallback", func(sc *Scenario) { sc.Fallback = "other" }, []string{`fallback_type: invalid scenario: fallback type "other" is not in the catalogue`}},
@@ -151,6 +166,43 @@ func TestValidateAllowsUnheldCapability(t *testing.T) {
 	}
 	w := sc.Warnings()
 	if len(w) != 2 || !strings.Contains(w[0], `incident_types[0].plan.units[0].capability: no unit has "helicopter" and no substitute is held`) {
+		t.Fatalf("warnings = %q", w)
+	}
+}
+
+// TestFirstResponseSchema: the first responders of a requirement read the
+// same from JSON and YAML, are absent from the JSON when not set, and a
+// capability only reserves hold is a warning (first responders are never
+// reserves).
+func TestFirstResponseSchema(t *testing.T) {
+	js := `{"capability":"traffic_control","count":1,"substitutes":["patrol"],"first":{"capabilities":["patrol"],"margin_s":180}}`
+	ym := "{capability: traffic_control, count: 1, substitutes: [patrol], first: {capabilities: [patrol], margin_s: 180}}"
+	want := Requirement{Capability: "traffic_control", Count: 1, Substitutes: []string{"patrol"},
+		First: &FirstResponse{Capabilities: []string{"patrol"}, MarginS: 180}}
+	var a, b Requirement
+	if err := json.Unmarshal([]byte(js), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(ym), &b); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, want) || !reflect.DeepEqual(b, want) {
+		t.Fatalf("json %+v, yaml %+v, want %+v", a, b, want)
+	}
+	if out, _ := json.Marshal(a); string(out) != js {
+		t.Fatalf("round trip %s", out)
+	}
+	if out, _ := json.Marshal(Requirement{Capability: "patrol", Count: 1}); string(out) != `{"capability":"patrol","count":1}` {
+		t.Fatalf("no first responders: %s", out)
+	}
+	sc := loadSmall(t)
+	sc.Types[2].Plan.Units[0].First = &FirstResponse{Capabilities: []string{"patrol", "labour"}, MarginS: 240}
+	if err := sc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	w := sc.Warnings()
+	if !slices.Contains(w, `incident_types[2].plan.units[0].first.capabilities[1]: no professional unit has "labour" (first responders are never reserves)`) ||
+		slices.ContainsFunc(w, func(s string) bool { return strings.Contains(s, "first.capabilities[0]") }) {
 		t.Fatalf("warnings = %q", w)
 	}
 }

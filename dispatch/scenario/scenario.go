@@ -48,9 +48,23 @@ type Plan struct {
 
 // Requirement asks for Count units with Capability; Substitutes are
 // acceptable in its place, in order of preference, when not enough units
-// with Capability are available.
+// with Capability are available. First, when set, names the first
+// responders the "responders" ranking policy may send ahead of the
+// requirement's own units (the "closest" policy ignores it).
 type Requirement struct {
-	Capability  string   `json:"capability" yaml:"capability"`
-	Count       int      `json:"count" yaml:"count"`
-	Substitutes []string `json:"substitutes,omitempty" yaml:"substitutes,omitempty"`
+	Capability  string         `json:"capability" yaml:"capability"`
+	Count       int            `json:"count" yaml:"count"`
+	Substitutes []string       `json:"substitutes,omitempty" yaml:"substitutes,omitempty"`
+	First       *FirstResponse `json:"first,omitempty" yaml:"first,omitempty"`
+}
+
+// FirstResponse is an equivalence class of units for the first arrival: the
+// nearest available professional unit with any of Capabilities is sent
+// ahead of the requirement's own units when it arrives more than MarginS
+// seconds before the first of them, or when they would miss the priority's
+// target and it arrives before them. The requirement's units still come; a
+// first responder is an extra unit (docs/scenario.md).
+type FirstResponse struct {
+	Capabilities []string `json:"capabilities" yaml:"capabilities"`
+	MarginS      float64  `json:"margin_s" yaml:"margin_s"`
 }

@@ -386,6 +386,13 @@ func req(c string, n int, subs ...string) Requirement {
 	return Requirement{Capability: c, Count: n, Substitutes: subs}
 }
 
+// ahead adds first responders to a requirement: the nearest unit with any
+// of caps goes ahead when it is more than marginS sooner (docs/scenario.md).
+func ahead(r Requirement, marginS float64, caps ...string) Requirement {
+	r.First = &FirstResponse{Capabilities: caps, MarginS: marginS}
+	return r
+}
+
 // zhongshanCatalogue is the 110 incident catalogue: type, family, default
 // priority, mean time on scene, and response plan.
 func zhongshanCatalogue() []IncidentType {
@@ -400,17 +407,21 @@ func zhongshanCatalogue() []IncidentType {
 		t("assault", "violence", "伤害", "Assault", 2, 45, []Requirement{req("patrol", 2), req("ambulance", 1, "first_aid")}, nil),
 		t("dispute", "order", "纠纷", "Dispute", 3, 30, []Requirement{req("patrol", 1)}, nil),
 		t("fraud", "property", "诈骗", "Fraud", 4, 30, []Requirement{req("patrol", 1)}, nil),
-		t("traffic.accident", "traffic", "交通事故(无人伤)", "Traffic accident, no injuries", 3, 40, []Requirement{req("traffic_control", 1, "patrol")}, nil),
+		t("traffic.accident", "traffic", "交通事故(无人伤)", "Traffic accident, no injuries", 3, 40, []Requirement{ahead(req("traffic_control", 1, "patrol"), 180, "patrol")}, nil),
 		t("traffic.injury", "traffic", "交通事故(有人伤)", "Traffic accident with injuries", 1, 50,
-			[]Requirement{req("traffic_control", 1, "patrol"), req("ambulance", 1, "first_aid"), req("rescue", 1)}, map[string]int{"medical_kit": 2}),
+			[]Requirement{ahead(req("traffic_control", 1, "patrol"), 120, "patrol"), ahead(req("ambulance", 1, "first_aid"), 240, "patrol"), req("rescue", 1)},
+			map[string]int{"medical_kit": 2}),
 		t("fire.building", "fire", "建筑火灾", "Building fire", 1, 90,
 			[]Requirement{req("fire_engine", 2), req("ladder", 1, "rescue"), req("ambulance", 1, "first_aid"), req("patrol", 1)}, map[string]int{"foam": 4}),
-		t("fire.vehicle", "fire", "车辆火灾", "Vehicle fire", 2, 40, []Requirement{req("fire_engine", 1), req("traffic_control", 1, "patrol")}, map[string]int{"foam": 2}),
-		t("fire.other", "fire", "其他火灾", "Other fire", 2, 45, []Requirement{req("fire_engine", 1)}, nil),
-		t("medical", "medical", "急病", "Medical emergency", 1, 40, []Requirement{req("ambulance", 1, "first_aid")}, nil),
-		t("drowning", "water", "溺水", "Drowning", 1, 60, []Requirement{req("boat", 1, "rescue"), req("ambulance", 1, "first_aid"), req("patrol", 1)}, map[string]int{"life_jacket": 4}),
-		t("water.rescue", "water", "水上救援", "Water rescue", 1, 90, []Requirement{req("boat", 2, "rescue"), req("ambulance", 1)}, map[string]int{"life_jacket": 10, "inflatable_boat": 1}),
-		t("trapped", "rescue", "人员被困", "Persons trapped", 1, 75, []Requirement{req("rescue", 2, "fire_engine"), req("ambulance", 1, "first_aid")}, nil),
+		t("fire.vehicle", "fire", "车辆火灾", "Vehicle fire", 2, 40, []Requirement{ahead(req("fire_engine", 1), 180, "patrol"), ahead(req("traffic_control", 1, "patrol"), 180, "patrol")},
+			map[string]int{"foam": 2}),
+		t("fire.other", "fire", "其他火灾", "Other fire", 2, 45, []Requirement{ahead(req("fire_engine", 1), 180, "patrol")}, nil),
+		t("medical", "medical", "急病", "Medical emergency", 1, 40, []Requirement{ahead(req("ambulance", 1, "first_aid"), 240, "patrol")}, nil),
+		t("drowning", "water", "溺水", "Drowning", 1, 60, []Requirement{ahead(req("boat", 1, "rescue"), 120, "rescue"), req("ambulance", 1, "first_aid"), req("patrol", 1)},
+			map[string]int{"life_jacket": 4}),
+		t("water.rescue", "water", "水上救援", "Water rescue", 1, 90, []Requirement{ahead(req("boat", 2, "rescue"), 120, "rescue", "patrol"), req("ambulance", 1)},
+			map[string]int{"life_jacket": 10, "inflatable_boat": 1}),
+		t("trapped", "rescue", "人员被困", "Persons trapped", 1, 75, []Requirement{ahead(req("rescue", 2, "fire_engine"), 180, "patrol"), req("ambulance", 1, "first_aid")}, nil),
 		t("gas.leak", "hazard", "燃气泄漏", "Gas leak", 1, 60, []Requirement{req("gas_repair", 1), req("fire_engine", 1), req("patrol", 1)}, nil),
 		t("hazmat", "hazard", "危化品事故", "Hazardous materials", 1, 150,
 			[]Requirement{req("hazmat", 2), req("fire_engine", 2), req("env_monitor", 1), req("ambulance", 1), req("patrol", 2)}, map[string]int{"hazmat_suit": 10, "foam": 10}),
@@ -418,9 +429,10 @@ func zhongshanCatalogue() []IncidentType {
 			map[string]int{"sandbag": 200, "pump": 2, "life_jacket": 20}),
 		t("typhoon.damage", "storm", "台风灾害", "Typhoon damage", 2, 120, []Requirement{req("rescue", 1, "labour"), req("patrol", 1)},
 			map[string]int{"tent": 5, "blanket": 20, "water": 20, "ration": 20}),
-		t("tree.fallen", "storm", "树木倒伏", "Fallen tree", 3, 60, []Requirement{req("rescue", 1, "labour"), req("traffic_control", 1, "patrol")}, map[string]int{"chainsaw": 2}),
+		t("tree.fallen", "storm", "树木倒伏", "Fallen tree", 3, 60, []Requirement{req("rescue", 1, "labour"), ahead(req("traffic_control", 1, "patrol"), 180, "patrol")},
+			map[string]int{"chainsaw": 2}),
 		t("power.line_down", "power", "电线断落", "Power line down", 2, 90, []Requirement{req("power_repair", 1), req("patrol", 1)}, map[string]int{"lighting": 2}),
-		t("missing.person", "search", "人员走失", "Missing person", 2, 120, []Requirement{req("patrol", 2), req("labour", 1)}, nil),
+		t("missing.person", "search", "人员走失", "Missing person", 2, 120, []Requirement{req("patrol", 2), req("labour", 1, "patrol")}, nil),
 		t("public.disorder", "order", "群体性事件", "Public disorder", 1, 120, []Requirement{req("special_police", 2, "patrol"), req("patrol", 4), req("command", 1)}, nil),
 		t("assistance", "service", "求助", "Assistance", 4, 30, []Requirement{req("patrol", 1)}, nil),
 		t("noise", "order", "噪音扰民", "Noise", 4, 20, []Requirement{req("patrol", 1)}, nil),

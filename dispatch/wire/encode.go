@@ -431,6 +431,9 @@ func jpick(b []byte, p *dispatch.UnitPick, ok *bool) []byte {
 	if p.Reserve {
 		b = append(b, `,"reserve":true`...)
 	}
+	if p.FirstResponder {
+		b = append(b, `,"first_responder":true`...)
+	}
 	b = jkey(b, "eta_s", false)
 	b = jfloat(b, p.EtaS, ok)
 	b = jkey(b, "distance_m", false)
@@ -611,7 +614,7 @@ func samePicks(a, b []dispatch.UnitPick) bool {
 	for i := range a {
 		x, y := &a[i], &b[i]
 		if x.UnitID != y.UnitID || x.Team != y.Team || x.Requirement != y.Requirement || x.Capability != y.Capability ||
-			x.Substitute != y.Substitute || x.Reserve != y.Reserve || !sameFloat(x.EtaS, y.EtaS) || !sameFloat(x.DistanceM, y.DistanceM) ||
+			x.Substitute != y.Substitute || x.Reserve != y.Reserve || x.FirstResponder != y.FirstResponder || !sameFloat(x.EtaS, y.EtaS) || !sameFloat(x.DistanceM, y.DistanceM) ||
 			!sameFloat(x.CoverageCost, y.CoverageCost) || !sameFloat(x.Cost, y.Cost) || x.Town != y.Town || x.DivertedFrom != y.DivertedFrom ||
 			!slices.Equal(x.Reasons, y.Reasons) || (x.Reasons == nil) != (y.Reasons == nil) {
 			return false

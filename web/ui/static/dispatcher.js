@@ -423,6 +423,7 @@ export class DispatcherView {
       const notes = [];
       if (p.substitute) notes.push(h("span", { class: "tag" }, t("substitute") + ": " + p.requirement + " → " + p.capability));
       if (p.reserve) notes.push(h("span", { class: "tag tag-reserve" }, t("reserve")));
+      if (p.first_responder) notes.push(h("span", { class: "tag" }, t("first_responder")));
       if ((rec.assigned || []).includes(p.unit_id)) notes.push(h("span", { class: "tag tag-ok" }, t("assigned")));
       if ((rec.accepted || []).includes(p.unit_id)) notes.push(h("span", { class: "tag tag-ok" }, t("accepted")));
       if ((rec.escalated || []).includes(p.unit_id)) notes.push(h("span", { class: "tag tag-escalated" }, t("why_escalated")));

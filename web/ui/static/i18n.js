@@ -44,6 +44,7 @@ const L = {
   reasons: ["理由", "Reasons"],
   substitute: ["替代", "substitute"],
   reserve: ["预备队", "reserve"],
+  first_responder: ["先期到场", "first responder"],
   materials: ["物资", "Materials"],
   depot: ["仓库", "Depot"],
   item: ["物品", "Item"],
