@@ -29,12 +29,12 @@ type UnitPick struct {
 	// FirstResponder marks an extra unit sent ahead of the requirement's
 	// own units (Requirement.First, policy responders): it is not one of
 	// the requirement's Count units, which still come.
-	FirstResponder bool     `json:"first_responder,omitempty"`
-	EtaS           float64  `json:"eta_s"`
-	DistanceM      float64  `json:"distance_m"`
-	CoverageCost   float64  `json:"coverage_cost_s,omitempty"`
-	Cost           float64  `json:"cost_s"` // EtaS + CoverageCost: the ranking key
-	Town           string   `json:"town,omitempty"`
+	FirstResponder bool    `json:"first_responder,omitempty"`
+	EtaS           float64 `json:"eta_s"`
+	DistanceM      float64 `json:"distance_m"`
+	CoverageCost   float64 `json:"coverage_cost_s,omitempty"`
+	Cost           float64 `json:"cost_s"` // EtaS + CoverageCost: the ranking key
+	Town           string  `json:"town,omitempty"`
 	// DivertedFrom is the lower-priority incident the unit was diverted
 	// from (EngineConfig.Divert).
 	DivertedFrom string   `json:"diverted_from,omitempty"`

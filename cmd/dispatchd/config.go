@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zs110/dispatch/dispatch/kafkaio"
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/kafkaio"
 )
 
 // config is the whole of dispatchd's configuration: every field has a flag

@@ -160,8 +160,8 @@ type unitInfo struct {
 	// ret and back are the seqs of its scheduled returning and available
 	// events (a first responder's are replaced when it is relieved).
 	ret, back uint64
-	gen  uint32     // its current plan (simEvent.gen)
-	base *geo.Point // where it waits when the engine moved it up (nil: its station)
+	gen       uint32     // its current plan (simEvent.gen)
+	base      *geo.Point // where it waits when the engine moved it up (nil: its station)
 }
 
 type typeInfo struct {
