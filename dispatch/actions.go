@@ -57,7 +57,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		}
 		stale := false
 		for _, p := range rec.Rec.Units {
-			if u, ok := w.state.Unit(p.UnitID); !ok || !u.Status.Assignable() {
+			if u, ok := w.state.unit(p.UnitID); !ok || !u.Status.Assignable() {
 				stale = true
 			}
 		}
@@ -92,7 +92,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		return e.act(w, &add)
 
 	case ActSwap, ActAdd:
-		nu, ok := w.state.Unit(a.NewUnit)
+		nu, ok := w.state.unit(a.NewUnit)
 		if !ok {
 			return nil, fmt.Errorf("%w: %q", ErrUnknownUnit, a.NewUnit)
 		}
@@ -110,7 +110,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 				return nil, fmt.Errorf("swap: unit %q is not on incident %s: %w", a.Unit, rec.ID, ErrBadAction)
 			}
 			if rec.State == StateDispatched {
-				if u, _ := w.state.Unit(a.Unit); u.Status == teams.StatusOnScene {
+				if u, _ := w.state.unit(a.Unit); u.Status == teams.StatusOnScene {
 					return nil, fmt.Errorf("swap: unit %s is already on scene: %w", a.Unit, ErrBadAction)
 				}
 			}
@@ -187,7 +187,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 	}
 
 	// Team-leader actions on one unit of the incident.
-	u, ok := w.state.Unit(a.Unit)
+	u, ok := w.state.unit(a.Unit)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownUnit, a.Unit)
 	}
@@ -277,7 +277,7 @@ func (e *Engine) commandUnit(w *world, rec *IncidentRecord, now time.Time) (stri
 // must be the unit's current one (a console acting on stale data is
 // refused); the action's Incident is set to the unit's, for Act's answer.
 func (e *Engine) reportStatus(w *world, a *Action) ([]*Outcome, error) {
-	u, ok := w.state.Unit(a.Unit)
+	u, ok := w.state.unit(a.Unit)
 	if !ok {
 		return nil, fmt.Errorf("unit %q: %w", a.Unit, ErrNotFound)
 	}
@@ -321,7 +321,7 @@ func (e *Engine) reportStatus(w *world, a *Action) ([]*Outcome, error) {
 // unitStatus applies a status a vehicle terminal reported over unit-events
 // (already checked against the state machine).
 func (e *Engine) unitStatus(w *world, unitID string, to teams.Status, at time.Time, by string) ([]*Outcome, error) {
-	u, _ := w.state.Unit(unitID)
+	u, _ := w.state.unit(unitID)
 	rec := w.open[u.Incident]
 	out := &Outcome{Drill: w.drill}
 	if rec == nil {
@@ -329,7 +329,7 @@ func (e *Engine) unitStatus(w *world, unitID string, to teams.Status, at time.Ti
 		if to.Active() {
 			return nil, fmt.Errorf("%w: unit %s reported %s with no incident", ErrIllegalStatus, unitID, to)
 		}
-		ch, err := w.state.SetStatus(unitID, to, "", at)
+		ch, err := w.state.setStatus(unitID, to, "", at)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrIllegalStatus, err)
 		}
@@ -350,7 +350,7 @@ func (e *Engine) unitStatus(w *world, unitID string, to teams.Status, at time.Ti
 		// cannot go; offer the incident to the next unit.
 		e.decline(w, out, rec, unitID, "terminal reported "+string(to), at)
 		if to != teams.StatusAvailable {
-			ch, err := w.state.SetStatus(unitID, to, "", at)
+			ch, err := w.state.setStatus(unitID, to, "", at)
 			if err == nil {
 				out.Units = append(out.Units, ch)
 			}
@@ -364,20 +364,20 @@ func (e *Engine) progress(w *world, out *Outcome, rec *IncidentRecord, unitID st
 	switch to {
 	case teams.StatusEnRoute, teams.StatusOnScene:
 		if to == teams.StatusOnScene && rec.HasLocation {
-			if ch, err := w.state.SetPosition(unitID, pointOf(rec.Lat, rec.Lng), now); err == nil {
+			if ch, err := w.state.setPosition(unitID, pointOf(rec.Lat, rec.Lng), now); err == nil {
 				out.Units = append(out.Units, ch)
 			}
 			if rec.FirstOnSceneAt.IsZero() {
 				rec.FirstOnSceneAt = now
 			}
 		}
-		ch, err := w.state.SetStatus(unitID, to, rec.ID, now)
+		ch, err := w.state.setStatus(unitID, to, rec.ID, now)
 		if err != nil {
 			e.log.Error("progress", "unit", unitID, "err", err)
 			return
 		}
 		if to == teams.StatusOnScene {
-			w.state.ExpectFree(unitID, now, e.typeOf(rec).ServiceS, pointOf(rec.Lat, rec.Lng))
+			w.state.expectFree(unitID, now, e.typeOf(rec).ServiceS, pointOf(rec.Lat, rec.Lng))
 		}
 		out.Units = append(out.Units, ch)
 		e.addUnitEvent(w, out, ch)
@@ -424,7 +424,7 @@ func (e *Engine) decline(w *world, out *Outcome, rec *IncidentRecord, unitID, re
 
 // release takes a unit off an incident: it goes to status to.
 func (e *Engine) release(w *world, out *Outcome, rec *IncidentRecord, unitID string, to teams.Status, how string, now time.Time) {
-	ch, err := w.state.SetStatus(unitID, to, "", now)
+	ch, err := w.state.setStatus(unitID, to, "", now)
 	if err != nil {
 		e.log.Error("release", "unit", unitID, "to", to, "err", err)
 		return
@@ -494,7 +494,7 @@ func (e *Engine) finish(w *world, out *Outcome, rec *IncidentRecord, state strin
 func (e *Engine) pickFor(w *world, u teams.UnitView, rec *IncidentRecord, req string, now time.Time) UnitPick {
 	p := pointOf(rec.Lat, rec.Lng)
 	dist := geo.DistanceM(pointOf(u.Lat, u.Lng), p)
-	eta := w.state.ETA()
+	eta := w.state.travel()
 	prof, err := eta.Profile(u.Profile)
 	secs := 0.0
 	if err == nil {
@@ -546,7 +546,7 @@ func teamsOfUnits(w *world, ids ...string) []string {
 		if id == "" {
 			continue
 		}
-		if u, ok := w.state.Unit(id); ok && !slices.Contains(out, u.Team) {
+		if u, ok := w.state.unit(id); ok && !slices.Contains(out, u.Team) {
 			out = append(out, u.Team)
 		}
 	}

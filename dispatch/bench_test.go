@@ -30,10 +30,10 @@ func benchState(b *testing.B, sc *scenario.Scenario, index string) *State {
 	f := rand.New(rand.NewPCG(9, 10)) // its own source: the same units busy as before estimates
 	for _, u := range sc.Units {
 		if r.Float64() < 0.7 {
-			if _, err := st.SetStatus(u.ID, teams.StatusDispatched, "busy", rankNow); err != nil {
+			if _, err := st.setStatus(u.ID, teams.StatusDispatched, "busy", rankNow); err != nil {
 				b.Fatal(err)
 			}
-			st.ExpectFree(u.ID, rankNow, f.Float64()*7200, geo.Point{Lat: 22.28 + f.Float64()*0.43, Lng: 113.20 + f.Float64()*0.33})
+			st.expectFree(u.ID, rankNow, f.Float64()*7200, geo.Point{Lat: 22.28 + f.Float64()*0.43, Lng: 113.20 + f.Float64()*0.33})
 		}
 	}
 	return st
@@ -97,7 +97,7 @@ func benchRank(b *testing.B, sizes []int, spread bool) {
 					r := rand.New(rand.NewPCG(3, 4))
 					for _, u := range sc.Units {
 						p := geo.Point{Lat: 22.28 + r.Float64()*0.43, Lng: 113.20 + r.Float64()*0.33}
-						if _, err := st.SetPosition(u.ID, p, rankNow); err != nil {
+						if _, err := st.setPosition(u.ID, p, rankNow); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -105,7 +105,7 @@ func benchRank(b *testing.B, sizes []int, spread bool) {
 				for i, rq := range reqs { // warm the ring caches once
 					got := st.Rank(rq)
 					if i < 64 && index != "brute" {
-						if want := st.RankBrute(rq); !reflect.DeepEqual(got, want) {
+						if want := st.rankBrute(rq); !reflect.DeepEqual(got, want) {
 							b.Fatalf("request %d: %s differs from the oracle\n got %+v\nwant %+v", i, index, got, want)
 						}
 					}
@@ -140,7 +140,7 @@ func BenchmarkSetPosition(b *testing.B) {
 		b.Run(fmt.Sprintf("index=h3/units=%d", n), func(b *testing.B) {
 			st := benchState(b, sc, "h3")
 			var ids []string
-			for _, u := range st.Units() {
+			for _, u := range st.unitViews() {
 				if u.Status == teams.StatusAvailable {
 					ids = append(ids, u.ID)
 				}
@@ -153,7 +153,7 @@ func BenchmarkSetPosition(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := st.SetPosition(ids[(i*7919)%len(ids)], pts[(i*31)%len(pts)], rankNow); err != nil {
+				if _, err := st.setPosition(ids[(i*7919)%len(ids)], pts[(i*31)%len(pts)], rankNow); err != nil {
 					b.Fatal(err)
 				}
 			}

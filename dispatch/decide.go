@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -174,13 +173,13 @@ func (e *Engine) dispatchRec(w *world, out *Outcome, rec *IncidentRecord, now ti
 
 // assign moves one unit to dispatched on rec.
 func (e *Engine) assign(w *world, out *Outcome, rec *IncidentRecord, pick UnitPick, now time.Time) {
-	ch, err := w.state.SetStatus(pick.UnitID, teams.StatusDispatched, rec.ID, now)
+	ch, err := w.state.setStatus(pick.UnitID, teams.StatusDispatched, rec.ID, now)
 	if err != nil {
 		e.log.Error("assign recommended unit", "incident", rec.ID, "unit", pick.UnitID, "err", err)
 		return
 	}
 	out.Units = append(out.Units, ch)
-	w.state.ExpectFree(pick.UnitID, now, pick.EtaS+e.typeOf(rec).ServiceS, pointOf(rec.Lat, rec.Lng))
+	w.state.expectFree(pick.UnitID, now, pick.EtaS+e.typeOf(rec).ServiceS, pointOf(rec.Lat, rec.Lng))
 	rec.Assigned = append(rec.Assigned, pick.UnitID)
 	out.Events = append(out.Events, Event{At: now, Kind: EvAssignment, Drill: w.drill, Town: rec.Town,
 		Teams: []string{pick.Team}, Incident: rec.ID, Unit: pick.UnitID, Body: EventBody{Record: cloneRecord(rec), Pick: &pick}})
@@ -216,52 +215,21 @@ func teamsOf(w *world, units []string) []string {
 		return nil
 	}
 	for _, id := range units {
-		if u, ok := w.state.Unit(id); ok && !slices.Contains(ts, u.Team) {
+		if u, ok := w.state.unit(id); ok && !slices.Contains(ts, u.Team) {
 			ts = append(ts, u.Team)
 		}
 	}
 	return ts
 }
 
-// AssignmentMessage is the value of a record on the assignments topic.
-type AssignmentMessage struct {
-	// DedupKey is unique per (drill, incident, version): a consumer that sees
-	// it twice (the relay is at-least-once) drops the second copy.
-	DedupKey  string         `json:"dedup_key"`
-	Incident  string         `json:"incident"`
-	Drill     string         `json:"drill,omitempty"`
-	Version   int            `json:"version"`
-	State     string         `json:"state"`
-	Type      string         `json:"type"`
-	Priority  int            `json:"priority"`
-	Lat       float64        `json:"lat"`
-	Lng       float64        `json:"lng"`
-	Town      string         `json:"town,omitempty"`
-	Units     []UnitPick     `json:"units"`
-	Materials []MaterialPick `json:"materials,omitempty"`
-	At        time.Time      `json:"at"`
-}
-
-// assignmentRecord builds the outbox record of rec's current assignment.
+// assignmentRecord is the outbox record of rec's current assignment: the
+// record as it is now (dispatch/wire writes the message from it).
 func (e *Engine) assignmentRecord(w *world, rec *IncidentRecord, now time.Time) OutboxRecord {
-	m := AssignmentMessage{
-		DedupKey: fmt.Sprintf("%s|%s|%d", w.drill, rec.ID, rec.Version),
-		Incident: rec.ID, Drill: w.drill, Version: rec.Version, State: rec.State, Type: rec.Type,
-		Priority: rec.Priority, Lat: rec.Lat, Lng: rec.Lng, Town: rec.Town, At: now, Units: []UnitPick{},
-	}
-	if rec.Rec != nil {
-		for _, p := range rec.Rec.Units {
-			if slices.Contains(rec.Assigned, p.UnitID) {
-				m.Units = append(m.Units, p)
-			}
-		}
-		m.Materials = rec.Rec.Materials
-	}
 	key := rec.ID
 	if w.drill != "" {
 		key = w.drill + "/" + rec.ID
 	}
-	return OutboxRecord{Key: key, Message: &m}
+	return OutboxRecord{Key: key, Drill: w.drill, Record: cloneRecord(rec), At: now}
 }
 
 func reservationID(incident, item, depot string) string {

@@ -144,13 +144,16 @@ type EventBody struct {
 
 // OutboxRecord is a record to publish on the assignments topic, written in
 // the same transaction as the decision and relayed afterwards. The engine
-// gives the message typed (Message); Value, its JSON, is written by
+// gives the incident as it was assigned (Record, a frozen copy, at At in
+// Drill); Value, the message (wire.AssignmentMessage), is written by
 // dispatch/wire where it is needed (a store that persists it, the relay).
 type OutboxRecord struct {
-	ID      int64              `json:"id"` // assigned by the store
-	Key     string             `json:"key"`
-	Value   []byte             `json:"value"`
-	Message *AssignmentMessage `json:"-"`
+	ID     int64           `json:"id"` // assigned by the store
+	Key    string          `json:"key"`
+	Value  []byte          `json:"value"`
+	Drill  string          `json:"-"`
+	Record *IncidentRecord `json:"-"`
+	At     time.Time       `json:"-"`
 }
 
 // Outcome is everything one engine step changed: Store.Apply writes it in

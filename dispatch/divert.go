@@ -39,7 +39,7 @@ func (e *Engine) divertable(w *world, p geo.Point, caps []string, from int, targ
 		}
 	}
 	best := divertCandidate{eta: math.Inf(1), unit: -1}
-	eta := w.state.ETA()
+	eta := w.state.travel()
 	for i := int32(0); i < int32(f.Len()); i++ {
 		r := f.Record(i)
 		if st := r.Status(); st != teams.StatusDispatched && st != teams.StatusEnRoute {
@@ -71,7 +71,7 @@ func (e *Engine) divert(w *world, rec *IncidentRecord, now time.Time) []*Outcome
 		return nil
 	}
 	target := w.state.target(1)
-	hour := w.state.ETA().Hour(now)
+	hour := w.state.travel().Hour(now)
 	p := pointOf(rec.Lat, rec.Lng)
 	var outs []*Outcome
 	ex := map[string]bool{}
@@ -102,7 +102,7 @@ func (e *Engine) divert(w *world, rec *IncidentRecord, now time.Time) []*Outcome
 		r := w.state.Fleet().Record(c.unit)
 		ex[r.ID()] = true
 		outs = append(outs, e.robbed(w, c.from, r.ID(), rec.ID, now))
-		u, _ := w.state.Unit(r.ID())
+		u, _ := w.state.unit(r.ID())
 		pick := e.pickFor(w, u, rec, rq.Capability, now)
 		pick.DivertedFrom = c.from.ID
 		pick.Reasons = append(pick.Reasons, fmt.Sprintf("diverted from P%d incident %s: no unit reached this P1 within its target", c.from.Priority, c.from.ID))

@@ -27,8 +27,7 @@
 //     never wait on the store. Drills run in isolated worlds beside the
 //     live one.
 //   - The records the engine takes and gives (Incident, UnitEvent, Action,
-//     IncidentRecord, Event with its typed EventBody, OutboxRecord with its
-//     AssignmentMessage, Outcome) and the Store interface.
+//     IncidentRecord, Event with its typed EventBody, OutboxRecord, Outcome) and the Store interface.
 //
 // Beside it:
 //

@@ -271,7 +271,7 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 	}
 	// Seed what the store has never seen, so constraints have rows to hold.
 	var units []teams.UnitState
-	for _, u := range st.Units() {
+	for _, u := range st.unitViews() {
 		units = append(units, teams.UnitState{ID: u.ID, Status: u.Status, Lat: u.Lat, Lng: u.Lng, Since: u.Since})
 	}
 	if err := e.store.SeedUnits(ctx, drill, units); err != nil {
@@ -291,7 +291,7 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 	w := &world{drill: drill, state: st, open: map[string]*IncidentRecord{}, linked: map[string]*IncidentRecord{}, awaiting: map[string]*IncidentRecord{}, stored: map[string]int{},
 		links: newLinkIndex(e.cfg.LinkRadiusM, e.cfg.LinkWindow), seen: snap.LastSeq}
 	for _, u := range snap.Units {
-		if err := st.Restore(u); err != nil {
+		if err := st.restore(u); err != nil {
 			return nil, fmt.Errorf("restore unit %s: %w", u.ID, err)
 		}
 	}
@@ -489,7 +489,7 @@ func (e *Engine) Act(ctx context.Context, a Action) (*IncidentRecord, error) {
 func (e *Engine) applyUnitEvent(w *world, ev *UnitEvent) (*Outcome, error) {
 	out, err := e.applyUnitEventAt(w, ev)
 	if err != nil && errors.Is(err, ErrIllegalStatus) && !ev.At.IsZero() {
-		if u, ok := w.state.Unit(ev.UnitID); ok && ev.At.Before(u.Since) {
+		if u, ok := w.state.unit(ev.UnitID); ok && ev.At.Before(u.Since) {
 			err = fmt.Errorf("%w (made %s, before the unit's last change %s): %w", ErrStaleReport,
 				ev.At.Format(time.RFC3339Nano), u.Since.Format(time.RFC3339Nano), err)
 		}
@@ -498,7 +498,7 @@ func (e *Engine) applyUnitEvent(w *world, ev *UnitEvent) (*Outcome, error) {
 }
 
 func (e *Engine) applyUnitEventAt(w *world, ev *UnitEvent) (*Outcome, error) {
-	u, ok := w.state.Unit(ev.UnitID)
+	u, ok := w.state.unit(ev.UnitID)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownUnit, ev.UnitID)
 	}
@@ -526,7 +526,7 @@ func (e *Engine) applyUnitEventAt(w *world, ev *UnitEvent) (*Outcome, error) {
 		}
 	}
 	if ev.HasPosition {
-		ch, err := w.state.SetPosition(ev.UnitID, pointOf(ev.Lat, ev.Lng), at)
+		ch, err := w.state.setPosition(ev.UnitID, pointOf(ev.Lat, ev.Lng), at)
 		if err != nil {
 			return nil, fmt.Errorf("position: %w", err)
 		}

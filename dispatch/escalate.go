@@ -112,7 +112,7 @@ func (e *Engine) escalateOverdue(w *world, after time.Duration) []*Outcome {
 		rec := w.open[id]
 		var late []string
 		for _, uid := range rec.Assigned {
-			u, ok := w.state.Unit(uid)
+			u, ok := w.state.unit(uid)
 			if !ok || u.Status != teams.StatusDispatched || slices.Contains(rec.Accepted, uid) || slices.Contains(rec.Escalated, uid) {
 				continue
 			}

@@ -68,7 +68,7 @@ func (e *Engine) newCoverState(st *State) *coverState {
 	if math.IsInf(target, 1) {
 		target = 600
 	}
-	eta := st.ETA()
+	eta := st.travel()
 	noon := 12
 	profilesOf := map[int32]map[int]int{}
 	for i := int32(0); i < int32(f.Len()); i++ {
@@ -256,7 +256,7 @@ func (e *Engine) returnTo(w *world, i int32, now time.Time) *Outcome {
 	}
 	// A unit driving back is not available: a station farther than its own
 	// would keep it away longer, so only those about as near are candidates.
-	eta, hour := w.state.ETA(), w.state.ETA().Hour(now)
+	eta, hour := w.state.travel(), w.state.travel().Hour(now)
 	drive := func(s int) float64 {
 		return eta.Seconds(geo.DistanceM(r.Position(), cs.stations[s].Location), r.Profile(), hour)
 	}
@@ -319,7 +319,7 @@ func (e *Engine) moveUp(w *world, i int32, s int, gain float64, to teams.Status,
 	out := &Outcome{Drill: w.drill}
 	msg := fmt.Sprintf(why, 100*gain)
 	if e.cfg.MoveUp == MoveUpAuto {
-		ch, err := w.state.SetStatus(r.ID(), to, "", now)
+		ch, err := w.state.setStatus(r.ID(), to, "", now)
 		if err != nil {
 			e.log.Error("move-up", "unit", r.ID(), "err", err)
 			return nil
@@ -342,7 +342,7 @@ func (e *Engine) moveUp(w *world, i int32, s int, gain float64, to teams.Status,
 // relocate is a dispatcher's ActRelocate: the unit (idle, or on its way
 // back) goes to wait at station a.Station.
 func (e *Engine) relocate(w *world, a *Action, now time.Time) ([]*Outcome, error) {
-	u, ok := w.state.Unit(a.Unit)
+	u, ok := w.state.unit(a.Unit)
 	if !ok {
 		return nil, fmt.Errorf("unit %q: %w", a.Unit, ErrNotFound)
 	}
@@ -357,7 +357,7 @@ func (e *Engine) relocate(w *world, a *Action, now time.Time) ([]*Outcome, error
 	if !ok || !slices.Contains(cs.teamOf[u.Team], s) {
 		return nil, fmt.Errorf("relocate: %q is not a station of team %s: %w", a.Station, u.Team, ErrBadAction)
 	}
-	ch, err := w.state.SetStatus(u.ID, teams.StatusRelocating, "", now)
+	ch, err := w.state.setStatus(u.ID, teams.StatusRelocating, "", now)
 	if err != nil {
 		return nil, fmt.Errorf("relocate: %w: %w", err, ErrBadAction)
 	}

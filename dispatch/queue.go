@@ -70,7 +70,7 @@ func (e *Engine) refreshAwaiting(w *world, taken map[string]bool) []*Outcome {
 			continue
 		}
 		for _, p := range rec.Rec.Units {
-			if u, ok := w.state.Unit(p.UnitID); taken[p.UnitID] || !ok || !u.Status.Assignable() {
+			if u, ok := w.state.unit(p.UnitID); taken[p.UnitID] || !ok || !u.Status.Assignable() {
 				stale = append(stale, rec)
 				break
 			}
@@ -150,7 +150,7 @@ func setFlag(rec *IncidentRecord, flag string, on bool) {
 func (e *Engine) fillFreed(w *world, freed []string) []*Outcome {
 	caps := map[string]bool{}
 	for _, id := range freed {
-		if u, ok := w.state.Unit(id); ok && u.Status.Assignable() {
+		if u, ok := w.state.unit(id); ok && u.Status.Assignable() {
 			for _, c := range u.Capabilities {
 				caps[c] = true
 			}

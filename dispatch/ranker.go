@@ -46,7 +46,7 @@ type searchFunc func(ci int32, reserve bool, k int, q geo.Point, lbPerM float64,
 //     - responders: only when no pick is within target, no first responder
 //     candidate (step 5) is, and no busy professional with C, a substitute
 //     or a first responder capability is expected on scene within it (its
-//     expected free time, ExpectFree, plus its ETA from where it will be).
+//     expected free time, expectFree, plus its ETA from where it will be).
 //     Then the reserves among the n soonest arrivals of all of these
 //     (professionals first on a tie) are called, and the late professional
 //     picks fill the other slots;
@@ -69,10 +69,10 @@ func (s *State) Rank(req RankRequest) Recommendation {
 	return s.rank(req, s.indexSearch, s.indexBusy)
 }
 
-// RankBrute is the oracle: the same rules with a plain loop over every unit
+// rankBrute is the oracle: the same rules with a plain loop over every unit
 // instead of the spatial indices (of available units, and of busy units by
 // where they will be free).
-func (s *State) RankBrute(req RankRequest) Recommendation {
+func (s *State) rankBrute(req RankRequest) Recommendation {
 	return s.rank(req, s.bruteSearch, s.bruteBusy)
 }
 

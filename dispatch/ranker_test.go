@@ -121,28 +121,28 @@ func TestRankMatchesOracle(t *testing.T) {
 			where := randomQuery(r)
 			for _, st := range states {
 				if moved {
-					if _, err := st.SetPosition(u.ID, p, rankNow); err != nil {
+					if _, err := st.setPosition(u.ID, p, rankNow); err != nil {
 						t.Fatal(err)
 					}
 				}
 				if !busyNow {
 					continue
 				}
-				if _, err := st.SetStatus(u.ID, teams.StatusDispatched, "X", rankNow); err != nil {
+				if _, err := st.setStatus(u.ID, teams.StatusDispatched, "X", rankNow); err != nil {
 					t.Fatal(err)
 				}
 				if fate != 5 {
-					st.ExpectFree(u.ID, from, afterS, where)
+					st.expectFree(u.ID, from, afterS, where)
 				}
 				if fate >= 3 {
 					for _, to := range []teams.Status{teams.StatusEnRoute, teams.StatusOnScene, teams.StatusReturning} {
-						if _, err := st.SetStatus(u.ID, to, "X", from); err != nil {
+						if _, err := st.setStatus(u.ID, to, "X", from); err != nil {
 							t.Fatal(err)
 						}
 					}
 				}
 				if fate == 4 {
-					if _, err := st.SetStatus(u.ID, teams.StatusAvailable, "", from); err != nil {
+					if _, err := st.setStatus(u.ID, teams.StatusAvailable, "", from); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -152,11 +152,11 @@ func TestRankMatchesOracle(t *testing.T) {
 		// loses them from anywhere.
 		for _, i := range r.Perm(len(sc.Units)) {
 			id := sc.Units[i].ID
-			if u, _ := states[keyed{PolicyClosest, "h3"}].Unit(id); u.Status.Assignable() || r.IntN(4) != 0 {
+			if u, _ := states[keyed{PolicyClosest, "h3"}].unit(id); u.Status.Assignable() || r.IntN(4) != 0 {
 				continue
 			}
 			for _, st := range states {
-				if _, err := st.SetStatus(id, teams.StatusAvailable, "", rankNow); err != nil {
+				if _, err := st.setStatus(id, teams.StatusAvailable, "", rankNow); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -183,7 +183,7 @@ func TestRankMatchesOracle(t *testing.T) {
 				t.Fatalf("scenario %d query %d: busy units differ from the oracle\n got %+v\nwant %+v", n, q, got, want)
 			}
 			for _, policy := range Policies() {
-				want := states[keyed{policy, "h3"}].RankBrute(req)
+				want := states[keyed{policy, "h3"}].rankBrute(req)
 				for _, kind := range []string{"h3", "h3-fixed", "rtree"} {
 					got := states[keyed{policy, kind}].Rank(req)
 					if !reflect.DeepEqual(got, want) {
@@ -225,9 +225,9 @@ func TestRankRules(t *testing.T) {
 	shiqi := geo.Point{Lat: 22.522, Lng: 113.379}
 	t.Run("all units busy: shortfall, not silence", func(t *testing.T) {
 		st, _ := NewState(sc, RankConfig{})
-		for _, u := range st.Units() {
+		for _, u := range st.unitViews() {
 			if u.Has("boat") || u.Has("rescue") {
-				if _, err := st.SetStatus(u.ID, teams.StatusOutOfService, "", rankNow); err != nil {
+				if _, err := st.setStatus(u.ID, teams.StatusOutOfService, "", rankNow); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -239,9 +239,9 @@ func TestRankRules(t *testing.T) {
 	})
 	t.Run("substitutes fill when primaries run out", func(t *testing.T) {
 		st, _ := NewState(sc, RankConfig{})
-		for _, u := range st.Units() {
+		for _, u := range st.unitViews() {
 			if u.Has("ladder") {
-				if _, err := st.SetStatus(u.ID, teams.StatusOutOfService, "", rankNow); err != nil {
+				if _, err := st.setStatus(u.ID, teams.StatusOutOfService, "", rankNow); err != nil {
 					t.Fatal(err)
 				}
 			}

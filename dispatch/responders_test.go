@@ -134,16 +134,16 @@ func TestResponders(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, id := range tt.out {
-				if _, err := st.SetStatus(id, teams.StatusOutOfService, "", rankNow); err != nil {
+				if _, err := st.setStatus(id, teams.StatusOutOfService, "", rankNow); err != nil {
 					t.Fatal(err)
 				}
 			}
 			for _, b := range tt.busy {
-				if _, err := st.SetStatus(b.id, teams.StatusDispatched, "X", rankNow); err != nil {
+				if _, err := st.setStatus(b.id, teams.StatusDispatched, "X", rankNow); err != nil {
 					t.Fatal(err)
 				}
 				if b.afterS >= 0 {
-					st.ExpectFree(b.id, rankNow, b.afterS, lineAt)
+					st.expectFree(b.id, rankNow, b.afterS, lineAt)
 				}
 			}
 			req := RankRequest{At: lineAt, Plan: tt.plan, Priority: tt.priority, Now: rankNow}
@@ -169,7 +169,7 @@ func TestResponders(t *testing.T) {
 			if !slices.Equal(got, tt.want) || short != tt.short {
 				t.Fatalf("picks %v shortfall %d, want %v shortfall %d (%+v)", got, short, tt.want, tt.short, rec)
 			}
-			if brute := st.RankBrute(req); len(brute.Units) != len(rec.Units) {
+			if brute := st.rankBrute(req); len(brute.Units) != len(rec.Units) {
 				t.Fatalf("oracle differs: %+v", brute)
 			}
 		})
@@ -184,16 +184,16 @@ func TestExpectedFree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	free := func(id string) (time.Time, geo.Point, bool) { return st.ExpectedFree(id) }
-	st.ExpectFree("PAT", rankNow, 60, lineAt)
+	free := func(id string) (time.Time, geo.Point, bool) { return st.expectedFree(id) }
+	st.expectFree("PAT", rankNow, 60, lineAt)
 	if _, _, ok := free("PAT"); ok {
 		t.Fatal("an available unit got an estimate")
 	}
 	for _, id := range []string{"PAT", "MIL"} {
-		if _, err := st.SetStatus(id, teams.StatusDispatched, "X", rankNow); err != nil {
+		if _, err := st.setStatus(id, teams.StatusDispatched, "X", rankNow); err != nil {
 			t.Fatal(err)
 		}
-		st.ExpectFree(id, rankNow, 600, lineAt)
+		st.expectFree(id, rankNow, 600, lineAt)
 	}
 	if at, p, ok := free("PAT"); !ok || !at.Equal(rankNow.Add(600*time.Second)) || p != lineAt {
 		t.Fatalf("dispatched: %v %v %v", at, p, ok)
@@ -202,18 +202,18 @@ func TestExpectedFree(t *testing.T) {
 		t.Fatal("a reserve got an estimate")
 	}
 	for _, to := range []teams.Status{teams.StatusEnRoute, teams.StatusOnScene} {
-		if _, err := st.SetStatus("PAT", to, "X", rankNow); err != nil {
+		if _, err := st.setStatus("PAT", to, "X", rankNow); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := st.SetPosition("PAT", lineAt, rankNow); err != nil {
+	if _, err := st.setPosition("PAT", lineAt, rankNow); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, ok := free("PAT"); !ok {
 		t.Fatal("the estimate was lost on the way")
 	}
 	back := rankNow.Add(time.Hour)
-	if _, err := st.SetStatus("PAT", teams.StatusReturning, "", back); err != nil {
+	if _, err := st.setStatus("PAT", teams.StatusReturning, "", back); err != nil {
 		t.Fatal(err)
 	}
 	n, _ := st.Fleet().Number("PAT")
@@ -221,7 +221,7 @@ func TestExpectedFree(t *testing.T) {
 	if at, p, ok := free("PAT"); !ok || math.Abs(at.Sub(back).Seconds()-360) > 2 || p != home || p == lineAt {
 		t.Fatalf("returning: %v (%v after) %v %v, want home about 360 s after", at, at.Sub(back), p, ok)
 	}
-	if _, err := st.SetStatus("PAT", teams.StatusAvailable, "", back); err != nil {
+	if _, err := st.setStatus("PAT", teams.StatusAvailable, "", back); err != nil {
 		t.Fatal(err)
 	}
 	indexed := 0
@@ -240,11 +240,11 @@ func TestClosestKeepsNoEstimates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetStatus("PAT", teams.StatusDispatched, "X", rankNow); err != nil {
+	if _, err := st.setStatus("PAT", teams.StatusDispatched, "X", rankNow); err != nil {
 		t.Fatal(err)
 	}
-	st.ExpectFree("PAT", rankNow, 600, lineAt)
-	if _, _, ok := st.ExpectedFree("PAT"); ok {
+	st.expectFree("PAT", rankNow, 600, lineAt)
+	if _, _, ok := st.expectedFree("PAT"); ok {
 		t.Fatal("closest kept an estimate")
 	}
 }

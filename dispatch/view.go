@@ -33,8 +33,8 @@ type viewState struct {
 
 // newViewLocked builds the view of a world just loaded (under Engine.mu).
 func newViewLocked(w *world) *viewState {
-	v := &viewState{open: make(map[string]*IncidentRecord, len(w.open)), units: w.state.Units(), unitAt: map[string]int{},
-		depots: w.state.Depots(), depotAt: map[string]int{}}
+	v := &viewState{open: make(map[string]*IncidentRecord, len(w.open)), units: w.state.unitViews(), unitAt: map[string]int{},
+		depots: w.state.depotViews(), depotAt: map[string]int{}}
 	for id, r := range w.open {
 		v.open[id] = cloneRecord(r)
 	}
@@ -75,7 +75,7 @@ func (e *Engine) publishLocked(outs []*Outcome) {
 		}
 		for i := range o.Units {
 			if at, ok := v.unitAt[o.Units[i].UnitID]; ok {
-				v.units[at], _ = w.state.Unit(o.Units[i].UnitID)
+				v.units[at], _ = w.state.unit(o.Units[i].UnitID)
 			}
 		}
 		for i := range o.Stock {

@@ -40,7 +40,7 @@ type RankConfig struct {
 	//     sooner by the plan's margin or when those would miss the target;
 	//     reserves only as a last resort: when no professional unit (the
 	//     requirement's, a substitute, a first responder, or a busy one
-	//     expected to be free, see State.ExpectFree) can be on scene within
+	//     expected to be free, see State.expectFree) can be on scene within
 	//     the target, and then only if they arrive before every professional.
 	//
 	// Default (""): DefaultPolicy.
@@ -82,7 +82,7 @@ type State struct {
 	// responders is RankConfig.Policy == PolicyResponders.
 	responders bool
 	// free[unit] is when and where a busy professional unit is expected to
-	// be free (ExpectFree); busyIx[capability] indexes the units with an
+	// be free (expectFree); busyIx[capability] indexes the units with an
 	// estimate at the place they will be free (each unit its own class:
 	// their costs differ by their free times).
 	free   []freeEst
@@ -182,18 +182,18 @@ func (s *State) locate(p geo.Point) (town string, inside bool, cell string) { re
 // Fleet returns the units of the world.
 func (s *State) Fleet() *teams.Fleet { return s.fleet }
 
-// SetPosition moves a unit (a position report): Fleet().SetPosition.
-func (s *State) SetPosition(id string, p geo.Point, at time.Time) (teams.UnitChange, error) {
+// setPosition moves a unit (a position report): Fleet().SetPosition.
+func (s *State) setPosition(id string, p geo.Point, at time.Time) (teams.UnitChange, error) {
 	return s.fleet.SetPosition(id, p, at)
 }
 
-// SetStatus changes a unit's status, checked by the state machine, and
+// setStatus changes a unit's status, checked by the state machine, and
 // records the incident it now works on ("" for none): Fleet().SetStatus.
 //
-// The unit's expected free time (ExpectFree) is forgotten when it becomes
+// The unit's expected free time (expectFree) is forgotten when it becomes
 // available or goes out of service; a unit returning is expected free when
 // it is back at its station (the drive home by the ETA model).
-func (s *State) SetStatus(id string, to teams.Status, incident string, at time.Time) (teams.UnitChange, error) {
+func (s *State) setStatus(id string, to teams.Status, incident string, at time.Time) (teams.UnitChange, error) {
 	ch, err := s.fleet.SetStatus(id, to, incident, at)
 	if err == nil {
 		s.statusChanged(id, to, at)
@@ -201,11 +201,11 @@ func (s *State) SetStatus(id string, to teams.Status, incident string, at time.T
 	return ch, err
 }
 
-// Restore sets a unit's state as loaded from the store, without the state
+// restore sets a unit's state as loaded from the store, without the state
 // machine: Fleet().Restore. A busy unit's expected free time is unknown
 // (not counted by the reserve rule) until its next status change, except
 // a returning unit's.
-func (s *State) Restore(u teams.UnitState) error {
+func (s *State) restore(u teams.UnitState) error {
 	if err := s.fleet.Restore(u); err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (s *State) Restore(u teams.UnitState) error {
 	return nil
 }
 
-// ExpectFree records when a busy professional unit is expected to be free
+// expectFree records when a busy professional unit is expected to be free
 // again, and where: the engine calls it when it assigns a unit (from +
 // its ETA + the incident type's mean time on scene, at the incident) and
 // when the unit reports on scene (from + the mean time on scene). The
@@ -224,7 +224,7 @@ func (s *State) Restore(u teams.UnitState) error {
 // before a reserve (docs/architecture.md, "Ranking"). Unknown units,
 // reserves and available units are ignored, and under the closest policy,
 // which never reads them, estimates are not kept.
-func (s *State) ExpectFree(id string, from time.Time, afterS float64, where geo.Point) {
+func (s *State) expectFree(id string, from time.Time, afterS float64, where geo.Point) {
 	i, ok := s.fleet.Number(id)
 	if !ok {
 		return
@@ -235,9 +235,9 @@ func (s *State) ExpectFree(id string, from time.Time, afterS float64, where geo.
 	s.setFree(i, from.UnixNano()+int64(afterS*1e9), where)
 }
 
-// ExpectedFree returns when and where a busy unit is expected to be free;
+// expectedFree returns when and where a busy unit is expected to be free;
 // ok is false when that is not known.
-func (s *State) ExpectedFree(id string) (at time.Time, where geo.Point, ok bool) {
+func (s *State) expectedFree(id string) (at time.Time, where geo.Point, ok bool) {
 	i, found := s.fleet.Number(id)
 	if !found || s.free[i].at == 0 {
 		return time.Time{}, geo.Point{}, false
@@ -289,20 +289,20 @@ func (s *State) statusChanged(id string, to teams.Status, at time.Time) {
 	}
 }
 
-// Unit returns one unit's live state: Fleet().Unit.
-func (s *State) Unit(id string) (teams.UnitView, bool) { return s.fleet.Unit(id) }
+// unit returns one unit's live state: Fleet().Unit.
+func (s *State) unit(id string) (teams.UnitView, bool) { return s.fleet.Unit(id) }
 
-// Units returns every unit's live state, sorted by id: Fleet().Units.
-func (s *State) Units() []teams.UnitView { return s.fleet.Units() }
+// unitViews returns every unit's live state, sorted by id: Fleet().Units.
+func (s *State) unitViews() []teams.UnitView { return s.fleet.Units() }
 
-// Depots returns every depot with what is available now.
-func (s *State) Depots() []resources.DepotView { return s.inv.Views(s.depots) }
+// depotViews returns every depot with what is available now.
+func (s *State) depotViews() []resources.DepotView { return s.inv.Views(s.depots) }
 
 // Inventory returns the stock of the world's depots.
 func (s *State) Inventory() *resources.Inventory { return s.inv }
 
-// Towns returns the town locator.
-func (s *State) Towns() *geo.Towns { return s.towns }
+// townsOf returns the town locator.
+func (s *State) townsOf() *geo.Towns { return s.towns }
 
-// ETA returns the travel-time model.
-func (s *State) ETA() *geo.ETA { return s.eta }
+// travel returns the travel-time model.
+func (s *State) travel() *geo.ETA { return s.eta }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 // What must hold after any fault, checked in PostgreSQL and on Kafka.
@@ -199,7 +200,7 @@ func checkWorld(t testing.TB, conn *pgx.Conn, brokers []string, ids []string, si
 	// Kafka: every decision on assignments (at least once), final versions included.
 	keys := map[string]string{} // dedup key -> state
 	for _, m := range readAll(t, brokers, "assignments") {
-		var a dispatch.AssignmentMessage
+		var a wire.AssignmentMessage
 		if err := json.Unmarshal(m.Value, &a); err != nil {
 			r.violate("assignments: bad record: %v", err)
 			continue
@@ -260,7 +261,7 @@ func checkUnits(ctx context.Context, t testing.TB, conn *pgx.Conn, sim *unitSim,
 	st := defaultState(t)
 	type pos struct{ status, incident string }
 	cur := map[string]pos{}
-	for _, u := range st.Units() {
+	for _, u := range st.Fleet().Units() {
 		cur[u.ID] = pos{string(u.Status), ""}
 	}
 	rows, err := conn.Query(ctx, `SELECT unit_id, old_status, new_status, coalesce(incident, ''), at FROM unit_status_history

@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 // TestStaleUnitReports: a unit's reports for an incident it has left (an
@@ -25,7 +26,7 @@ func TestStaleUnitReports(t *testing.T) {
 	defer h.stop()
 	at := time.Now()
 	produce(t, brokers, "incidents", []kafka.Message{incidentMsg("STALE-A", "medical", 22.52, 113.38, at)})
-	var first dispatch.AssignmentMessage
+	var first wire.AssignmentMessage
 	if err := json.Unmarshal(readTopic(t, brokers, "assignments", 1)[0].Value, &first); err != nil || len(first.Units) != 1 {
 		t.Fatalf("assignment of A: %v %+v", err, first)
 	}

@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-
-	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/wire"
 )
 
 // unitSim plays the units' terminals: it reads the assignments topic and,
@@ -120,7 +119,7 @@ func (s *unitSim) fetch(ctx context.Context, r *kafka.Reader) []kafka.Message {
 
 // play turns one assignment record into the reports of its new units.
 func (s *unitSim) play(m kafka.Message) []kafka.Message {
-	var a dispatch.AssignmentMessage
+	var a wire.AssignmentMessage
 	if err := json.Unmarshal(m.Value, &a); err != nil {
 		s.t.Errorf("unit sim: bad assignment record: %v", err)
 		return nil

@@ -33,8 +33,8 @@ func (o *outbox) add(r *dispatch.OutboxRecord) {
 func (o *outbox) pending(limit int, enc *wire.Encoder) []dispatch.OutboxRecord {
 	recs := o.recs[:max(0, min(limit, len(o.recs)))]
 	for i := range recs {
-		if recs[i].Value == nil && recs[i].Message != nil {
-			recs[i].Value = enc.AssignmentValue(recs[i].Message)
+		if recs[i].Value == nil && recs[i].Record != nil {
+			recs[i].Value = enc.AssignmentValue(&recs[i])
 		}
 	}
 	return slices.Clone(recs)

@@ -112,7 +112,7 @@ func h3Baseline(b *testing.B, sc *scenario.Scenario, reqs []dispatch.RankRequest
 	now := reqs[0].Now
 	for _, u := range sc.Units {
 		if r.Float64() < 0.7 {
-			if _, err := st.SetStatus(u.ID, teams.StatusDispatched, "busy", now); err != nil {
+			if _, err := st.Fleet().SetStatus(u.ID, teams.StatusDispatched, "busy", now); err != nil {
 				b.Fatal(err)
 			}
 		}

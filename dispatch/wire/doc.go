@@ -3,7 +3,7 @@
 // DecodeUnitEvent) with their dead-letter reasons (Reason*, ReasonOf,
 // DecodeError), and the JSON the engine's typed values are written as: the
 // data of console events (dispatch.Event.Body) and the value of assignment
-// records (dispatch.AssignmentMessage). Encoder writes exactly the bytes
+// records (AssignmentMessage, from the record an outbox entry holds). Encoder writes exactly the bytes
 // encoding/json writes for them, faster (encode_test.go pins every field).
 //
 // The engine never encodes: a store that persists events encodes them in

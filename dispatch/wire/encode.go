@@ -70,9 +70,49 @@ func (e *Encoder) EventData(ev *dispatch.Event) json.RawMessage {
 	return nil
 }
 
-// AssignmentValue returns the JSON of an assignment record.
-func (e *Encoder) AssignmentValue(m *dispatch.AssignmentMessage) []byte {
-	v, _ := assignmentJSON(&e.buf, m)
+// AssignmentMessage is the value of a record on the assignments topic.
+type AssignmentMessage struct {
+	// DedupKey is unique per (drill, incident, version): a consumer that sees
+	// it twice (the relay is at-least-once) drops the second copy.
+	DedupKey  string                  `json:"dedup_key"`
+	Incident  string                  `json:"incident"`
+	Drill     string                  `json:"drill,omitempty"`
+	Version   int                     `json:"version"`
+	State     string                  `json:"state"`
+	Type      string                  `json:"type"`
+	Priority  int                     `json:"priority"`
+	Lat       float64                 `json:"lat"`
+	Lng       float64                 `json:"lng"`
+	Town      string                  `json:"town,omitempty"`
+	Units     []dispatch.UnitPick     `json:"units"`
+	Materials []dispatch.MaterialPick `json:"materials,omitempty"`
+	At        time.Time               `json:"at"`
+}
+
+// Assignment is the message of an outbox record: the incident's assigned
+// units (those of its recommendation it has now) and materials.
+func Assignment(r *dispatch.OutboxRecord) AssignmentMessage {
+	rec := r.Record
+	m := AssignmentMessage{
+		DedupKey: fmt.Sprintf("%s|%s|%d", r.Drill, rec.ID, rec.Version),
+		Incident: rec.ID, Drill: r.Drill, Version: rec.Version, State: rec.State, Type: rec.Type,
+		Priority: rec.Priority, Lat: rec.Lat, Lng: rec.Lng, Town: rec.Town, At: r.At, Units: []dispatch.UnitPick{},
+	}
+	if rec.Rec != nil {
+		for _, p := range rec.Rec.Units {
+			if slices.Contains(rec.Assigned, p.UnitID) {
+				m.Units = append(m.Units, p)
+			}
+		}
+		m.Materials = rec.Rec.Materials
+	}
+	return m
+}
+
+// AssignmentValue returns the JSON of an outbox record's message.
+func (e *Encoder) AssignmentValue(r *dispatch.OutboxRecord) []byte {
+	m := Assignment(r)
+	v, _ := assignmentJSON(&e.buf, &m)
 	return v
 }
 
@@ -86,8 +126,8 @@ func (e *Encoder) Fill(outs []*dispatch.Outcome) {
 			}
 		}
 		for i := range o.Outbox {
-			if r := &o.Outbox[i]; r.Value == nil && r.Message != nil {
-				r.Value = e.AssignmentValue(r.Message)
+			if r := &o.Outbox[i]; r.Value == nil && r.Record != nil {
+				r.Value = e.AssignmentValue(r)
 			}
 		}
 	}
@@ -136,7 +176,7 @@ func unitChangeJSON(scratch *[]byte, c *teams.UnitChange) ([]byte, error) {
 }
 
 // assignmentJSON is json.Marshal(m).
-func assignmentJSON(scratch *[]byte, m *dispatch.AssignmentMessage) ([]byte, error) {
+func assignmentJSON(scratch *[]byte, m *AssignmentMessage) ([]byte, error) {
 	if b, ok := appendAssignment(take(scratch), m); ok {
 		return keep(scratch, b), nil
 	}
@@ -499,7 +539,7 @@ func appendUnitChange(b []byte, c *teams.UnitChange) ([]byte, bool) {
 	return append(b, '}'), ok
 }
 
-func appendAssignment(b []byte, m *dispatch.AssignmentMessage) ([]byte, bool) {
+func appendAssignment(b []byte, m *AssignmentMessage) ([]byte, bool) {
 	ok := true
 	b = append(b, '{')
 	b = jkey(b, "dedup_key", true)

@@ -103,10 +103,10 @@ func TestFastJSONSameAsEncodingJSON(t *testing.T) {
 			func(v reflect.Value) ([]byte, error) { return json.Marshal(v.Addr().Interface()) },
 			reflect.TypeOf(teams.UnitChange{})},
 		{"AssignmentMessage", func(v reflect.Value) ([]byte, error) {
-			return assignmentJSON(nil, v.Addr().Interface().(*dispatch.AssignmentMessage))
+			return assignmentJSON(nil, v.Addr().Interface().(*AssignmentMessage))
 		},
 			func(v reflect.Value) ([]byte, error) { return json.Marshal(v.Addr().Interface()) },
-			reflect.TypeOf(dispatch.AssignmentMessage{})},
+			reflect.TypeOf(AssignmentMessage{})},
 		{"AssignmentEvent", func(v reflect.Value) ([]byte, error) {
 			e := v.Addr().Interface().(*assignmentEvent)
 			return assignmentEventJSON(&scratch, &rc, e.Incident, &e.Unit)
