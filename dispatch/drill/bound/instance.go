@@ -147,6 +147,9 @@ func newWorld(sc *scenario.Scenario) (*world, error) {
 		for _, r := range t.Plan.Units {
 			tp.fillers = append(tp.fillers, r.Capability)
 			tp.fillers = append(tp.fillers, r.Substitutes...)
+			if r.First != nil { // a first responder arrives first too: the bound must let it
+				tp.fillers = append(tp.fillers, r.First.Capabilities...)
+			}
 		}
 		w.types[t.Code] = tp
 	}
