@@ -21,8 +21,11 @@
 //   - Report (Result.Report): response time from call to first unit on scene
 //     per priority and per town, share within target, queueing delay, unit
 //     utilisation per team, reserve activations, stock over time and
-//     shortfalls, as JSON, text and SVG plots; Compare puts two runs side by
-//     side.
+//     shortfalls, as JSON, text and SVG plots, and the same by calendar day
+//     (ByDay: counts, late arrivals, histograms of response times); Compare
+//     puts two runs side by side, every difference with a 95 % bootstrap
+//     interval over the days. dispatch/drill/bound computes the offline lower
+//     bound on late arrivals that runs are measured against.
 //
 // Everything is deterministic: the same stream, scenario and config give the
 // same report, byte for byte. The package knows nothing of Kafka or SQL: the
