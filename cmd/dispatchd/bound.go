@@ -92,7 +92,14 @@ func boundCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stderr, "%d calls, %d candidates of %d units; solving\n", len(inst.Calls), len(inst.Cands), len(inst.Units))
-	res, err := bound.Solve(ctx, inst, bound.Options{Solver: solver, TimeLimit: *limit})
+	last := time.Now()
+	progress := func(done, total int) {
+		if time.Since(last) > 5*time.Second || done == total {
+			last = time.Now()
+			fmt.Fprintf(stderr, "component %d of %d solved, %s\n", done, total, time.Since(began).Round(time.Second))
+		}
+	}
+	res, err := bound.Solve(ctx, inst, bound.Options{Solver: solver, TimeLimit: *limit, Progress: progress})
 	if err != nil {
 		return err
 	}

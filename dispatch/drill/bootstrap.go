@@ -44,8 +44,10 @@ func (a *agg) add(g *DayGroup, w int64) {
 	}
 }
 
-// quantile is the nearest-rank p-quantile of the served times, a bin's
-// middle (at most the largest time): NaN when none was served.
+// quantile is the nearest-rank p-quantile of the served times, placed
+// within its bin by linear interpolation (the times of a bin taken as
+// spread evenly over it; the overflow bin up to the largest time), so that
+// differences smaller than a bin still show: NaN when none was served.
 func (a *agg) quantile(p float64) float64 {
 	if a.served == 0 {
 		return math.NaN()
@@ -53,13 +55,15 @@ func (a *agg) quantile(p float64) float64 {
 	rank := max(int64(math.Ceil(p*float64(a.served))), 1)
 	var cum int64
 	for b, n := range a.hist {
-		if cum += n; cum >= rank {
-			lo, hi := HistBinRange(b)
-			if math.IsInf(hi, 1) {
-				return a.max
-			}
-			return min((lo+hi)/2, a.max)
+		if n == 0 {
+			continue
 		}
+		if cum+n >= rank {
+			lo, hi := HistBinRange(b)
+			hi = min(hi, math.Max(a.max, lo))
+			return lo + (hi-lo)*float64(rank-cum)/float64(n)
+		}
+		cum += n
 	}
 	return a.max
 }

@@ -226,9 +226,10 @@ func testCompareBootstrap(t *testing.T, a *Report) {
 			t.Errorf("%s: sample sizes %d and %d", key, r.NA, r.NB)
 		}
 	}
-	// +3 minutes of turnout: the p50 difference is about 180 s
-	if r := verdict["response all p50"]; r.CI[0] > 180 || r.CI[1] < 150 {
-		t.Errorf("p50 interval %v", r.CI)
+	// +3 minutes of turnout: the p50 difference is about 180 s, a little
+	// more where units are busy longer
+	if r := verdict["response all p50"]; r.CI[0] < 150 || r.CI[1] > 240 || r.CI[0] > r.B-r.A+10 || r.CI[1] < r.B-r.A-10 {
+		t.Errorf("p50 %+.1f s, interval %v", r.B-r.A, r.CI)
 	}
 	var t1, t2 bytes.Buffer
 	if err := cmp.WriteText(&t1); err != nil {

@@ -44,7 +44,8 @@ type CompareRow struct {
 	// CI is the 95 % confidence interval of B - A: a bootstrap over the
 	// days both runs cover (the same resampled days for A and B, which
 	// replay the same stream), the figure recomputed from the days' data
-	// (percentiles from 10 s histograms). Absent without per-day data or
+	// (percentiles from their histograms, interpolated within a bin).
+	// Absent without per-day data or
 	// when the figure is undefined on too many resamples.
 	CI *[2]float64 `json:"ci95,omitempty"`
 	// NA and NB are the incidents behind the figure in A and B (absent for
@@ -454,6 +455,9 @@ func fmtDelta(d float64, unit string) string {
 		sign, d = "-", -d
 	}
 	if unit == "share" {
+		if d < 0.001 {
+			return sign + fmt.Sprintf("%.2fpt", d*100)
+		}
 		return sign + fmt.Sprintf("%.1fpt", d*100)
 	}
 	if unit == "count" && d != math.Trunc(d) {

@@ -21,11 +21,14 @@
 //   - Report (Result.Report): response time from call to first unit on scene
 //     per priority and per town, share within target, queueing delay, unit
 //     utilisation per team, reserve activations, stock over time and
-//     shortfalls, as JSON, text and SVG plots; Compare puts two runs side by
-//     side.
+//     shortfalls, as JSON, text and SVG plots, and the same by calendar day
+//     (ByDay: counts, late arrivals, histograms of response times); Compare
+//     puts two runs side by side, every difference with a 95 % bootstrap
+//     interval over the days. dispatch/drill/bound computes the offline lower
+//     bound on late arrivals that runs are measured against.
 //   - Replay (ReplayConfig): what `dispatchd replay` runs, from a source to
 //     the report: the drill with a progress bar and its speed printed, and at
-//     -speed max the batch-job settings (no alternates, GC percent 300 within
+//     -speed max the batch-job settings (GC percent 300 within
 //     a 1 GiB soft limit, GroupCommit around a PostgreSQL store).
 //   - Stores: a drill writes to any dispatch.Store. In memory it is
 //     dispatch/memstore with Retention (the whole state and every decided id,

@@ -217,4 +217,9 @@ func TestSolveStoppedKeepsBound(t *testing.T) {
 	if out.Status != StatusTimeLimit || out.Served != 1 || out.ServedBound != 3 || out.Fixed != 1 {
 		t.Errorf("%+v", out)
 	}
+	// stopped, but with nothing more to gain than what it has: optimal
+	out, err = Solve(context.Background(), inst, Options{Solver: fixedSolver{bound: 0}})
+	if err != nil || out.Status != StatusOptimal || out.ServedBound != 1 {
+		t.Errorf("%+v %v", out, err)
+	}
 }

@@ -24,9 +24,12 @@
 //     components, each a set-packing problem (Packing): one row per call
 //     (at most one unit) and one per maximal clique of overlapping intervals
 //     of a unit.
-//   - Solve sends each component to a Solver and adds up: CBC (the cbc
-//     command line, the only file that runs a process) or Exhaustive, the
-//     brute-force oracle for tiny instances that the tests compare the MIP
-//     with. A solver that stops on its time limit gives its best assignment
-//     and its proven upper bound, so the bound stays valid.
+//   - Solve sends each component to a Solver (CBC: the cbc command line,
+//     cbc.go the only file that runs a process) and adds up. A solver that
+//     stops on its time limit gives its best assignment and its proven upper
+//     bound, so the bound stays valid. Oracle is the brute-force check for
+//     tiny instances (every assignment) that the tests compare Solve with.
+//   - NewResult, Ratios and WriteRatios make what dispatchd bound writes and
+//     what dispatchd report -bound prints: each run's late arrivals in the
+//     window (drill.Report's per-day data) over the bound.
 package bound

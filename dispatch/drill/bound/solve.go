@@ -117,7 +117,8 @@ func Solve(ctx context.Context, inst *Instance, opt Options) (*Outcome, error) {
 		out.Served += sol.Value
 		out.ServedBound += min(sol.UpperBound, len(calls))
 		out.SolverWall += sol.Wall
-		if sol.Status != StatusOptimal {
+		// a solver stopped with its incumbent at its proven bound has proven it optimal
+		if sol.Status != StatusOptimal && min(sol.UpperBound, len(calls)) > sol.Value {
 			out.Status = sol.Status
 		}
 		if opt.Progress != nil {
