@@ -301,8 +301,6 @@ func (s *State) depotViews() []resources.DepotView { return s.inv.Views(s.depots
 // Inventory returns the stock of the world's depots.
 func (s *State) Inventory() *resources.Inventory { return s.inv }
 
-// townsOf returns the town locator.
-func (s *State) townsOf() *geo.Towns { return s.towns }
 
 // travel returns the travel-time model.
 func (s *State) travel() *geo.ETA { return s.eta }
