@@ -301,6 +301,5 @@ func (s *State) depotViews() []resources.DepotView { return s.inv.Views(s.depots
 // Inventory returns the stock of the world's depots.
 func (s *State) Inventory() *resources.Inventory { return s.inv }
 
-
 // travel returns the travel-time model.
 func (s *State) travel() *geo.ETA { return s.eta }
