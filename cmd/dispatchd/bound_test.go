@@ -70,15 +70,15 @@ func TestBoundCommands(t *testing.T) {
 	if b.Calls < 300 || b.Late < b.NoCongestion || b.LateFound != b.Late || b.Solver.Status != bound.StatusOptimal {
 		t.Errorf("bound %+v", b)
 	}
-	replay := []string{"-from", p("day.jsonl"), "-quiet", "-text=false", "-seed", "4"}
+	replay := []string{"-from", p("day.jsonl"), "-quiet", "-text=false", "-seed", "4", "-policy", "closest"}
 	drillRun(t, "replay", append(replay, "-report", p("closest.json"))...)
 	drillRun(t, "replay", append(replay, "-report", p("slow.json"), "-turnout", "5m", "-label", "slow")...)
 	one := drillRun(t, "report", p("closest.json"), "-bound", p("bound.json"))
-	if !strings.Contains(one, "Response time") || !strings.Contains(one, "against the offline bound") || !strings.Contains(one, "closest-eta") {
+	if !strings.Contains(one, "Response time") || !strings.Contains(one, "against the offline bound") || !strings.Contains(one, "closest") {
 		t.Errorf("report with a bound:\n%s", one)
 	}
 	two := drillRun(t, "report", p("closest.json"), p("slow.json"), "-svg", p("svg"), "-bound", p("bound.json"))
-	if !strings.Contains(two, "B against A") || strings.Count(two, "closest-eta") < 2 || strings.Count(two, "slow") < 2 {
+	if !strings.Contains(two, "B against A") || strings.Count(two, "closest") < 2 || strings.Count(two, "slow") < 2 {
 		t.Errorf("comparison with a bound:\n%s", two)
 	}
 	rs, err := bound.Ratios(b, nil)

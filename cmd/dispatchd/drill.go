@@ -267,7 +267,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	policy := fs.String("policy", dispatch.DefaultPolicy, "ranking policy: "+strings.Join(dispatch.Policies(), " or "))
 	alternates := fs.Int("alternates", 0, "alternates the ranker keeps per requirement for consoles (0: the engine default, 3; -1: none)")
 	moveUp := fs.Bool("move-up", false, "move units up to keep the city covered (DMEXCLP): a unit on its way back goes to the station where it covers most, an idle one fills what a dispatch left uncovered")
-	divert := fs.Bool("divert", false, "a P1 no unit reaches within its target may take a unit on its way to a P3/P4 call")
+	divert := fs.Bool("divert", true, "a P1 no unit reaches within its target may take a unit on its way to a P3/P4 call (default on, off with -policy closest unless given)")
 	seed := fs.Uint64("seed", 1, "seed of the service times")
 	turnout := fs.Duration("turnout", time.Minute, "time from assignment to departure")
 	sigma := fs.Float64("service-sigma", 0.5, "log-normal spread of the time on scene (0: exactly the type's mean)")
@@ -285,6 +285,11 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *from == "" {
 		return errors.New("replay: -from is required")
+	}
+	divertSet := false
+	fs.Visit(func(f *flag.Flag) { divertSet = divertSet || f.Name == "divert" })
+	if *policy == dispatch.PolicyClosest && !divertSet {
+		*divert = false // the baseline is today's rule: no diversion
 	}
 	sp, err := parseSpeed(*speed)
 	if err != nil {

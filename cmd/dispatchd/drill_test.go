@@ -62,7 +62,7 @@ func TestDrillCommands(t *testing.T) {
 	drillRun(t, "replay", append(replay, "-report", p("moved.json"), "-text=false", "-coverage-weight", "300",
 		"-move", "fire_engine:2:shiqi:xiaolan")...)
 	cmp := drillRun(t, "report", "-svg", p("cmp"), "-json", p("cmp.json"), p("closest.json"), p("moved.json"))
-	if !strings.Contains(cmp, "A: closest\n") || !strings.Contains(cmp, "B: responders, coverage-aware (300s), moved fire_engine:2:shiqi:xiaolan") ||
+	if !strings.Contains(cmp, "A: closest\n") || !strings.Contains(cmp, "B: responders, coverage-aware (300s), diversion, moved fire_engine:2:shiqi:xiaolan") ||
 		!strings.Contains(cmp, "first responders") || !strings.Contains(cmp, "B against A") {
 		t.Errorf("comparison:\n%s", cmp)
 	}
