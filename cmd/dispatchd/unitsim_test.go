@@ -26,8 +26,9 @@ type unitSim struct {
 	done    chan struct{}
 
 	mu      sync.Mutex
-	keys    map[string]bool // dedup keys seen
-	handled map[string]bool // incident|unit already played
+	keys    map[string]bool     // dedup keys seen
+	handled map[string]bool     // incident|unit played and still on the incident's last record
+	last    map[string][]string // the units of each incident's last record
 	sent    map[string]simReport
 	lastAt  time.Time
 	records int // assignment records read (duplicates included)
@@ -48,7 +49,7 @@ func startUnitSim(t testing.TB, brokers []string) *unitSim {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &unitSim{t: t, brokers: brokers, cancel: cancel, done: make(chan struct{}),
-		keys: map[string]bool{}, handled: map[string]bool{}, sent: map[string]simReport{}}
+		keys: map[string]bool{}, handled: map[string]bool{}, last: map[string][]string{}, sent: map[string]simReport{}}
 	go s.run(ctx)
 	t.Cleanup(s.stop)
 	return s
@@ -132,6 +133,23 @@ func (s *unitSim) play(m kafka.Message) []kafka.Message {
 	}
 	s.keys[a.DedupKey] = true
 	var out []kafka.Message
+	// Records of an incident arrive in version order (one key, one
+	// partition): a unit absent from this record left the incident (it
+	// declined, was diverted, cleared), and if it comes back later it is a
+	// new assignment to play again.
+	now := map[string]bool{}
+	for _, u := range a.Units {
+		now[u.UnitID] = true
+	}
+	for _, unit := range s.last[a.Incident] {
+		if !now[unit] {
+			delete(s.handled, a.Incident+"|"+unit)
+		}
+	}
+	s.last[a.Incident] = s.last[a.Incident][:0]
+	for _, u := range a.Units {
+		s.last[a.Incident] = append(s.last[a.Incident], u.UnitID)
+	}
 	for _, u := range a.Units {
 		k := a.Incident + "|" + u.UnitID
 		if s.handled[k] || a.Drill != "" {

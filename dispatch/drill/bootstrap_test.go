@@ -203,6 +203,9 @@ func testCompareBootstrap(t *testing.T, a *Report) {
 		if r.CI == nil && r.Unit == "s" && r.NA == 0 {
 			continue // a time of no incident (no wait in ordinary days): undefined
 		}
+		if r.CI == nil && (strings.HasPrefix(r.Section, "primary") || r.Section == "first responders") {
+			continue // per day the report keeps the first unit's times only: no interval (compare.go)
+		}
 		if r.CI == nil || r.CI[0] != 0 || r.CI[1] != 0 {
 			t.Errorf("%s %s: interval %v against itself", r.Section, r.Metric, r.CI)
 		}
