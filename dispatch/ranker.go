@@ -266,18 +266,7 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 			for _, c := range pros {
 				sc.picked = append(sc.picked, c.id)
 			}
-			var reserves []candidate
-			for _, capab := range append([]string{rq.Capability}, rq.Substitutes...) {
-				if len(reserves) >= want {
-					break
-				}
-				for _, c := range reserves {
-					sc.picked = append(sc.picked, c.id)
-				}
-				more := find(capab, true, want-len(reserves), capab != rq.Capability)
-				sc.picked = sc.picked[:len(sc.picked)-len(reserves)]
-				reserves = append(reserves, more...)
-			}
+			reserves := s.reserveCandidates(rq, want, find)
 			sc.picked = sc.picked[:len(sc.picked)-len(pros)]
 			pool = append(pool, reserves...)
 			slices.SortStableFunc(pool, func(a, b candidate) int {

@@ -117,18 +117,7 @@ func (s *State) lastResort(rq scenario.Requirement, pros []candidate, target flo
 	if slices.ContainsFunc(opts, func(a arrival) bool { return a.eta <= target }) {
 		return pros // a first responder can be there in time: no reserve
 	}
-	var reserves []candidate
-	for _, capab := range append([]string{rq.Capability}, rq.Substitutes...) {
-		if len(reserves) >= n {
-			break
-		}
-		for _, c := range reserves {
-			sc.picked = append(sc.picked, c.id)
-		}
-		more := find(capab, true, n-len(reserves), capab != rq.Capability)
-		sc.picked = sc.picked[:len(sc.picked)-len(reserves)]
-		reserves = append(reserves, more...)
-	}
+	reserves := s.reserveCandidates(rq, n, find)
 	if len(reserves) == 0 {
 		return pros
 	}
@@ -208,4 +197,25 @@ func firstReason(eta, first float64, capab string, target float64, priority int)
 		r += fmt.Sprintf(", which misses the P%d target of %s", priority, fmtSeconds(target))
 	}
 	return r
+}
+
+// reserveCandidates returns up to want reserve-team units for a
+// requirement: with its capability first, then with each substitute in
+// order, none twice (the reserve rule of both policies; the caller has put
+// the units to leave out in the scratch's picked list).
+func (s *State) reserveCandidates(rq scenario.Requirement, want int, find findFunc) []candidate {
+	sc := &s.scratch
+	var reserves []candidate
+	for _, capab := range append([]string{rq.Capability}, rq.Substitutes...) {
+		if len(reserves) >= want {
+			break
+		}
+		for _, c := range reserves {
+			sc.picked = append(sc.picked, c.id)
+		}
+		more := find(capab, true, want-len(reserves), capab != rq.Capability)
+		sc.picked = sc.picked[:len(sc.picked)-len(reserves)]
+		reserves = append(reserves, more...)
+	}
+	return reserves
 }
