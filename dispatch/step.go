@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // The write step: every change of the engine — deciding incidents,
@@ -48,7 +49,7 @@ func (t *txn) world(drill string) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !containsWorld(t.used, w) {
+	if !slices.Contains(t.used, w) {
 		t.used = append(t.used, w)
 	}
 	return w, nil
@@ -57,7 +58,7 @@ func (t *txn) world(drill string) (*world, error) {
 // loaded returns a drill's world if it is in memory, without loading it.
 func (t *txn) loaded(drill string) *world {
 	w := t.e.worlds[drill]
-	if w != nil && !containsWorld(t.used, w) {
+	if w != nil && !slices.Contains(t.used, w) {
 		t.used = append(t.used, w)
 	}
 	return w
@@ -73,15 +74,6 @@ func (t *txn) refused(w *world, err error) error {
 	}
 	t.e.reloadLocked(ReloadStale)
 	return fmt.Errorf("%w: %w", errStale, err)
-}
-
-func containsWorld(ws []*world, w *world) bool {
-	for _, x := range ws {
-		if x == w {
-			return true
-		}
-	}
-	return false
 }
 
 // step runs fn as one write step (see the comment at the top of this file)

@@ -604,28 +604,11 @@ func (rc *recCache) append(b []byte, r *dispatch.Recommendation, ok *bool) []byt
 	if rc.m == nil || len(rc.m) >= maxRecCache {
 		rc.m = make(map[*dispatch.Recommendation]*recEntry, 256)
 	}
-	e := &recEntry{json: append([]byte(nil), b[start:]...), was: dispatch.Recommendation{Units: clonePicks(r.Units),
-		Materials: slices.Clone(r.Materials), Shortfalls: slices.Clone(r.Shortfalls)}}
-	if r.Alternates != nil {
-		e.was.Alternates = make(map[string][]dispatch.UnitPick, len(r.Alternates))
-		for k, v := range r.Alternates {
-			e.was.Alternates[k] = clonePicks(v)
-		}
-	}
+	// what the JSON was written from, deep-copied (IncidentRecord.Clone)
+	was := (&dispatch.IncidentRecord{Rec: r}).Clone().Rec
+	e := &recEntry{json: append([]byte(nil), b[start:]...), was: *was}
 	rc.m[r] = e
 	return b
-}
-
-func clonePicks(ps []dispatch.UnitPick) []dispatch.UnitPick {
-	if ps == nil {
-		return nil
-	}
-	out := make([]dispatch.UnitPick, len(ps))
-	copy(out, ps)
-	for i := range out {
-		out[i].Reasons = slices.Clone(ps[i].Reasons)
-	}
-	return out
 }
 
 // sameRec reports whether r holds what was holds (nil and empty apart, as
