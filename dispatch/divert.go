@@ -28,8 +28,8 @@ type divertCandidate struct {
 // divertable returns, for capability c (or one of subs), the unit on its
 // way to a call of priority >= from that reaches p soonest (ETA from where
 // it is), if any reaches within target; ties by unit id. It scans every
-// unit: exact by construction (DivertOracle tests it against the ranker's
-// notion of ETA).
+// unit: exact by construction (TestDivertableMatchesBruteForce checks it
+// against an oracle over the unit views and the ranker's notion of ETA).
 func (e *Engine) divertable(w *world, p geo.Point, caps []string, from int, target float64, hour int, ex map[string]bool) (divertCandidate, bool) {
 	f := w.state.Fleet()
 	want := make([]int32, 0, len(caps))
