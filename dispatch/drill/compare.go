@@ -39,7 +39,8 @@ type CompareRow struct {
 	Metric  string  `json:"metric"`
 	A       float64 `json:"a"`
 	B       float64 `json:"b"`
-	// Unit is "s", "share", "count" or "hours".
+	// Unit is "s", "share", "count", "rate" (a count per day or per unit
+	// and day) or "hours".
 	Unit string `json:"unit"`
 	// CI is the 95 % confidence interval of B - A: a bootstrap over the
 	// days both runs cover (the same resampled days for A and B, which
@@ -137,6 +138,12 @@ func Compare(a, b *Report) *Comparison {
 			}
 		}
 		add("first responders", "sent", float64(a.FirstResponders.Sent), float64(b.FirstResponders.Sent), "count", nil, nil)
+	}
+	if a.Diversions+b.Diversions > 0 {
+		add("diversions", "per day", a.DiversionsPerDay, b.DiversionsPerDay, "rate", nil, nil)
+	}
+	if a.MoveUps+b.MoveUps > 0 {
+		add("move-ups", "per unit and day", a.MoveUpsPerUnitDay, b.MoveUpsPerUnitDay, "rate", nil, nil)
 	}
 	for _, group := range []struct {
 		name string
@@ -389,6 +396,8 @@ func fmtValue(v float64, unit string) string {
 		return pct(v)
 	case "count":
 		return num(int(v))
+	case "rate":
+		return fmt.Sprintf("%.3g", v)
 	}
 	return fmt.Sprintf("%.1f", v)
 }

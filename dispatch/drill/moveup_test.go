@@ -47,6 +47,15 @@ func TestMoveUpDrill(t *testing.T) {
 	if on.MoveUps != again.MoveUps || on.Response.All.P90 != again.Response.All.P90 {
 		t.Fatalf("not deterministic: %d/%v then %d/%v", on.MoveUps, on.Response.All.P90, again.MoveUps, again.Response.All.P90)
 	}
+	// The comparison of the two runs shows both rates.
+	c := Compare(off, on)
+	rows := map[string]float64{}
+	for _, r := range c.Rows {
+		rows[r.Section+" "+r.Metric] = r.B
+	}
+	if rows["diversions per day"] != on.DiversionsPerDay || rows["move-ups per unit and day"] != on.MoveUpsPerUnitDay {
+		t.Fatalf("comparison rows %v, want diversions %.3f and move-ups %.3f", rows, on.DiversionsPerDay, on.MoveUpsPerUnitDay)
+	}
 	t.Logf("one day: %d move-ups (%.3f per unit and day), %d diversions; P1 p90 %.0fs off, %.0fs on", on.MoveUps, on.MoveUpsPerUnitDay, on.Diversions,
 		off.Response.ByPriority[0].P90, on.Response.ByPriority[0].P90)
 }
