@@ -259,7 +259,7 @@ func (e *Engine) commandUnit(w *world, rec *IncidentRecord, now time.Time) (stri
 	best := UnitPick{EtaS: math.Inf(1)}
 	for _, c := range slices.Sorted(maps.Keys(caps)) {
 		r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: []scenario.Requirement{{Capability: c, Count: 1}}},
-			Priority: rec.Priority, Now: now, Exclude: ex})
+			Priority: rec.Priority, Now: now, Exclude: ex, Backlog: e.backlog(w, rec)})
 		for _, p := range r.Units {
 			if p.EtaS < best.EtaS || (p.EtaS == best.EtaS && p.UnitID < best.UnitID) {
 				best = p
@@ -409,7 +409,8 @@ func (e *Engine) decline(w *world, out *Outcome, rec *IncidentRecord, unitID, re
 			}
 		}
 		ex := excluded(rec)
-		r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: []scenario.Requirement{req}}, Priority: rec.Priority, Now: now, Exclude: ex})
+		r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: []scenario.Requirement{req}}, Priority: rec.Priority, Now: now, Exclude: ex,
+			Backlog: e.backlog(w, rec)})
 		rec.Rec.Units = removed(rec.Rec.Units, idx)
 		for _, p := range r.Units {
 			p.Reasons = append(p.Reasons, fmt.Sprintf("replaces %s (declined: %s)", unitID, reason))

@@ -91,7 +91,8 @@ func (e *Engine) fill(w *world, rec *IncidentRecord, now time.Time) *Outcome {
 	ex := excluded(rec)
 	var r Recommendation
 	if len(missing) > 0 {
-		r = w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: missing}, Priority: rec.Priority, Now: now, Exclude: ex})
+		r = w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: scenario.Plan{Units: missing}, Priority: rec.Priority, Now: now, Exclude: ex,
+			Backlog: e.backlog(w, rec)})
 		if len(r.Units) == 0 {
 			return nil // still nothing available: the incident stays queued
 		}

@@ -93,7 +93,7 @@ func (e *Engine) decide(w *world, inc *Incident) []*Outcome {
 		}
 	}
 	plan := planFor(typ, inc.Materials)
-	recm := w.state.Rank(RankRequest{At: p, Plan: plan, Priority: rec.Priority, Now: now})
+	recm := w.state.Rank(RankRequest{At: p, Plan: plan, Priority: rec.Priority, Now: now, Backlog: e.backlog(w, nil)})
 	rec.Rec = &recm
 	if len(recm.Shortfalls) > 0 {
 		rec.Flags = append(rec.Flags, FlagShortfall)

@@ -105,6 +105,7 @@ type Engine struct {
 	types  map[string]*scenario.IncidentType
 	mu     sync.Mutex // guards worlds and everything inside them; taken before vmu
 	worlds map[string]*world
+	steps  uint64 // write steps taken (guarded by mu): the backlog's memo key
 	vmu    sync.Mutex            // guards views; never held across a store call
 	views  map[string]*viewState // the read side of each world (view.go)
 }
@@ -123,6 +124,8 @@ type world struct {
 	// cover is the move-up model (nil: EngineConfig.MoveUp off).
 	cover *coverState
 	links *linkIndex
+	// backlog: the units the open incidents wait for (queue.go).
+	backlog backlogMemo
 	// stored holds, for every open incident, the version the store has (as
 	// loaded or as last written): the BaseVersion of the next change.
 	stored map[string]int

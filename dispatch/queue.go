@@ -93,7 +93,7 @@ func (e *Engine) refreshAwaiting(w *world, taken map[string]bool) []*Outcome {
 func (e *Engine) rerank(w *world, rec *IncidentRecord, now time.Time, why string) {
 	e.touch(rec, now)
 	r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: planFor(e.typeOf(rec), rec.Materials),
-		Priority: rec.Priority, Now: now, Exclude: notAgain(rec)})
+		Priority: rec.Priority, Now: now, Exclude: notAgain(rec), Backlog: e.backlog(w, rec)})
 	for i := range r.Units {
 		r.Units[i].Reasons = append(r.Units[i].Reasons, why)
 	}
@@ -202,5 +202,58 @@ func (w *world) setAwaiting(rec *IncidentRecord) {
 		w.awaiting[rec.ID] = rec
 	} else {
 		delete(w.awaiting, rec.ID)
+	}
+}
+
+// backlogMemo is a world's count of the units its open incidents wait
+// for, by capability (unit shortfalls), counted once per step.
+type backlogMemo struct {
+	step  uint64
+	valid bool
+	units map[string]int
+}
+
+// backlog returns RankRequest.Backlog for a decision on rec (nil: a new
+// incident not yet open): the units the other open incidents of w still
+// miss, by capability. The open incidents are counted at most once a step
+// and only when the reserve rule asks (a surge is when it does).
+func (e *Engine) backlog(w *world, rec *IncidentRecord) func(string) int {
+	return func(capab string) int {
+		m := &w.backlog
+		if !m.valid || m.step != e.steps {
+			m.step, m.valid = e.steps, true
+			clear(m.units)
+			if m.units == nil {
+				m.units = map[string]int{}
+			}
+			for _, o := range w.open {
+				for capab, n := range missingUnits(o) {
+					m.units[capab] += n
+				}
+			}
+		}
+		n := m.units[capab]
+		if rec != nil { // the incident's own shortfalls are not a queue for it
+			for c, k := range missingUnits(rec) {
+				if c == capab {
+					n -= k
+				}
+			}
+		}
+		return max(n, 0) // counted earlier in the step: an estimate
+	}
+}
+
+// missingUnits yields an incident's unit shortfalls: capability, units.
+func missingUnits(rec *IncidentRecord) func(yield func(string, int) bool) {
+	return func(yield func(string, int) bool) {
+		if rec.Rec == nil {
+			return
+		}
+		for _, sf := range rec.Rec.Shortfalls {
+			if isUnitShortfall(sf) && !yield(sf.What, sf.Missing) {
+				return
+			}
+		}
 	}
 }

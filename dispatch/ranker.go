@@ -21,6 +21,12 @@ type RankRequest struct {
 	Now      time.Time
 	// Exclude names units that must not be offered (already on the incident, declined).
 	Exclude map[string]bool
+	// Backlog, when set, returns how many units of a capability other
+	// open incidents are still waiting for (the queue). The responders
+	// policy's reserve rule then counts a busy unit expected free only
+	// for capabilities nobody waits for: in a surge a unit that frees up
+	// serves the queue first, not this call. Nil: no queue.
+	Backlog func(capability string) int
 }
 
 // searchFunc returns the k available units of capability ci (professionals,

@@ -167,6 +167,15 @@ func TestRankMatchesOracle(t *testing.T) {
 			if r.IntN(5) == 0 {
 				req.Exclude = map[string]bool{sc.Units[r.IntN(len(sc.Units))].ID: true}
 			}
+			if r.IntN(3) == 0 { // a queue waiting for some capabilities
+				queued := map[string]int{}
+				for _, rq := range req.Plan.Units {
+					if r.IntN(2) == 0 {
+						queued[rq.Capability] = 1 + r.IntN(3)
+					}
+				}
+				req.Backlog = func(c string) int { return queued[c] }
+			}
 			// The reserve rule's busy units: their index against the fleet.
 			st := states[keyed{PolicyResponders, "h3"}]
 			var caps []int32

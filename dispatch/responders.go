@@ -94,8 +94,13 @@ func (s *State) lastResort(rq scenario.Requirement, pros []candidate, target flo
 	for i := range pros {
 		opts = append(opts, arrival{eta: pros[i].eta(), id: pros[i].id})
 	}
+	// caps: the capabilities whose busy units may still come in time
+	// (none that the queue waits for, see RankRequest.Backlog).
 	caps := make([]int32, 0, 4)
 	addCap := func(name string) {
+		if req.Backlog != nil && req.Backlog(name) > 0 {
+			return
+		}
 		if ci, ok := s.fleet.Capability(name); ok && !slices.Contains(caps, ci) {
 			caps = append(caps, ci)
 		}

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -170,6 +171,57 @@ func TestResponders(t *testing.T) {
 				t.Fatalf("picks %v shortfall %d, want %v shortfall %d (%+v)", got, short, tt.want, tt.short, rec)
 			}
 			if brute := st.rankBrute(req); len(brute.Units) != len(rec.Units) {
+				t.Fatalf("oracle differs: %+v", brute)
+			}
+		})
+	}
+}
+
+// TestRespondersQueue: in a surge (other incidents wait for patrols) a
+// busy patrol expected free soon no longer holds back the reserve: it will
+// serve the queue first. A queue for another capability changes nothing.
+func TestRespondersQueue(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		units  []lineUnit
+		queued map[string]int
+		want   string
+	}{
+		{"a late patrol and a busy one sooner, no queue: the late one", []lineUnit{patrol("PAT1", 25000), patrol("PAT2", 500), militia("MIL", 100)},
+			nil, "PAT1"},
+		{"the same with two incidents waiting for patrols: the reserve", []lineUnit{patrol("PAT1", 25000), patrol("PAT2", 500), militia("MIL", 100)},
+			map[string]int{"patrol": 2}, "MIL*"},
+		{"a queue for boats only: the late patrol", []lineUnit{patrol("PAT1", 25000), patrol("PAT2", 500), militia("MIL", 100)},
+			map[string]int{"boat": 5}, "PAT1"},
+		{"none available, the queue waits: the reserve, not a shortfall", []lineUnit{patrol("PAT2", 500), militia("MIL", 100)},
+			map[string]int{"patrol": 1}, "MIL*"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := NewState(lineCity(tt.units...), RankConfig{Policy: PolicyResponders})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.setStatus("PAT2", teams.StatusDispatched, "X", rankNow); err != nil {
+				t.Fatal(err)
+			}
+			st.expectFree("PAT2", rankNow, 900, lineAt)
+			req := RankRequest{At: lineAt, Plan: patrolPlan(), Priority: 1, Now: rankNow}
+			if tt.queued != nil {
+				req.Backlog = func(c string) int { return tt.queued[c] }
+			}
+			rec := st.Rank(req)
+			var got []string
+			for _, p := range rec.Units {
+				g := p.UnitID
+				if p.Reserve {
+					g += "*"
+				}
+				got = append(got, g)
+			}
+			if !slices.Equal(got, []string{tt.want}) || len(rec.Shortfalls) != 0 {
+				t.Fatalf("picks %v shortfalls %+v, want %s", got, rec.Shortfalls, tt.want)
+			}
+			if brute := st.rankBrute(req); !reflect.DeepEqual(brute, rec) {
 				t.Fatalf("oracle differs: %+v", brute)
 			}
 		})

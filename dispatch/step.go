@@ -106,6 +106,7 @@ func (e *Engine) step(ctx context.Context, what string, fn change) ([]*Outcome, 
 func (e *Engine) stepOnce(ctx context.Context, fn change, fresh bool) ([]*Outcome, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.steps++
 	t := &txn{e: e, ctx: ctx, fresh: fresh}
 	outs, err := fn(t)
 	if err != nil {
