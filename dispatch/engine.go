@@ -105,7 +105,7 @@ type Engine struct {
 	types  map[string]*scenario.IncidentType
 	mu     sync.Mutex // guards worlds and everything inside them; taken before vmu
 	worlds map[string]*world
-	steps  uint64 // write steps taken (guarded by mu): the backlog's memo key
+	steps  uint64                // write steps taken (guarded by mu): the backlog's memo key
 	vmu    sync.Mutex            // guards views; never held across a store call
 	views  map[string]*viewState // the read side of each world (view.go)
 }
