@@ -208,8 +208,7 @@ func (w *world) setAwaiting(rec *IncidentRecord) {
 // backlogMemo is a world's count of the units its open incidents wait
 // for, by capability (unit shortfalls), counted once per step.
 type backlogMemo struct {
-	step  uint64
-	valid bool
+	step  uint64 // Engine.steps when counted (0: never; steps start at 1)
 	units map[string]int
 }
 
@@ -220,8 +219,8 @@ type backlogMemo struct {
 func (e *Engine) backlog(w *world, rec *IncidentRecord) func(string) int {
 	return func(capab string) int {
 		m := &w.backlog
-		if !m.valid || m.step != e.steps {
-			m.step, m.valid = e.steps, true
+		if m.step != e.steps {
+			m.step = e.steps
 			clear(m.units)
 			if m.units == nil {
 				m.units = map[string]int{}

@@ -61,6 +61,19 @@ func patrolPlan() scenario.Plan {
 	return scenario.Plan{Units: []scenario.Requirement{{Capability: "patrol", Count: 1}}}
 }
 
+// pickCode is a pick as the tables write it: the unit id, + for a first
+// responder, * for a reserve.
+func pickCode(p UnitPick) string {
+	g := p.UnitID
+	if p.FirstResponder {
+		g += "+"
+	}
+	if p.Reserve {
+		g += "*"
+	}
+	return g
+}
+
 // TestResponders: the responders policy's first responders and its
 // reserve rule, against closest, in the line city. Each case gives the
 // picks expected (unit id, + for a first responder, * for a reserve) and
@@ -151,14 +164,7 @@ func TestResponders(t *testing.T) {
 			rec := st.Rank(req)
 			var got []string
 			for _, p := range rec.Units {
-				g := p.UnitID
-				if p.FirstResponder {
-					g += "+"
-				}
-				if p.Reserve {
-					g += "*"
-				}
-				got = append(got, g)
+				got = append(got, pickCode(p))
 				if p.FirstResponder && !strings.Contains(strings.Join(p.Reasons, "; "), tt.reason) {
 					t.Errorf("first responder reasons %q lack %q", p.Reasons, tt.reason)
 				}
@@ -212,11 +218,7 @@ func TestRespondersQueue(t *testing.T) {
 			rec := st.Rank(req)
 			var got []string
 			for _, p := range rec.Units {
-				g := p.UnitID
-				if p.Reserve {
-					g += "*"
-				}
-				got = append(got, g)
+				got = append(got, pickCode(p))
 			}
 			if !slices.Equal(got, []string{tt.want}) || len(rec.Shortfalls) != 0 {
 				t.Fatalf("picks %v shortfalls %+v, want %s", got, rec.Shortfalls, tt.want)
