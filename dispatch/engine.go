@@ -105,7 +105,6 @@ type Engine struct {
 	types  map[string]*scenario.IncidentType
 	mu     sync.Mutex // guards worlds and everything inside them; taken before vmu
 	worlds map[string]*world
-	steps  uint64                // write steps taken (guarded by mu): the backlog's memo key
 	vmu    sync.Mutex            // guards views; never held across a store call
 	views  map[string]*viewState // the read side of each world (view.go)
 }
@@ -125,7 +124,7 @@ type world struct {
 	cover *coverState
 	links *linkIndex
 	// backlog: the units the open incidents wait for (queue.go).
-	backlog backlogMemo
+	backlog backlogCount
 	// stored holds, for every open incident, the version the store has (as
 	// loaded or as last written): the BaseVersion of the next change.
 	stored map[string]int
@@ -321,6 +320,7 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 		}
 		w.open[rec.ID] = &rec
 		w.setAwaiting(&rec)
+		w.backlog.set(rec.ID, &rec)
 		if rec.HasLocation {
 			w.links.add(&rec, e.family(rec.Type))
 		}

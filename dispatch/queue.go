@@ -205,41 +205,62 @@ func (w *world) setAwaiting(rec *IncidentRecord) {
 	}
 }
 
-// backlogMemo is a world's count of the units its open incidents wait
-// for, by capability (unit shortfalls), counted once per step.
-type backlogMemo struct {
-	step  uint64 // Engine.steps when counted (0: never; steps start at 1)
-	units map[string]int
+// backlogCount is a world's count of the units its open incidents wait
+// for, by capability (unit shortfalls). It is kept up to date with each
+// committed change of an incident (backlogCount.set) instead of being
+// recounted: in a surge thousands of incidents wait and the reserve rule asks
+// at nearly every decision.
+type backlogCount struct {
+	units map[string]int          // capability -> units missing over the open incidents
+	of    map[string][]capMissing // incident -> what it adds to units
+}
+
+// capMissing is one incident's shortfall of units of a capability.
+type capMissing struct {
+	capab string
+	n     int
+}
+
+// set counts rec (nil: closed, cancelled, linked) as incident id's
+// shortfalls in place of what was counted for it before.
+func (b *backlogCount) set(id string, rec *IncidentRecord) {
+	if b.units == nil {
+		b.units, b.of = map[string]int{}, map[string][]capMissing{}
+	}
+	for _, c := range b.of[id] {
+		if b.units[c.capab] -= c.n; b.units[c.capab] <= 0 {
+			delete(b.units, c.capab)
+		}
+	}
+	old := b.of[id][:0]
+	if rec != nil {
+		for capab, n := range missingUnits(rec) {
+			old = append(old, capMissing{capab, n})
+			b.units[capab] += n
+		}
+	}
+	if len(old) == 0 {
+		delete(b.of, id)
+		return
+	}
+	b.of[id] = old
 }
 
 // backlog returns RankRequest.Backlog for a decision on rec (nil: a new
 // incident not yet open): the units the other open incidents of w still
-// miss, by capability. The open incidents are counted at most once a step
-// and only when the reserve rule asks (a surge is when it does).
+// miss, by capability, as of the last commit (changes made earlier in the
+// same step are not yet counted: an estimate).
 func (e *Engine) backlog(w *world, rec *IncidentRecord) func(string) int {
 	return func(capab string) int {
-		m := &w.backlog
-		if m.step != e.steps {
-			m.step = e.steps
-			clear(m.units)
-			if m.units == nil {
-				m.units = map[string]int{}
-			}
-			for _, o := range w.open {
-				for capab, n := range missingUnits(o) {
-					m.units[capab] += n
-				}
-			}
-		}
-		n := m.units[capab]
+		n := w.backlog.units[capab]
 		if rec != nil { // the incident's own shortfalls are not a queue for it
-			for c, k := range missingUnits(rec) {
-				if c == capab {
-					n -= k
+			for _, c := range w.backlog.of[rec.ID] {
+				if c.capab == capab {
+					n -= c.n
 				}
 			}
 		}
-		return max(n, 0) // counted earlier in the step: an estimate
+		return max(n, 0)
 	}
 }
 

@@ -3,6 +3,8 @@ package dispatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -200,6 +202,48 @@ func TestDiversion(t *testing.T) {
 		}
 		if len(a.Rec.Shortfalls) != 1 || a.Rec.Shortfalls[0].What != "patrol" {
 			t.Fatalf("A shortfalls %+v", a.Rec.Shortfalls)
+		}
+	}
+}
+
+// TestBacklogCountMatchesRecount: the count of units the queue waits for is
+// kept up to date with each commit; after every step of a random stream
+// (calls, units clearing, cancels, confirms) it equals a recount over the
+// open incidents.
+func TestBacklogCountMatchesRecount(t *testing.T) {
+	for seed := range uint64(20) {
+		ctx := context.Background()
+		now := t0
+		eng := twoPatrolEngine(t, &now, seed%2 == 0)
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var ids []string
+		for i := range 60 {
+			now = now.Add(time.Duration(rng.IntN(90)) * time.Second)
+			var err error
+			switch r := rng.IntN(10); {
+			case r < 4:
+				typ := []string{"theft", "robbery"}[rng.IntN(2)]
+				id := fmt.Sprintf("%c%d", 'A'+rng.IntN(20), i)
+				ids = append(ids, id)
+				_, err = eng.Process(ctx, []dispatch.Incident{call(id, typ, now)}, nil)
+			case r < 7:
+				u := []string{"PAT-1", "PAT-2"}[rng.IntN(2)]
+				st := []string{"en_route", "on_scene", "available"}[rng.IntN(3)]
+				_, err = eng.Process(ctx, nil, []dispatch.UnitEvent{{UnitID: u, Status: st, At: now}})
+			case len(ids) > 0:
+				id := ids[rng.IntN(len(ids))]
+				kind := []string{dispatch.ActCancel, dispatch.ActConfirm}[rng.IntN(2)]
+				_, err = eng.Act(ctx, dispatch.Action{Kind: kind, Incident: id, Reason: "test"})
+				if errors.Is(err, dispatch.ErrBadAction) || errors.Is(err, dispatch.ErrNotFound) {
+					err = nil // not in a state for it: refused, nothing changed
+				}
+			}
+			if err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, i, err)
+			}
+			if err := eng.CheckBacklog(""); err != nil {
+				t.Fatalf("seed %d step %d: %v", seed, i, err)
+			}
 		}
 	}
 }

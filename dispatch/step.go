@@ -106,7 +106,6 @@ func (e *Engine) step(ctx context.Context, what string, fn change) ([]*Outcome, 
 func (e *Engine) stepOnce(ctx context.Context, fn change, fresh bool) ([]*Outcome, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.steps++
 	t := &txn{e: e, ctx: ctx, fresh: fresh}
 	outs, err := fn(t)
 	if err != nil {
@@ -167,6 +166,7 @@ func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
 		if w == nil {
 			continue
 		}
+		w.backlog.set(o.Incident.ID, w.open[o.Incident.ID])
 		if w.open[o.Incident.ID] != nil || w.linked[o.Incident.ID] != nil {
 			w.stored[o.Incident.ID] = o.Incident.Version
 		} else {
