@@ -65,7 +65,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 			// A unit went elsewhere (another engine took it, or memory was
 			// behind): rank again; a console that named the version it saw
 			// is shown the new recommendation instead of having it sent.
-			e.rerank(w, rec, now, "re-ranked at confirmation: a recommended unit was taken elsewhere")
+			e.rerank(w, rec, now, Why{Code: WhyRerankedConf})
 			if a.Version != 0 {
 				e.addEvent(out, EvIncidentUpdated, rec, nil)
 				return []*Outcome{out}, fmt.Errorf("confirm: %w: a recommended unit was taken elsewhere", ErrChanged)
@@ -121,7 +121,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		}
 		e.touch(rec, now)
 		pick := e.pickFor(w, nu, rec, req, now)
-		pick.Reasons = append(pick.Reasons, fmt.Sprintf("%s by dispatcher %s", map[string]string{ActSwap: "swapped in", ActAdd: "added"}[a.Kind], a.By))
+		pick.because(Why{Code: map[string]string{ActSwap: WhySwappedIn, ActAdd: WhyAdded}[a.Kind], By: a.By})
 		if a.Kind == ActSwap {
 			if rec.State == StateDispatched {
 				e.release(w, out, rec, a.Unit, teams.StatusAvailable, "swapped", now)
@@ -413,7 +413,7 @@ func (e *Engine) decline(w *world, out *Outcome, rec *IncidentRecord, unitID, re
 			Backlog: e.backlog(w, rec)})
 		rec.Rec.Units = removed(rec.Rec.Units, idx)
 		for _, p := range r.Units {
-			p.Reasons = append(p.Reasons, fmt.Sprintf("replaces %s (declined: %s)", unitID, reason))
+			p.because(Why{Code: WhyReplaces, Unit: unitID, Reason: reason})
 			rec.Rec.Units = append(rec.Rec.Units, p)
 			e.assign(w, out, rec, p, now)
 		}
