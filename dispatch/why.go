@@ -31,22 +31,24 @@ const (
 
 // Refusal codes (Why.Code of a Refusal).
 const (
-	WhyBadState    = "bad_state" // Action cannot be done while the incident is State
-	WhyUnitBusy    = "unit_busy" // Unit is Status, not available
-	WhyNotOnInc    = "not_on_incident"
-	WhyOnIncident  = "already_on_incident"
-	WhyOnScene     = "already_on_scene"
-	WhyAccepted    = "already_accepted"
-	WhyTransition  = "illegal_transition" // From -> To
-	WhyUnknownType = "unknown_type"
-	WhyUnknownUnit = "unknown_unit"
-	WhyNoCommand   = "no_command_unit"
-	WhyNoLocation  = "no_location"
-	WhyChanged     = "changed"
-	WhyOtherTeam   = "other_team"
-	WhyBadAction   = "bad_action" // any other refusal
-	WhyForbidden   = "forbidden"
-	WhyNotFound    = "not_found"
+	WhyBadState       = "bad_state" // Action cannot be done while the incident is State
+	WhyUnitBusy       = "unit_busy" // Unit is Status, not available
+	WhyNotOnInc       = "not_on_incident"
+	WhyOnIncident     = "already_on_incident"
+	WhyOnScene        = "already_on_scene"
+	WhyAccepted       = "already_accepted"
+	WhyAlready        = "already_status"     // Unit is already Status
+	WhyTransition     = "illegal_transition" // From -> To
+	WhyUnknownType    = "unknown_type"
+	WhyUnknownUnit    = "unknown_unit"
+	WhyNoCommand      = "no_command_unit"
+	WhyNoLocation     = "no_location"
+	WhyChanged        = "changed"
+	WhyOtherTeam      = "other_team"
+	WhyDeclineInstead = "decline_instead" // Unit is Status on Incident: decline the assignment with a reason instead
+	WhyBadAction      = "bad_action"      // any other refusal
+	WhyForbidden      = "forbidden"
+	WhyNotFound       = "not_found"
 )
 
 // Why is a reason as a code with parameters (docs/protocol.md, "why"). Only
@@ -138,6 +140,8 @@ func (w *Why) Text() string {
 		return fmt.Sprintf("unit %s is already on scene", w.Unit)
 	case WhyAccepted:
 		return fmt.Sprintf("unit %s already accepted", w.Unit)
+	case WhyAlready:
+		return fmt.Sprintf("unit %s is already %s", w.Unit, w.Status)
 	case WhyTransition:
 		return fmt.Sprintf("%s: unit %s cannot go from %s to %s", w.Action, w.Unit, w.From, w.To)
 	case WhyUnknownType:
@@ -148,6 +152,8 @@ func (w *Why) Text() string {
 		return "no available unit of the city command team"
 	case WhyNoLocation:
 		return fmt.Sprintf("incident %s has no location: locate it first", w.Incident)
+	case WhyDeclineInstead:
+		return fmt.Sprintf("unit %s is %s on incident %s: decline the assignment with a reason instead", w.Unit, w.Status, w.Incident)
 	case WhyChanged:
 		return "the recommendation changed: check the new one"
 	case WhyOtherTeam:
