@@ -235,6 +235,7 @@ async function main() {
     alert: beep,
     toast,
     refreshUnits,
+    history: (id) => getJSON("/api/incidents/" + encodeURIComponent(id) + "/history"),
   };
   view = me.role === "team_leader" ? new LeaderView($("app"), ctx) : new DispatcherView($("app"), ctx);
   conn = new Connection({

@@ -8,6 +8,7 @@ import { t, getLang, statusLabel, stateLabel, eventLabel } from "./i18n.js";
 import { TOWNS, townName } from "./towns.js";
 import { EV, needsAction, dispatcherActions, unitDeclinable, fmtEta, fmtKm, fmtTime, fmtAge } from "./model.js";
 import { MapView } from "./map.js";
+import { History } from "./history.js";
 import { typeName, capName, itemName, depotName, teamLabel, pickReasons, shortfallText as sfText, errorText, actionName, invalidName } from "./names.js";
 
 const NEW_KINDS = new Set([EV.dispatched, EV.recommended, EV.manual]);
@@ -30,6 +31,10 @@ export class DispatcherView {
     this.p1 = []; // P1 banners not yet acknowledged: {id, text}
     this.typeCodes = new Set((ctx.config.types || []).map((x) => (typeof x === "string" ? x : x.code)).filter(Boolean));
     this.typeNames = new Map((ctx.config.types || []).filter((x) => x && x.code).map((x) => [x.code, x]));
+    this.history = new History(ctx.history || (() => Promise.resolve([])), () => {
+      this.detailKey = "";
+      this.render();
+    });
     this.build();
   }
 
@@ -417,6 +422,7 @@ export class DispatcherView {
         h("button", { type: "button", id: "btn-cancel", class: "danger", disabled: !acts.cancel, onclick: () => this.openPanel({ kind: "cancel" }) }, t("cancel") + " (x)"),
       ),
     );
+    parts.push(this.history.section(rec));
     replace(this.detailEl, parts);
   }
 

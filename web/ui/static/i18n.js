@@ -80,6 +80,8 @@ const L = {
   moveup: ["前置备勤建议", "Move-up"],
   moveup_msg: ["建议单位 {unit} 移至 {station} 待命，以补足覆盖", "Move unit {unit} to wait at {station}: it restores coverage"],
   relocate: ["派往", "Relocate"],
+  history: ["处置记录", "History"],
+  loading: ["加载中…", "loading…"],
   invalid_reason: ["拒收原因", "Refused because"],
   raw_record: ["原始记录", "Raw record"],
   why_invalid: ["报警记录有误，需人工核实", "invalid record: check it"],
