@@ -202,6 +202,7 @@ function onKey(e) {
 
 function switchLang() {
   setLang(getLang() === "zh" ? "en" : "zh");
+  $("toast").hidden = true; // said in the other language
   renderHeader();
   if (view) view.relabel();
   else if (!me) showSignin();

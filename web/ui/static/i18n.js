@@ -191,6 +191,11 @@ export function t(key, vars) {
   return s;
 }
 
+/** allLabels returns every label in the current language (the tests tell names from codes with them). */
+export function allLabels() {
+  return Object.values(L).map((e) => e[lang === "en" ? 1 : 0]);
+}
+
 /** statusLabel returns the label of a unit status. */
 export function statusLabel(s) {
   return L["st_" + s] ? t("st_" + s) : s || "";
