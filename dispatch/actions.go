@@ -88,7 +88,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 			return nil, err
 		}
 		add := *a
-		add.Kind, add.NewUnit, add.Unit, add.Role = ActAdd, best, "", RoleDispatcher
+		add.Kind, add.NewUnit, add.Unit, add.Role, add.escalated = ActAdd, best, "", RoleDispatcher, true
 		return e.act(w, &add)
 
 	case ActSwap, ActAdd:
@@ -121,7 +121,11 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		}
 		e.touch(rec, now)
 		pick := e.pickFor(w, nu, rec, req, now)
-		pick.because(Why{Code: map[string]string{ActSwap: WhySwappedIn, ActAdd: WhyAdded}[a.Kind], By: a.By})
+		if a.escalated {
+			pick.because(Why{Code: WhyCommandTeam, By: a.By})
+		} else {
+			pick.because(Why{Code: map[string]string{ActSwap: WhySwappedIn, ActAdd: WhyAdded}[a.Kind], By: a.By})
+		}
 		if a.Kind == ActSwap {
 			if rec.State == StateDispatched {
 				e.release(w, out, rec, a.Unit, teams.StatusAvailable, "swapped", now)

@@ -127,7 +127,10 @@ func (w *Why) Text() string {
 	case WhyDivertedAway:
 		return fmt.Sprintf("unit %s diverted to P1 incident %s", w.Unit, w.Incident)
 	case WhyCommandTeam:
-		return "escalated: the city command team"
+		if w.By == "" {
+			return "escalated: the city command team"
+		}
+		return "escalated by " + w.By + ": the city command team"
 	case WhyBadState:
 		return fmt.Sprintf("%s: incident %s is %s", w.Action, w.Incident, w.State)
 	case WhyUnitBusy:
