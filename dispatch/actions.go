@@ -94,7 +94,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 	case ActSwap, ActAdd:
 		nu, ok := w.state.unit(a.NewUnit)
 		if !ok {
-			return nil, &Refusal{Why: Why{Code: WhyUnknownUnit, Unit: a.NewUnit}, Is: ErrUnknownUnit}
+			return nil, &refusal{Why: Why{Code: WhyUnknownUnit, Unit: a.NewUnit}, Is: ErrUnknownUnit}
 		}
 		if !nu.Status.Assignable() {
 			return nil, refuse(ErrBadAction, Why{Code: WhyUnitBusy, Unit: nu.ID, Status: string(nu.Status)})
@@ -221,7 +221,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 	case ActEnRoute, ActOnScene, ActClear:
 		to := map[string]teams.Status{ActEnRoute: teams.StatusEnRoute, ActOnScene: teams.StatusOnScene, ActClear: teams.StatusAvailable}[a.Kind]
 		if err := teams.Transition(from, to); err != nil {
-			return nil, &Refusal{Why: Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(from), To: string(to)}, Is: ErrBadAction, Cause: err}
+			return nil, &refusal{Why: Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(from), To: string(to)}, Is: ErrBadAction, Cause: err}
 		}
 		if a.Kind == ActClear && from != teams.StatusOnScene {
 			return nil, refuse(ErrBadAction, Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(from), To: string(to)})
@@ -314,7 +314,7 @@ func (e *Engine) reportStatus(w *world, a *Action) ([]*Outcome, error) {
 		if errors.Is(err, ErrUnknownUnit) {
 			return nil, fmt.Errorf("%s: %w: %w", a.Kind, err, ErrNotFound)
 		}
-		return nil, &Refusal{Why: Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(u.Status), To: string(status)}, Is: ErrBadAction, Cause: err}
+		return nil, &refusal{Why: Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(u.Status), To: string(status)}, Is: ErrBadAction, Cause: err}
 	}
 	if out == nil {
 		return nil, nil
