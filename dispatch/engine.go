@@ -67,6 +67,10 @@ type EngineConfig struct {
 	// DivertFrom is the highest priority a unit may be diverted from.
 	// Default 3 (P3 and P4 calls).
 	DivertFrom int
+	// NoHistory leaves out the history of incidents (Outcome.History,
+	// Engine.History answers what the store has). Default off: every change
+	// is kept with who made it.
+	NoHistory bool
 	// MoveUpPerDay caps the move-ups of one unit a day. Default 2.
 	MoveUpPerDay int
 	// MoveUpMinGain is the least gain of expected covered demand, as a
@@ -407,6 +411,7 @@ func (e *Engine) process(t *txn, incs []Incident, evs []UnitEvent) ([]Reject, []
 		}
 		outs = append(outs, w.takeExtra()...)
 	}
+	t.reports = len(outs)
 	// Incidents: skip those already decided (a redelivery after a crash).
 	byDrill := map[string][]string{}
 	for i := range incs {
@@ -452,6 +457,7 @@ func (e *Engine) Act(ctx context.Context, a Action) (*IncidentRecord, error) {
 	}
 	var rec *IncidentRecord
 	_, err := e.step(ctx, "act", func(t *txn) ([]*Outcome, error) {
+		t.actor = &a
 		w, err := t.world(a.Drill)
 		if err != nil {
 			return nil, err

@@ -9,6 +9,7 @@ import { getJSON, tryJSON, postAction, HTTPError } from "./api.js";
 import { DispatcherView } from "./dispatcher.js";
 import { LeaderView } from "./leader.js";
 import { useScenario, teamName } from "./towns.js";
+import { useNames } from "./names.js";
 
 const model = new Model();
 let me = null;
@@ -201,6 +202,7 @@ function onKey(e) {
 
 function switchLang() {
   setLang(getLang() === "zh" ? "en" : "zh");
+  $("toast").hidden = true; // said in the other language
   renderHeader();
   if (view) view.relabel();
   else if (!me) showSignin();
@@ -224,6 +226,7 @@ async function main() {
   document.body.dataset.role = me.role;
   const config = await tryJSON("/api/config" + query(), {});
   useScenario(config);
+  useNames(config);
   renderHeader();
   const ctx = {
     model,
@@ -233,6 +236,7 @@ async function main() {
     alert: beep,
     toast,
     refreshUnits,
+    history: (id) => getJSON("/api/incidents/" + encodeURIComponent(id) + "/history"),
   };
   view = me.role === "team_leader" ? new LeaderView($("app"), ctx) : new DispatcherView($("app"), ctx);
   conn = new Connection({
