@@ -270,9 +270,9 @@ func (e *Engine) applyChangesLocked(w *world, ch *Changes, want Want, cause stri
 	}
 	w.seen = max(w.seen, ch.Last)
 	w.own = slices.DeleteFunc(w.own, func(r SeqRange) bool { return r.To <= w.seen })
+	e.gen++ // whatever Follow read before this is older
 	if rows > 0 {
 		e.steps++ // the backlog memo counts again
-		e.gen++
 		e.publishLocked(pub)
 	}
 	if e.cfg.OnRefresh != nil && (rows > 0 || ch.Events > 0) {
@@ -286,7 +286,8 @@ func (e *Engine) applyChangesLocked(w *world, ch *Changes, want Want, cause stri
 
 // sameUnit reports whether memory has a unit as the store's row says.
 func sameUnit(v teams.UnitView, u teams.UnitState) bool {
-	return v.Status == u.Status && v.Incident == u.Incident && v.Lat == u.Lat && v.Lng == u.Lng && v.Since.Equal(u.Since)
+	return v.Status == u.Status && v.Incident == u.Incident && v.Lat == u.Lat && v.Lng == u.Lng &&
+		v.Since.Sub(u.Since).Abs() < time.Microsecond // PostgreSQL keeps microseconds
 }
 
 // record returns an incident of w, open or linked (nil: neither).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/memstore"
 )
 
 // sameViews fails unless e's read views (units, open incidents, depots)
@@ -306,4 +307,24 @@ func pollUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 		runtime.Gosched()
 		<-time.After(time.Millisecond)
 	}
+}
+
+// TestFollowGapReloads: a replica further behind than the store's log
+// keeps (memstore's KeepEvents) reloads its world whole, once, and is then
+// as fresh as the store.
+func TestFollowGapReloads(t *testing.T) {
+	f := newFixture(t, nil)
+	f.store = memstore.New(memstore.Config{KeepEvents: 4})
+	f.cfg.Store = f.store
+	f.restart()
+	c := newCounter()
+	b := newReplica(t, f.cfg, c)
+	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0)) // more than 4 events
+	if err := b.FollowOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if reloads, _, _ := c.snapshot(); reloads[dispatch.ReloadGap] != 1 || len(reloads) != 1 {
+		t.Fatalf("reloads %v, want one for the gap", reloads)
+	}
+	sameViews(t, "after the gap", b, f.cfg)
 }
