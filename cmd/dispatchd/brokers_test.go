@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,18 +18,59 @@ import (
 // listeners, partition leaders and group coordinators spread over them.
 type brokerCluster struct {
 	c     *kfake.Cluster
-	addrs []string
+	addrs []string // by node id, as started
+	mu    sync.Mutex
+	conns map[string][]net.Conn // accepted, by listen address
 }
 
 func startBrokerCluster(t testing.TB, partitions int) *brokerCluster {
 	t.Helper()
+	b := &brokerCluster{conns: map[string][]net.Conn{}}
 	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(int32(partitions), brokerTopics...),
-		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(kafkaio.MaxEmbeddedMessageBytes)}))
+		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(kafkaio.MaxEmbeddedMessageBytes)}),
+		kfake.ListenFn(func(network, addr string) (net.Listener, error) {
+			ln, err := net.Listen(network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &trackedListener{Listener: ln, b: b}, nil
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return &brokerCluster{c: c, addrs: c.ListenAddrs()}
+	b.c, b.addrs = c, c.ListenAddrs()
+	return b
+}
+
+// trackedListener remembers the connections a broker accepted, so that a
+// removed broker's connections die with it, as a stopped broker's do
+// (kfake's RemoveNode only closes the listener: the clients' connections
+// would go on being answered "not leader" for good).
+type trackedListener struct {
+	net.Listener
+	b *brokerCluster
+}
+
+func (l *trackedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.b.mu.Lock()
+		l.b.conns[l.Addr().String()] = append(l.b.conns[l.Addr().String()], c)
+		l.b.mu.Unlock()
+	}
+	return c, err
+}
+
+// dropConns closes every connection a broker's listener at addr accepted.
+func (b *brokerCluster) dropConns(addr string) {
+	b.mu.Lock()
+	cs := b.conns[addr]
+	delete(b.conns, addr)
+	b.mu.Unlock()
+	for _, c := range cs {
+		_ = c.Close()
+	}
 }
 
 // brokerFault is one fault of the cluster, applied mid-stream.
@@ -59,6 +101,7 @@ var brokerFaults = []brokerFault{
 		if err := b.c.RemoveNode(node); err != nil {
 			t.Fatalf("remove broker %d: %v", node, err)
 		}
+		b.dropConns(b.addrs[node])
 		time.Sleep(time.Second) // the outage itself
 		p, _ := strconv.Atoi(port)
 		for i := 0; ; i++ {

@@ -318,3 +318,56 @@ func groupMembers(brokers []string, group string) int {
 	})
 	return n
 }
+
+// TestLinkAcrossInstances: every call of a stream has a duplicate call
+// (33 m away, 30 s later, keyed by its own id, so on any partition) sent a
+// quarter of a second after it. Duplicates are linked as often with two
+// instances, which must see the incidents the other decided, as with one.
+func TestLinkAcrossInstances(t *testing.T) {
+	n := pick(600, 3000)
+	base := nIncidents("LNK", n)
+	var msgs []kafka.Message
+	const behind = 50 // a duplicate follows its call by 50 calls (a quarter of a second)
+	dup := func(i int) kafka.Message {
+		lat, lng := cityPoint(i)
+		types := []string{"theft", "fire.building", "medical", "traffic.injury", "dispute", "flooding"}
+		return incidentMsg(fmt.Sprintf("DUP-%06d", i), types[i%len(types)], lat+0.0003, lng, e2eStart.Add(time.Duration(i)*time.Second+30*time.Second))
+	}
+	for i := range base {
+		msgs = append(msgs, base[i])
+		if i >= behind {
+			msgs = append(msgs, dup(i-behind))
+		}
+	}
+	for i := n - behind; i < n; i++ {
+		msgs = append(msgs, dup(i))
+	}
+	rates := map[int]float64{}
+	for _, k := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d instances", k), func(t *testing.T) {
+			brokers := startBroker(t)
+			r := newRig(t, brokers)
+			var engs []*engineProc
+			for i := range k {
+				e := r.engine(t, string(rune('a'+i)), r.db, func(env map[string]string) { env["DISPATCH_LINK_RADIUS_M"] = "150" })
+				e.start()
+				engs = append(engs, e)
+			}
+			for _, e := range engs {
+				e.waitReady(time.Minute)
+			}
+			diag := func() string { return fmt.Sprintf("decided %d\n%s", decidedCount(t, r.conn), diagnose(brokers, "reliability")) }
+			waitFor(t, time.Minute, "every instance holds partitions", diag, func() bool { return groupMembers(brokers, "reliability") == k })
+			stream := startStream(brokers, msgs, 10, 50*time.Millisecond)
+			stream.wait(t)
+			waitFor(t, 2*time.Minute, "every call decided", diag, func() bool { return decidedCount(t, r.conn) >= len(msgs) })
+			linked := queryInt(t, r.conn, `SELECT count(*) FROM incidents WHERE drill = '' AND id LIKE 'DUP-%' AND doc->>'linked_to' <> ''`)
+			wrong := queryInt(t, r.conn, `SELECT count(*) FROM incidents WHERE drill = '' AND id LIKE 'DUP-%' AND doc->>'linked_to' <> 'LNK-' || substr(id, 5)`)
+			rates[k] = float64(linked) / float64(n)
+			t.Logf("%d instances: %d of %d duplicate calls linked (%.1f %%), %d to another call than their own", k, linked, n, 100*rates[k], wrong)
+		})
+	}
+	if rates[2] < rates[1]-0.02 {
+		t.Errorf("linked %.1f %% of duplicates with two instances, %.1f %% with one", 100*rates[2], 100*rates[1])
+	}
+}
