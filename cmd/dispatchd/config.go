@@ -39,7 +39,7 @@ type config struct {
 	LinkWindow     time.Duration
 	AckTimeout     time.Duration
 	FollowEvery    time.Duration // how often the engine reads what other instances committed
-	MoveUp         string // off, recommend, auto
+	MoveUp         string        // off, recommend, auto
 	Divert         bool
 	Origins        []string
 	LogLevel       string
