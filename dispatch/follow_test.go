@@ -328,3 +328,51 @@ func TestFollowGapReloads(t *testing.T) {
 	}
 	sameViews(t, "after the gap", b, f.cfg)
 }
+
+// TestRefusedReportRefreshes: a report refused against memory that another
+// engine changed after the step's refresh (it dispatched the unit) is taken
+// again once memory is refreshed, and the batch's earlier changes, undone
+// in memory for the second try, are written once: nothing is lost.
+func TestRefusedReportRefreshes(t *testing.T) {
+	scratch := newFixture(t, nil) // the same scenario and clock: the unit a will send
+	scratch.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0))
+	u := scratch.get("X").Assigned[0]
+	var v string // another unit, free: its report comes first in the batch
+	for _, x := range scratch.eng.Units("") {
+		if x.Status == "available" && x.ID != u {
+			v = x.ID
+			break
+		}
+	}
+	f := newFixture(t, nil)
+	inj := &injecting{Store: f.store}
+	cfg := f.cfg
+	cfg.Store = inj
+	c := newCounter()
+	b := newReplica(t, cfg, c)
+	inj.before = func() { f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0)) }
+	rej, err := b.Process(context.Background(), nil, []dispatch.UnitEvent{
+		{UnitID: v, Status: "out_of_service", At: t0.Add(time.Second)},
+		{UnitID: u, Status: "en_route", Incident: "X", At: t0.Add(2 * time.Second)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rej) != 0 {
+		t.Fatalf("refused: %v", rej[0].Err)
+	}
+	reloads, refreshes, _ := c.snapshot()
+	if len(reloads) != 0 || refreshes[dispatch.RefreshStale] == 0 {
+		t.Fatalf("reloads %v, refreshes %v: want a refresh at the refusal, no reload", reloads, refreshes)
+	}
+	snap, err := f.store.Load(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range snap.Units {
+		if want := map[string]string{u: "en_route", v: "out_of_service"}[x.ID]; want != "" && string(x.Status) != want {
+			t.Errorf("unit %s is %s in the store, want %s", x.ID, x.Status, want)
+		}
+	}
+	sameViews(t, "after the refusal", b, f.cfg)
+}
