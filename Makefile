@@ -40,10 +40,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeClientMessage$$' -fuzztime $(FUZZTIME) ./web/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseScenario$$' -fuzztime $(FUZZTIME_SCENARIO) ./dispatch/scenario/
 
-## soak: the long fault tests of docs/reliability.md (20 SIGKILLs, 5 broker restarts, 20,000-incident
+## soak: the long fault tests of docs/reliability.md (20 SIGKILLs, 5 broker restarts, 40 broker-cluster faults, 20,000-incident
 ## streams, the known-bug cases); SEED=n changes the random fault points
 soak:
-	SOAK=1 $(GO) test -count=1 -timeout 90m -v -run 'TestKillEngine|TestPostgresOutage|TestBrokerRestart|TestTwoInstances|TestConsolesReconnect|TestStaleUnitReports|TestRestartMidStream' ./cmd/dispatchd/
+	SOAK=1 $(GO) test -count=1 -timeout 90m -v -run 'TestKillEngine|TestPostgresOutage|TestBrokerRestart|TestTwoInstances|TestConsolesReconnect|TestStaleUnitReports|TestRestartMidStream|TestBrokerCluster' ./cmd/dispatchd/
 
 ## lint: pinned golangci-lint v2 (gosec, errcheck, staticcheck)
 lint:

@@ -41,11 +41,21 @@ type EngineConfig struct {
 	OnCommit func(outs []*Outcome)
 	// OnReload is called, under the engine lock (it must not call the
 	// engine), each time the worlds are dropped to be reloaded from the
-	// store, with the cause: ReloadConflict (the store refused a write made
-	// from a stale copy: another engine shares the store), ReloadStale (an
-	// input refused against memory is tried again from the store) or
-	// ReloadError (a store error). Optional; main counts them in a metric.
+	// store, with the cause: ReloadError (a store error: a write that may
+	// or may not have committed), ReloadGap (the log cannot fill the gap,
+	// follow.go), or ReloadConflict and ReloadStale when setting the rows
+	// of a refused write back from the store failed. A conflict or a
+	// refused input otherwise refreshes only the rows concerned
+	// (OnRefresh). Optional; main counts them in a metric.
 	OnReload func(cause string)
+	// OnRefresh is called, under the engine lock (it must not call the
+	// engine), after each refresh of a world from the store's log that
+	// read events of other writers or set rows (follow.go). Optional;
+	// main counts refreshes and rows and observes the lag.
+	OnRefresh func(Refresh)
+	// FollowEvery is how often Follow reads what other writers committed.
+	// Default 5 ms.
+	FollowEvery time.Duration
 	// MaxRetries bounds how often a batch is re-decided after ErrConflict.
 	// Default 5.
 	MaxRetries int
@@ -109,6 +119,7 @@ type Engine struct {
 	types  map[string]*scenario.IncidentType
 	mu     sync.Mutex // guards worlds and everything inside them; taken before vmu
 	worlds map[string]*world
+	gen    uint64                // bumped (under mu) by every commit and refresh: Follow's check
 	vmu    sync.Mutex            // guards views; never held across a store call
 	views  map[string]*viewState // the read side of each world (view.go)
 }
@@ -132,13 +143,12 @@ type world struct {
 	// stored holds, for every open incident, the version the store has (as
 	// loaded or as last written): the BaseVersion of the next change.
 	stored map[string]int
-	// seen is the store's last event Seq this world is known to reflect
-	// (loaded with it, or written by this engine right after it); gap is
-	// set when the engine's own events showed that another writer came in
-	// between. Neither: nobody else has changed the store since (see
-	// mayBeStaleLocked).
+	// seen is the store's last event Seq this world reflects (loaded with
+	// it, refreshed up to it, or written by this engine right after it);
+	// own are the Seqs past seen this engine wrote itself (a refresh skips
+	// them). See follow.go.
 	seen int64
-	gap  bool
+	own  []SeqRange
 	// extra collects outcomes a step produced for other incidents (linked
 	// calls closed with their incident); drained by takeExtra.
 	extra []*Outcome
@@ -194,6 +204,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 5
+	}
+	if cfg.FollowEvery <= 0 {
+		cfg.FollowEvery = 5 * time.Millisecond
 	}
 	if cfg.FillScan <= 0 {
 		cfg.FillScan = 8
@@ -344,6 +357,7 @@ const (
 // truth, and when an input is refused against memory that may be behind it.
 func (e *Engine) reloadLocked(cause string) {
 	e.worlds = map[string]*world{}
+	e.gen++
 	if e.cfg.OnReload != nil {
 		e.cfg.OnReload(cause)
 	}
@@ -400,7 +414,7 @@ func (e *Engine) process(t *txn, incs []Incident, evs []UnitEvent) ([]Reject, []
 			// older than the store's too: no reload can make it legal.
 			if errors.Is(err, ErrIllegalStatus) && !errors.Is(err, ErrStaleReport) {
 				if err := t.refused(w, err); errors.Is(err, errStale) {
-					return nil, nil, err
+					return nil, outs, err // the step sets outs' rows back
 				}
 			}
 			rejects = append(rejects, Reject{Index: i, Err: err})

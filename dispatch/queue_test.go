@@ -20,6 +20,15 @@ import (
 // than PAT-2; thefts (P3) wait for a dispatcher, robberies (P1) go at once.
 func twoPatrolEngine(t *testing.T, now *time.Time, fillOnClear bool) *dispatch.Engine {
 	t.Helper()
+	eng, err := dispatch.NewEngine(twoPatrolConfig(now, fillOnClear))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
+// twoPatrolConfig is twoPatrolEngine's configuration, on a new memstore.
+func twoPatrolConfig(now *time.Time, fillOnClear bool) dispatch.EngineConfig {
 	at, far := geo.Point{Lat: 22.5, Lng: 113.4}, geo.Point{Lat: 22.56, Lng: 113.4}
 	patrol := []scenario.Requirement{{Capability: "patrol", Count: 1}}
 	sc := &scenario.Scenario{
@@ -35,11 +44,7 @@ func twoPatrolEngine(t *testing.T, now *time.Time, fillOnClear bool) *dispatch.E
 		Fallback: "theft",
 		Targets:  [4]float64{600, 900, 1800, 3600},
 	}
-	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: memstore.New(memstore.Config{}), Clock: func() time.Time { return *now }, FillOnClear: fillOnClear})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return eng
+	return dispatch.EngineConfig{Scenario: sc, Store: memstore.New(memstore.Config{}), Clock: func() time.Time { return *now }, FillOnClear: fillOnClear}
 }
 
 // call is a call near PAT-1's station, each id at its own place (400 m
@@ -207,18 +212,28 @@ func TestDiversion(t *testing.T) {
 }
 
 // TestBacklogCountMatchesRecount: the count of units the queue waits for is
-// kept up to date with each commit; after every step of a random stream
-// (calls, units clearing, cancels, confirms) it equals a recount over the
-// open incidents.
+// kept up to date with each commit and with each change another engine on
+// the store commits (Follow); after every step of a random stream (calls,
+// units clearing, cancels, confirms), taken by either of two engines, it
+// equals a recount over the open incidents on both.
 func TestBacklogCountMatchesRecount(t *testing.T) {
 	for seed := range uint64(20) {
 		ctx := context.Background()
 		now := t0
-		eng := twoPatrolEngine(t, &now, seed%2 == 0)
+		cfg := twoPatrolConfig(&now, seed%2 == 0)
+		var engs [2]*dispatch.Engine
+		for k := range engs {
+			var err error
+			if engs[k], err = dispatch.NewEngine(cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
 		rng := rand.New(rand.NewPCG(seed, 7))
 		var ids []string
 		for i := range 60 {
 			now = now.Add(time.Duration(rng.IntN(90)) * time.Second)
+			k := rng.IntN(2)
+			eng := engs[k]
 			var err error
 			switch r := rng.IntN(10); {
 			case r < 4:
@@ -241,8 +256,13 @@ func TestBacklogCountMatchesRecount(t *testing.T) {
 			if err != nil {
 				t.Fatalf("seed %d step %d: %v", seed, i, err)
 			}
-			if err := eng.CheckBacklog(""); err != nil {
-				t.Fatalf("seed %d step %d: %v", seed, i, err)
+			if err := engs[1-k].FollowOnce(ctx); err != nil {
+				t.Fatalf("seed %d step %d: follow: %v", seed, i, err)
+			}
+			for k, e := range engs {
+				if err := e.CheckBacklog(""); err != nil {
+					t.Fatalf("seed %d step %d engine %d: %v", seed, i, k, err)
+				}
 			}
 		}
 	}

@@ -13,12 +13,17 @@ import (
 )
 
 // twoEngines starts a second engine on f's store, as a second instance of a
-// consumer group sharing one database. reloads counts both engines' reloads
-// by cause (the tests call the engines from one goroutine).
-func twoEngines(t *testing.T) (f *fixture, other *dispatch.Engine, reloads map[string]int) {
+// consumer group sharing one database. reloads counts both engines' whole
+// reloads by cause, and refreshes their refreshes from the log that read
+// other writers' events or set rows (the tests call the engines from one
+// goroutine).
+func twoEngines(t *testing.T) (f *fixture, other *dispatch.Engine, reloads, refreshes map[string]int) {
 	t.Helper()
-	reloads = map[string]int{}
-	f = newFixture(t, func(c *dispatch.EngineConfig) { c.OnReload = func(cause string) { reloads[cause]++ } })
+	reloads, refreshes = map[string]int{}, map[string]int{}
+	f = newFixture(t, func(c *dispatch.EngineConfig) {
+		c.OnReload = func(cause string) { reloads[cause]++ }
+		c.OnRefresh = func(r dispatch.Refresh) { refreshes[r.Cause]++ }
+	})
 	other, err := dispatch.NewEngine(f.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +31,7 @@ func twoEngines(t *testing.T) (f *fixture, other *dispatch.Engine, reloads map[s
 	if err := other.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return f, other, reloads
+	return f, other, reloads, refreshes
 }
 
 func report(t *testing.T, e *dispatch.Engine, unit, status, incident string, at time.Time) {
@@ -46,7 +51,7 @@ func report(t *testing.T, e *dispatch.Engine, unit, status, incident string, at 
 // because an engine's memory is behind, and no engine may overwrite the
 // incident with its older copy: every unit clears and the incident closes.
 func TestEnginesSharingAStore(t *testing.T) {
-	f, b, reloads := twoEngines(t)
+	f, b, reloads, refreshes := twoEngines(t)
 	a := f.eng
 	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0)) // decided by a; b never saw it
 	x := f.get("X")
@@ -61,9 +66,10 @@ func TestEnginesSharingAStore(t *testing.T) {
 			report(t, engines[i%2], u, status, "X", at)
 		}
 	}
-	// b learnt of X by reloading; each engine's older copy of X was refused.
-	if reloads[dispatch.ReloadStale] == 0 || reloads[dispatch.ReloadConflict] == 0 {
-		t.Errorf("reloads %v: want both stale and conflict", reloads)
+	// b learnt of X, and each engine of the other's reports, from the log
+	// at the start of its step: no whole reload.
+	if len(reloads) != 0 || refreshes[dispatch.RefreshStep] == 0 {
+		t.Errorf("reloads %v, refreshes %v: want no reload, refreshes at steps", reloads, refreshes)
 	}
 	// The truth is the store: a fresh engine reads it.
 	f.restart()
@@ -90,7 +96,7 @@ func TestEnginesSharingAStore(t *testing.T) {
 // TestActOnAnotherEnginesIncident: a team leader's console is served by the
 // instance that did not decide the incident.
 func TestActOnAnotherEnginesIncident(t *testing.T) {
-	f, b, _ := twoEngines(t)
+	f, b, _, _ := twoEngines(t)
 	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0))
 	u := f.get("X").Assigned[0]
 	r, err := b.Act(context.Background(), dispatch.Action{Kind: dispatch.ActAccept, Incident: "X", Unit: u})
@@ -113,7 +119,7 @@ func TestActOnAnotherEnginesIncident(t *testing.T) {
 // TestRefusedReportReloadsOnce: a report that is illegal against the store
 // too is refused after one reload, not retried for ever.
 func TestRefusedReportReloadsOnce(t *testing.T) {
-	f, b, _ := twoEngines(t)
+	f, b, _, _ := twoEngines(t)
 	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0))
 	u := f.get("X").Assigned[0]
 	rej, err := b.Process(context.Background(), nil, []dispatch.UnitEvent{
@@ -136,8 +142,15 @@ func TestRefusedReportReloadsOnce(t *testing.T) {
 // is dead-lettered as stale_report, a report that is simply illegal as
 // illegal_status.
 func TestStaleReportReason(t *testing.T) {
-	reloads := 0
-	f := newFixture(t, func(c *dispatch.EngineConfig) { c.OnReload = func(string) { reloads++ } })
+	reloads, refreshed := 0, 0
+	f := newFixture(t, func(c *dispatch.EngineConfig) {
+		c.OnReload = func(string) { reloads++ }
+		c.OnRefresh = func(r dispatch.Refresh) {
+			if r.Events > 0 {
+				refreshed++
+			}
+		}
+	})
 	f.process(inc("X", "fire.building", shiqiLat, shiqiLng, t0))
 	u := f.get("X").Assigned[0]
 	evs := []dispatch.UnitEvent{
@@ -148,9 +161,10 @@ func TestStaleReportReason(t *testing.T) {
 	for _, ev := range evs {
 		report(t, f.eng, ev.UnitID, ev.Status, ev.Incident, ev.At)
 	}
-	// A stale report cannot become legal by reloading (the store knows the
-	// unit's later change too); any other refusal is tried once more from
-	// the store, but only when somebody else has written to it since.
+	// A stale report cannot become legal by refreshing (the store knows the
+	// unit's later change too); any other refusal is judged against memory
+	// brought up to date with what somebody else wrote (the step's refresh
+	// reads their events), and never costs a whole reload.
 	other, err := dispatch.NewEngine(f.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -161,27 +175,27 @@ func TestStaleReportReason(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name    string
-		before  func()
-		ev      dispatch.UnitEvent
-		want    string
-		reloads int
+		name      string
+		before    func()
+		ev        dispatch.UnitEvent
+		want      string
+		refreshed int
 	}{
 		{"redelivered en_route", nil, evs[0], wire.ReasonStaleReport, 0},
 		{"redelivered on_scene", nil, evs[1], wire.ReasonStaleReport, 0},
 		{"new but illegal, nobody else wrote", nil, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, wire.ReasonIllegal, 0},
 		{"new but illegal, another engine wrote", otherWrites, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, wire.ReasonIllegal, 1},
-		{"new but illegal, memory reloaded since", nil, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, wire.ReasonIllegal, 0},
+		{"new but illegal, memory refreshed since", nil, dispatch.UnitEvent{UnitID: u, Status: "on_scene", Incident: "X", At: t0.Add(time.Hour)}, wire.ReasonIllegal, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.before != nil {
 				tc.before()
 			}
-			reloads = 0
+			reloads, refreshed = 0, 0
 			defer func() {
-				if reloads != tc.reloads {
-					t.Errorf("%d reloads, want %d", reloads, tc.reloads)
+				if reloads != 0 || refreshed != tc.refreshed {
+					t.Errorf("%d reloads, %d refreshes reading others' events, want 0 and %d", reloads, refreshed, tc.refreshed)
 				}
 			}()
 			rej, err := f.eng.Process(context.Background(), nil, []dispatch.UnitEvent{tc.ev})

@@ -14,12 +14,14 @@ import (
 //
 //  1. takes the engine lock (Engine.mu);
 //  2. runs the change against the in-memory worlds (loading a world from
-//     the store on first use); the change validates before it mutates;
+//     the store on first use, else bringing it up to date with what other
+//     writers committed: follow.go); the change validates before it
+//     mutates;
 //  3. writes the outcomes through Store.Apply in one transaction (commit);
 //  4. on ErrConflict (another engine on the same store got there first) or
-//     errStale (an input refused against memory that another engine may
-//     have made legal) drops the worlds and runs the change again from the
-//     store, up to EngineConfig.MaxRetries conflicts;
+//     errStale (an input refused against memory that another engine had
+//     changed) sets the rows the change touched back to the store's and
+//     runs the change again, up to EngineConfig.MaxRetries conflicts;
 //  5. publishes the read views of the worlds it changed (reads never take
 //     Engine.mu, see view.go) and, outside the lock, calls
 //     EngineConfig.OnCommit.
@@ -29,14 +31,15 @@ import (
 
 // change is what one step does to the worlds: it returns the outcomes to
 // write. An error leaves memory as it was (a change validates before it
-// mutates), except errStale, after which the worlds are reloaded.
+// mutates), except errStale, returned with the outcomes made so far: the
+// step sets their rows back from the store.
 type change func(t *txn) ([]*Outcome, error)
 
 // txn is a change's access to the engine inside the lock.
 type txn struct {
 	e     *Engine
 	ctx   context.Context
-	fresh bool // the worlds were loaded from the store for this step
+	fresh bool // the step is taken again after a conflict or a refusal: a refusal is final
 	used  []*world
 	// answer, when set, is the step's error once its outcomes are written
 	// (a confirm refused because the recommendation had to change).
@@ -48,13 +51,24 @@ type txn struct {
 	reports int
 }
 
-// world returns the world of a drill ("" = live), loading it on first use.
+// world returns the world of a drill ("" = live), loading it on first use;
+// a world already in memory is brought up to date with the store's log
+// the first time the step uses it.
 func (t *txn) world(drill string) (*world, error) {
-	w, err := t.e.worldLocked(t.ctx, drill)
-	if err != nil {
-		return nil, err
+	w, loaded := t.e.worlds[drill]
+	if !loaded {
+		var err error
+		if w, err = t.e.worldLocked(t.ctx, drill); err != nil {
+			return nil, err
+		}
 	}
 	if !slices.Contains(t.used, w) {
+		if loaded {
+			if _, err := t.e.refreshLocked(t.ctx, w, Want{}, RefreshStep); err != nil {
+				return nil, err
+			}
+			w = t.e.worlds[drill] // reloaded on a gap
+		}
 		t.used = append(t.used, w)
 	}
 	return w, nil
@@ -70,14 +84,18 @@ func (t *txn) loaded(drill string) *world {
 }
 
 // refused turns an input refused against memory into errStale when
-// another writer may have changed the store since w was read and the
-// worlds were not just loaded: the step is then taken again from the
-// store, which may know better. Otherwise it returns err.
+// another writer changed the store since w was brought up to date (the
+// refresh finds events of theirs, and applies them): the step is then
+// taken again, once, and may find it legal. Otherwise (an engine alone on
+// its store, or the second time) it returns err.
 func (t *txn) refused(w *world, err error) error {
-	if t.fresh || !t.e.mayBeStaleLocked(t.ctx, w) {
+	if t.fresh {
 		return err
 	}
-	t.e.reloadLocked(ReloadStale)
+	n, rerr := t.e.refreshLocked(t.ctx, w, Want{}, RefreshStale)
+	if rerr == nil && n == 0 {
+		return err
+	}
 	return fmt.Errorf("%w: %w", errStale, err)
 }
 
@@ -114,6 +132,14 @@ func (e *Engine) stepOnce(ctx context.Context, fn change, fresh bool) ([]*Outcom
 	t := &txn{e: e, ctx: ctx, fresh: fresh}
 	outs, err := fn(t)
 	if err != nil {
+		if errors.Is(err, errStale) {
+			for _, w := range t.used {
+				outs = append(outs, w.takeExtra()...)
+			}
+			if rerr := e.revertLocked(ctx, outs, RefreshStale); rerr != nil {
+				e.reloadLocked(ReloadStale)
+			}
+		}
 		return nil, err
 	}
 	for _, w := range t.used {
@@ -141,8 +167,10 @@ func (e *Engine) stepOnce(ctx context.Context, fn change, fresh bool) ([]*Outcom
 // commitLocked writes outs durably. Every outcome on an existing incident
 // carries the version the engine read it at, so that a change made
 // meanwhile by another engine on the same store fails with ErrConflict
-// instead of being overwritten. On failure the worlds are reloaded (memory
-// is ahead of the store); on success the stored versions move on.
+// instead of being overwritten. On a conflict the rows outs name are set
+// back to the store's (memory is ahead of it on them: follow.go); on
+// another error the worlds are reloaded (the write may have committed); on
+// success the stored versions move on.
 func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
 	for _, o := range outs {
 		if o.Incident != nil && !o.NewIncident {
@@ -153,13 +181,15 @@ func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
 	}
 	freeze(outs)
 	if err := e.store.Apply(ctx, outs); err != nil {
-		cause := ReloadError
-		if errors.Is(err, ErrConflict) {
-			cause = ReloadConflict
+		switch {
+		case !errors.Is(err, ErrConflict):
+			e.reloadLocked(ReloadError)
+		case e.revertLocked(ctx, outs, RefreshConflict) != nil:
+			e.reloadLocked(ReloadConflict)
 		}
-		e.reloadLocked(cause)
 		return fmt.Errorf("store: %w", err)
 	}
+	e.gen++
 	var lo, hi int64 // the Seqs this write took (one block: the store numbers a write's events together)
 	for _, o := range outs {
 		for i := range o.Events {
@@ -183,24 +213,12 @@ func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
 	}
 	if hi > 0 {
 		for _, w := range e.worlds {
-			if lo == w.seen+1 {
-				w.seen = hi
+			if lo == w.seen+1 && len(w.own) == 0 {
+				w.seen = hi // nobody else wrote in between
 			} else {
-				w.gap = true // somebody else wrote events since this world was read
+				w.own = append(w.own, SeqRange{lo, hi}) // others did: a refresh reads theirs, skips these
 			}
 		}
 	}
 	return nil
-}
-
-// mayBeStaleLocked reports whether another writer may have changed the
-// store since w was read: then an input refused against w may be legal
-// against the store. With one engine on its store it is false (one cheap
-// read), and a refused input costs no reload.
-func (e *Engine) mayBeStaleLocked(ctx context.Context, w *world) bool {
-	if w.gap {
-		return true
-	}
-	n, err := e.store.LastSeq(ctx)
-	return err != nil || n != w.seen
 }

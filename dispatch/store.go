@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
@@ -16,7 +17,57 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrNotFound: no such record.
 	ErrNotFound = errors.New("not found")
+	// ErrGap: Store.Changes cannot tell what changed after the Seq asked
+	// for (the events were dropped, or the log is older than it): the
+	// engine reloads the whole world instead.
+	ErrGap = errors.New("gap in the event log")
 )
+
+// SeqRange is the Seqs From..To (both included) of one write.
+type SeqRange struct{ From, To int64 }
+
+// Want is what a Store.Changes call reads besides what the log names.
+type Want struct {
+	// Units and Incidents are rows read whatever the log says: those a step
+	// changed in memory and could not write (a conflict), to be set back
+	// to what the store has.
+	Units     []string
+	Incidents []string
+	// Stock asks for every stock level of the drill.
+	Stock bool
+	// Skip are Seqs the caller wrote itself: their events name no rows to
+	// read and are not counted.
+	Skip []SeqRange
+	// Limit bounds the events read in one call. Default 10,000.
+	Limit int
+}
+
+// Changes is what other writers changed in a drill after a Seq
+// (Store.Changes): the current rows the events name, and the rows Want
+// asked for. The rows are read in one snapshot with Last; they may be newer
+// than some events (a row changed twice), never older.
+type Changes struct {
+	// Last is the Seq the changes are complete up to; More is set when
+	// Want.Limit cut the events short (call again after Last).
+	Last int64
+	More bool
+	// Events counts the events of other writers in the drill read, and
+	// FirstWritten is when the oldest of them was committed (zero: none):
+	// how far behind the caller's memory was.
+	Events       int
+	FirstWritten time.Time
+	// Units are the rows of the units named. Incidents are the records of
+	// the incidents named, open or finished (one named but absent is not
+	// stored: a decision that was never written).
+	Units     []teams.UnitState
+	Incidents []IncidentRecord
+	// Stock, when not nil, is every stock level of the drill: set when
+	// Want.Stock, when a restock is among the events, or when an incident
+	// named has materials. Reservations are the active reservations of the
+	// incidents named.
+	Stock        []resources.Level
+	Reservations []resources.StockChange
+}
 
 // Snapshot is the durable state an engine is rebuilt from at start.
 type Snapshot struct {
@@ -54,6 +105,12 @@ type Store interface {
 	History(ctx context.Context, drill, id string) ([]HistoryEntry, error)
 	// EventsAfter returns up to limit events with Seq > after, in Seq order.
 	EventsAfter(ctx context.Context, after int64, limit int) ([]Event, error)
+	// Changes returns what other writers changed in the drill after the
+	// Seq after (see Changes): the rows named by the drill's events with
+	// a Seq past after and outside want.Skip, and the rows want names. It
+	// fails with ErrGap when the log no longer holds the events after
+	// after; the caller then reloads the whole drill (Load).
+	Changes(ctx context.Context, drill string, after int64, want Want) (*Changes, error)
 	// LastSeq returns the Seq of the last event written (0: none). Every
 	// writer's events take the next Seqs, so an engine that knows the last
 	// Seq it has seen learns whether anybody else has written since.
@@ -75,3 +132,99 @@ type Store interface {
 	// Close releases the store's resources.
 	Close()
 }
+
+// Named gathers, for a store's Changes, the rows the events of other
+// writers name, beside those Want asks for.
+type Named struct {
+	want      Want
+	units     map[string]struct{}
+	incidents map[string]struct{}
+	// Units and Incidents are the ids to read, in the order first named.
+	Units, Incidents []string
+	// Stock is set by Want.Stock or a restock among the events.
+	Stock bool
+	// Events and FirstWritten are as in Changes.
+	Events       int
+	FirstWritten time.Time
+}
+
+// NewNamed starts with what want asks for.
+func NewNamed(want Want) *Named {
+	n := &Named{want: want, units: map[string]struct{}{}, incidents: map[string]struct{}{}, Stock: want.Stock}
+	for _, u := range want.Units {
+		n.unit(u)
+	}
+	for _, id := range want.Incidents {
+		n.incident(id)
+	}
+	return n
+}
+
+// Limit is Want.Limit or its default.
+func (n *Named) Limit() int {
+	if n.want.Limit > 0 {
+		return n.want.Limit
+	}
+	return 10_000
+}
+
+// Covered reports whether every Seq in (after, last] is one of the
+// caller's own (Want.Skip): then no event needs reading.
+func (n *Named) Covered(after, last int64) bool {
+	next := after + 1
+	for next <= last {
+		found := false
+		for _, r := range n.want.Skip {
+			if r.From <= next && next <= r.To {
+				next, found = r.To+1, true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Add counts one event of the drill, unless its Seq is the caller's own.
+func (n *Named) Add(seq int64, written time.Time, kind, incident, unit string) {
+	for _, r := range n.want.Skip {
+		if r.From <= seq && seq <= r.To {
+			return
+		}
+	}
+	n.Events++
+	if !written.IsZero() && (n.FirstWritten.IsZero() || written.Before(n.FirstWritten)) {
+		n.FirstWritten = written
+	}
+	if incident != "" {
+		n.incident(incident)
+	}
+	if unit != "" {
+		n.unit(unit)
+	}
+	if kind == EvStockRestocked {
+		n.Stock = true
+	}
+}
+
+func (n *Named) unit(id string) {
+	if _, ok := n.units[id]; !ok {
+		n.units[id] = struct{}{}
+		n.Units = append(n.Units, id)
+	}
+}
+
+func (n *Named) incident(id string) {
+	if _, ok := n.incidents[id]; !ok {
+		n.incidents[id] = struct{}{}
+		n.Incidents = append(n.Incidents, id)
+	}
+}
+
+// Empty reports whether there is no row to read.
+func (n *Named) Empty() bool { return len(n.Units) == 0 && len(n.Incidents) == 0 && !n.Stock }
+
+// HasMaterials reports whether an incident record has materials (its
+// reservations move the stock levels: Changes then returns them all).
+func HasMaterials(r *IncidentRecord) bool { return r.Rec != nil && len(r.Rec.Materials) > 0 }

@@ -122,6 +122,11 @@ func (inv *Inventory) Restore(r Reservation) error {
 	return inv.l.Restore(StockChange{Reservation: r.ID, Depot: r.Depot, Item: r.Item, Qty: r.Qty, Op: OpReserve})
 }
 
+// Drop forgets an active reservation (none: nothing) without moving the
+// levels: a refresh from the store sets those with SetLevel and restores
+// the reservations the store still has.
+func (inv *Inventory) Drop(resID string) { delete(inv.l.res, resID) }
+
 // Reservations returns the active reservations sorted by id.
 func (inv *Inventory) Reservations() []Reservation {
 	rs := inv.l.Reservations()

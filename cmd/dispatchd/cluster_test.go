@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,47 +114,60 @@ func TestBrokerRestart(t *testing.T) {
 		restarts, worst.Round(time.Millisecond), v.settle.Round(time.Millisecond), retries, simRetries, v.missing, v.extra)
 }
 
-// TestTwoInstances runs two dispatchd processes in one consumer group on one
-// PostgreSQL: the second starts mid-stream (a rebalance), later the first
-// stops (another). No unit may be assigned twice, nothing may be lost.
+// TestTwoInstances runs two (and three) dispatchd processes in one consumer
+// group on one PostgreSQL: the others start mid-stream (a rebalance each),
+// later the first stops (another). No unit may be assigned twice, nothing
+// may be lost.
 //
 // "incidents only": every decision claims units that are never freed, so
-// the two instances race for the same units and stock. "with unit reports":
-// the simulator moves the units along, so the two instances also update the
-// same incidents and units (reports are keyed by unit, incidents by id):
-// each instance's memory falls behind the database, and the store's version
-// and status checks (ErrConflict, then a reload) keep it from acting on it.
+// the instances race for the same units and stock. "with unit reports":
+// the simulator moves the units along, so the instances also update the
+// same incidents and units (reports are keyed by unit, incidents by id).
+// Each instance follows the others through the database's log (Follow,
+// refreshes at each step and after a conflict): no whole-world reload after
+// start. The replica lag (how stale an instance's memory got) is logged.
 func TestTwoInstances(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		units bool
+		name      string
+		instances int
+		units     bool
 	}{
-		{"incidents only", false},
-		{"with unit reports", true},
+		{"incidents only", 2, false},
+		{"with unit reports", 2, true},
+		{"three with unit reports", 3, true},
 	} {
-		t.Run(tc.name, func(t *testing.T) { twoInstances(t, tc.units) })
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.instances > 2 && !soak() {
+				t.Skip("three instances: SOAK=1 (make soak)")
+			}
+			instances(t, tc.instances, tc.units)
+		})
 	}
 }
 
-func twoInstances(t *testing.T, units bool) {
+func instances(t *testing.T, k int, units bool) {
 	n := pick(8000, 20000)
 	brokers := startBroker(t)
 	r := newRig(t, brokers)
 	plain, conn := r.plain, r.conn
-	a, b := r.engine(t, "a", r.db, nil), r.engine(t, "b", r.db, nil)
+	var engs []*engineProc
+	for i := range k {
+		engs = append(engs, r.engine(t, string(rune('a'+i)), r.db, nil))
+	}
+	a := engs[0]
 	a.start()
 	a.waitReady(time.Minute)
 	consoles := []*follower{
-		follow(web.Principal{Role: web.RoleDispatcher}, plain["dispatcher"], a.addr, b.addr),
-		follow(web.Principal{Role: web.RoleTeamLeader, Team: "medical"}, plain["leader-medical"], b.addr, a.addr),
+		follow(web.Principal{Role: web.RoleDispatcher}, plain["dispatcher"], a.addr, engs[1].addr),
+		follow(web.Principal{Role: web.RoleTeamLeader, Team: "medical"}, plain["leader-medical"], engs[1].addr, a.addr),
 	}
 	var sim *unitSim
 	if units {
 		sim = startUnitSim(t, brokers)
 	}
 	msgs := nIncidents("TWO", n)
-	// A slow start (200 a second): b joins while units are still free, so
-	// that the two instances race for them; then the rest at full speed.
+	// A slow start (200 a second): the others join while units are still
+	// free, so that the instances race for them; then the rest at full speed.
 	const slow = 1500
 	stream := startStream(brokers, msgs[:slow], 10, 50*time.Millisecond)
 	diag := func() string {
@@ -159,26 +175,105 @@ func twoInstances(t *testing.T, units bool) {
 	}
 	waitFor(t, 3*time.Minute, "a has decided 100", diag, func() bool { return decidedCount(t, conn) >= 100 })
 	joined := decidedCount(t, conn)
-	b.start()
-	b.waitReady(time.Minute)
-	waitFor(t, time.Minute, "both instances hold partitions", diag, func() bool { return groupMembers(brokers, "reliability") == 2 })
+	for _, e := range engs[1:] {
+		e.start()
+		e.waitReady(time.Minute)
+	}
+	waitFor(t, time.Minute, "every instance holds partitions", diag, func() bool { return groupMembers(brokers, "reliability") == k })
 	stream.wait(t)
 	stream = startStream(brokers, msgs[slow:], 100, 60*time.Millisecond)
-	waitFor(t, 3*time.Minute, "two thirds decided by a and b", diag, func() bool { return decidedCount(t, conn) >= 2*n/3 })
-	reloadsA, batchesA := scrape(a.addr, "dispatch_engine_reloads_total"), scrape(a.addr, "dispatch_intake_batches_total")
-	a.stop() // graceful: a leaves the group, b takes every partition
+	waitFor(t, 3*time.Minute, "two thirds decided", diag, func() bool { return decidedCount(t, conn) >= 2*n/3 })
+	metricsA := scrapeCluster(a.addr)
+	a.stop() // graceful: a leaves the group, the others take its partitions
 	stopped := time.Now()
 	before := decidedCount(t, conn)
-	waitFor(t, 2*time.Minute, "b decides alone", diag, func() bool {
+	waitFor(t, 2*time.Minute, "the others decide without a", diag, func() bool {
 		d := decidedCount(t, conn)
 		return d > before || d >= n
 	})
 	handover := time.Since(stopped)
 	v := r.finish(t, stream, msgs, sim, consoles, pick(2*time.Minute, 5*time.Minute))
-	reloadsB, batchesB := scrape(b.addr, "dispatch_engine_reloads_total"), scrape(b.addr, "dispatch_intake_batches_total")
-	t.Logf("reloads: a %v in %v batches, b %v in %v batches", reloadsA, batchesA[""], reloadsB, batchesB[""])
-	t.Logf("b joined at %d decided, a left at %d (b deciding alone %v later); settled %v after the stream; consoles: %d missing, %d extra",
+	all := []clusterMetrics{metricsA}
+	for _, e := range engs[1:] {
+		all = append(all, scrapeCluster(e.addr))
+	}
+	reloads, batches := 0.0, 0.0
+	var lag []map[string]float64
+	for i, m := range all {
+		t.Logf("instance %c: %v batches; whole reloads %v; refreshes %v; rows refreshed %v; lag p50 <= %s, p99 <= %s",
+			'a'+i, m.batches, m.reloads, m.refreshes, m.rows, fmtLe(quantileLe(m.lag, 0.5)), fmtLe(quantileLe(m.lag, 0.99)))
+		for _, x := range m.reloads {
+			reloads += x
+		}
+		batches += m.batches
+		lag = append(lag, m.lag)
+	}
+	merged := mergeBuckets(lag)
+	t.Logf("%d instances, %d incidents: %v batches, %v whole reloads after start; replica lag p50 <= %s, p99 <= %s (%v refreshes with others' events)",
+		k, n, batches, reloads, fmtLe(quantileLe(merged, 0.5)), fmtLe(quantileLe(merged, 0.99)), merged["+Inf"])
+	t.Logf("the others joined at %d decided, a left at %d (the others deciding %v later); settled %v after the stream; consoles: %d missing, %d extra",
 		joined, before, handover.Round(time.Millisecond), v.settle.Round(time.Millisecond), v.missing, v.extra)
+	if reloads != 0 {
+		t.Errorf("%v whole-world reloads after start, want 0", reloads)
+	}
+}
+
+// clusterMetrics are an instance's engine metrics.
+type clusterMetrics struct {
+	batches                  float64
+	reloads, refreshes, rows map[string]float64
+	lag                      map[string]float64 // cumulative bucket counts by upper bound ("+Inf" too)
+}
+
+func scrapeCluster(addr string) clusterMetrics {
+	m := clusterMetrics{batches: scrape(addr, "dispatch_intake_batches_total")[""],
+		reloads: scrape(addr, "dispatch_engine_reloads_total"), refreshes: scrape(addr, "dispatch_engine_refreshes_total"),
+		rows: scrape(addr, "dispatch_engine_refreshed_rows_total"), lag: map[string]float64{}}
+	for labels, v := range scrape(addr, "dispatch_engine_replica_lag_seconds_bucket") {
+		le := strings.TrimSuffix(strings.TrimPrefix(labels, `{le="`), `"}`)
+		m.lag[le] = v
+	}
+	return m
+}
+
+func mergeBuckets(ms []map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] += v
+		}
+	}
+	return out
+}
+
+// quantileLe is the smallest bucket bound holding the q quantile of a
+// histogram's cumulative buckets (+Inf when beyond the last, NaN if empty).
+func quantileLe(buckets map[string]float64, q float64) float64 {
+	total := buckets["+Inf"]
+	if total == 0 {
+		return math.NaN()
+	}
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	for k, n := range buckets {
+		if le, err := strconv.ParseFloat(k, 64); err == nil && !math.IsInf(le, 1) {
+			bs = append(bs, bucket{le, n})
+		}
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
+	for _, b := range bs {
+		if b.n >= q*total {
+			return b.le
+		}
+	}
+	return math.Inf(1)
+}
+
+func fmtLe(s float64) string {
+	if math.IsNaN(s) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f ms", s*1000)
 }
 
 // scrape returns the values of a counter on an instance's /metrics by its
@@ -227,4 +322,74 @@ func groupMembers(brokers []string, group string) int {
 		return nil
 	})
 	return n
+}
+
+// TestLinkAcrossInstances: every call of a stream has a duplicate call
+// (33 m away, 30 s later, keyed by its own id, so on any partition) sent a
+// little after it. With two instances the duplicate usually lands on the
+// other instance than its call, which must see the incident the other
+// decided: a duplicate sent 2 s after its call is linked as often as on
+// one instance; one sent a quarter of a second after is logged (the
+// instances' consumers may be that far apart: both calls then reach
+// memory at the same moment and stay two incidents).
+func TestLinkAcrossInstances(t *testing.T) {
+	n := pick(600, 3000)
+	stream := func(behind int) []kafka.Message {
+		base := nIncidents("LNK", n)
+		types := []string{"theft", "fire.building", "medical", "traffic.injury", "dispute", "flooding"}
+		dup := func(i int) kafka.Message {
+			lat, lng := cityPoint(i)
+			return incidentMsg(fmt.Sprintf("DUP-%06d", i), types[i%len(types)], lat+0.0003, lng, e2eStart.Add(time.Duration(i)*time.Second+30*time.Second))
+		}
+		var msgs []kafka.Message
+		for i := range base {
+			msgs = append(msgs, base[i])
+			if i >= behind {
+				msgs = append(msgs, dup(i-behind))
+			}
+		}
+		for i := max(n-behind, 0); i < n; i++ {
+			msgs = append(msgs, dup(i))
+		}
+		return msgs
+	}
+	rates := map[string]float64{}
+	for _, tc := range []struct {
+		name      string
+		instances int
+		behind    int // calls between a call and its duplicate (200 a second)
+	}{
+		{"one instance, 0.25 s", 1, 50},
+		{"two instances, 0.25 s", 2, 50},
+		{"two instances, 2 s", 2, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			brokers := startBroker(t)
+			r := newRig(t, brokers)
+			var engs []*engineProc
+			for i := range tc.instances {
+				e := r.engine(t, string(rune('a'+i)), r.db, func(env map[string]string) { env["DISPATCH_LINK_RADIUS_M"] = "150" })
+				e.start()
+				engs = append(engs, e)
+			}
+			for _, e := range engs {
+				e.waitReady(time.Minute)
+			}
+			diag := func() string {
+				return fmt.Sprintf("decided %d\n%s", decidedCount(t, r.conn), diagnose(brokers, "reliability"))
+			}
+			waitFor(t, time.Minute, "every instance holds partitions", diag, func() bool { return groupMembers(brokers, "reliability") == tc.instances })
+			msgs := stream(tc.behind)
+			p := startStream(brokers, msgs, 10, 50*time.Millisecond)
+			p.wait(t)
+			waitFor(t, 2*time.Minute, "every call decided", diag, func() bool { return decidedCount(t, r.conn) >= len(msgs) })
+			linked := queryInt(t, r.conn, `SELECT count(*) FROM incidents WHERE drill = '' AND id LIKE 'DUP-%' AND doc->>'linked_to' <> ''`)
+			rates[tc.name] = float64(linked) / float64(n)
+			t.Logf("%s: %d of %d duplicate calls linked (%.1f %%)", tc.name, linked, n, 100*rates[tc.name])
+		})
+	}
+	one, two := rates["one instance, 0.25 s"], rates["two instances, 2 s"]
+	if two < one-0.02 {
+		t.Errorf("linked %.1f %% of duplicates sent 2 s after their call with two instances, %.1f %% with one", 100*two, 100*one)
+	}
 }

@@ -38,7 +38,8 @@ type config struct {
 	LinkRadiusM    float64
 	LinkWindow     time.Duration
 	AckTimeout     time.Duration
-	MoveUp         string // off, recommend, auto
+	FollowEvery    time.Duration // how often the engine reads what other instances committed
+	MoveUp         string        // off, recommend, auto
 	Divert         bool
 	Origins        []string
 	LogLevel       string
@@ -99,6 +100,12 @@ func parseConfig(name string, args []string, getenv func(string) string) (*confi
 		}},
 		{"link-radius", "DISPATCH_LINK_RADIUS_M", "150", "duplicate-call radius in metres (negative disables)", func(s string) (err error) { c.LinkRadiusM, err = strconv.ParseFloat(s, 64); return }},
 		{"link-window", "DISPATCH_LINK_WINDOW", "10m", "duplicate-call time window", func(s string) (err error) { c.LinkWindow, err = time.ParseDuration(s); return }},
+		{"follow-every", "DISPATCH_FOLLOW_EVERY", "5ms", "how often the engine applies what other instances on the database committed (its memory is at most about this far behind when idle)", func(s string) (err error) {
+			if c.FollowEvery, err = time.ParseDuration(s); err == nil && c.FollowEvery <= 0 {
+				err = errors.New("must be positive")
+			}
+			return
+		}},
 		{"ack-timeout", "DISPATCH_ACK_TIMEOUT", "2m", "an assignment not accepted within this is escalated to dispatchers", func(s string) (err error) { c.AckTimeout, err = time.ParseDuration(s); return }},
 		{"move-up", "DISPATCH_MOVE_UP", "recommend", "move-ups that keep the city covered: recommend (dispatchers confirm), auto or off", func(s string) error { c.MoveUp = s; return nil }},
 		{"divert", "DISPATCH_DIVERT", "true", "a P1 no unit reaches within its target may take a unit on its way to a P3/P4 call", func(s string) (err error) { c.Divert, err = strconv.ParseBool(s); return }},

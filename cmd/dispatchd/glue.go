@@ -59,6 +59,9 @@ type engineMetrics struct {
 	decisions *prometheus.CounterVec
 	latency   prometheus.Histogram
 	reloads   *prometheus.CounterVec
+	refreshes *prometheus.CounterVec
+	rows      *prometheus.CounterVec
+	lag       prometheus.Histogram
 }
 
 func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
@@ -73,10 +76,23 @@ func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
 		}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dispatch_engine_reloads_total",
-			Help: "Times the engine rebuilt its memory from the database, by cause (conflict: another instance wrote first; stale: a refused input tried again; error).",
+			Help: "Times the engine rebuilt its whole memory from the database after start, by cause (error: a write that may have committed; gap: the log could not fill the gap; conflict, stale: setting a refused write's rows back failed).",
 		}, []string{"cause"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dispatch_engine_refreshes_total",
+			Help: "Refreshes of the engine's memory from the database's log that found something, by cause (follow: the follow tick; step: a step's start; conflict: a refused write's rows set back; stale: a refused input).",
+		}, []string{"cause"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dispatch_engine_refreshed_rows_total",
+			Help: "Rows (units, incidents, stock levels) a refresh set in memory, by cause.",
+		}, []string{"cause"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "dispatch_engine_replica_lag_seconds",
+			Help:    "How long before a refresh the oldest of the other instances' events it applied was committed.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
 	}
-	reg.MustRegister(m.decisions, m.latency, m.reloads)
+	reg.MustRegister(m.decisions, m.latency, m.reloads, m.refreshes, m.rows, m.lag)
 	return m
 }
 
@@ -85,6 +101,15 @@ func (m *engineMetrics) observe(outs []*dispatch.Outcome) {
 		if o.NewIncident && o.Incident != nil {
 			m.decisions.WithLabelValues(o.Incident.State).Inc()
 		}
+	}
+}
+
+// refresh is dispatch.EngineConfig.OnRefresh.
+func (m *engineMetrics) refresh(r dispatch.Refresh) {
+	m.refreshes.WithLabelValues(r.Cause).Inc()
+	m.rows.WithLabelValues(r.Cause).Add(float64(r.Rows))
+	if r.Events > 0 {
+		m.lag.Observe(r.Lag.Seconds())
 	}
 }
 

@@ -144,7 +144,7 @@ type rig struct {
 	log             *lockedFile
 }
 
-func newRig(t *testing.T, brokers []string) *rig {
+func newRig(t testing.TB, brokers []string) *rig {
 	t.Helper()
 	r := &rig{bin: buildDispatchd(t), db: testDB(t), brokers: brokers, log: newProcLog(t)}
 	sc, err := scenario.Default()
@@ -158,7 +158,7 @@ func newRig(t *testing.T, brokers []string) *rig {
 
 // engine returns a dispatchd process (not started) on database URL db,
 // with the tests' environment changed by mod (optional).
-func (r *rig) engine(t *testing.T, name, db string, mod func(env map[string]string)) *engineProc {
+func (r *rig) engine(t testing.TB, name, db string, mod func(env map[string]string)) *engineProc {
 	t.Helper()
 	env := engineEnv(r.brokers, db, r.tokens)
 	if mod != nil {

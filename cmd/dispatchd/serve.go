@@ -99,6 +99,8 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		LinkWindow:  cfg.LinkWindow,
 		Logger:      log,
 		OnReload:    func(cause string) { metrics.reloads.WithLabelValues(cause).Inc() },
+		OnRefresh:   metrics.refresh,
+		FollowEvery: cfg.FollowEvery,
 		FillOnClear: true,
 		MoveUp:      cfg.MoveUp,
 		Divert:      cfg.Divert,
@@ -145,6 +147,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 	g.Go(func() error { return hub.Run(ctx) })
 	g.Go(func() error { return relay.Run(ctx) })
 	g.Go(func() error { return consumer.Run(ctx) })
+	g.Go(func() error { return eng.Follow(ctx) })
 	g.Go(func() error { return escal.Run(ctx) })
 	g.Go(func() error { return srv.Serve(ctx, httpL) })
 	g.Go(func() error { return tokens.sync.Run(ctx) })

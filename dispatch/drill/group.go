@@ -144,6 +144,25 @@ func (g *GroupCommit) EventsAfter(ctx context.Context, after int64, limit int) (
 	return g.inner.EventsAfter(ctx, after, limit)
 }
 
+// Changes implements dispatch.Store. A drill is the only writer of its
+// world: with no rows asked for there is nothing to read (and nothing is
+// flushed); otherwise the queue is flushed and the wrapped store asked.
+func (g *GroupCommit) Changes(ctx context.Context, drill string, after int64, want dispatch.Want) (*dispatch.Changes, error) {
+	if len(want.Units) == 0 && len(want.Incidents) == 0 && !want.Stock {
+		g.mu.Lock()
+		err := g.err
+		g.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		return &dispatch.Changes{Last: after}, nil
+	}
+	if err := g.Flush(ctx); err != nil {
+		return nil, err
+	}
+	return g.inner.Changes(ctx, drill, after, want)
+}
+
 // LastSeq implements dispatch.Store (after a flush).
 func (g *GroupCommit) LastSeq(ctx context.Context) (int64, error) {
 	if err := g.Flush(ctx); err != nil {

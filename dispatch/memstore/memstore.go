@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/wire"
@@ -53,6 +54,7 @@ type Store struct {
 	stock     map[string]*resources.Ledger // by drill
 	noStock   *resources.Ledger            // what a drill never seeded checks against
 	events    []dispatch.Event             // the event of seq q at eventAt(q)
+	written   []time.Time                  // when the event at the same place was written
 	seq       int64
 	outbox    *outbox
 	changes   []resources.StockChange // check's scratch: one drill's stock changes
@@ -138,6 +140,7 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 		if len(o.Stock) > 0 {
 			s.ledger(o.Drill).Apply(o.Stock)
 		}
+		now := time.Now()
 		for i := range o.Events {
 			s.seq++
 			o.Events[i].Seq = s.seq
@@ -150,8 +153,10 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 			}
 			if k := s.cfg.KeepEvents; k > 0 && len(s.events) == k {
 				s.events[s.eventAt(s.seq)] = ev
+				s.written[s.eventAt(s.seq)] = now
 			} else {
 				s.events = append(s.events, ev)
+				s.written = append(s.written, now)
 			}
 		}
 		for i := range o.Outbox {
@@ -354,6 +359,64 @@ func (s *Store) EventsAfter(_ context.Context, after int64, limit int) ([]dispat
 		out = append(out, *ev)
 	}
 	return out, nil
+}
+
+// Changes implements dispatch.Store. The incident records are deep copies
+// (IncidentRecord.Clone): the caller may change them. Events older than
+// the KeepEvents newest are gone: a caller behind them gets ErrGap.
+func (s *Store) Changes(_ context.Context, drill string, after int64, want dispatch.Want) (*dispatch.Changes, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if after > s.seq {
+		return nil, fmt.Errorf("changes after %d, last %d: %w", after, s.seq, dispatch.ErrGap)
+	}
+	n := dispatch.NewNamed(want)
+	ch := &dispatch.Changes{Last: s.seq}
+	if after < s.seq && !n.Covered(after, s.seq) {
+		if first := s.seq - int64(len(s.events)) + 1; after+1 < first {
+			return nil, fmt.Errorf("changes after %d, oldest kept %d: %w", after, first, dispatch.ErrGap)
+		}
+		read := 0
+		for q := after + 1; q <= s.seq; q++ {
+			ev := &s.events[s.eventAt(q)]
+			if ev.Drill != drill {
+				continue
+			}
+			if read == n.Limit() {
+				ch.Last, ch.More = q-1, true
+				break
+			}
+			read++
+			n.Add(q, s.written[s.eventAt(q)], ev.Kind, ev.Incident, ev.Unit)
+		}
+	}
+	ch.Events, ch.FirstWritten = n.Events, n.FirstWritten
+	for _, id := range n.Units {
+		if u, ok := s.units[key{drill, id}]; ok {
+			ch.Units = append(ch.Units, u)
+		}
+	}
+	stock := n.Stock
+	named := map[string]bool{}
+	for _, id := range n.Incidents {
+		if r, ok := s.incidents[key{drill, id}]; ok {
+			ch.Incidents = append(ch.Incidents, *r.Clone())
+			named[id] = true
+			stock = stock || dispatch.HasMaterials(r)
+		}
+	}
+	if l := s.stock[drill]; l != nil && stock {
+		ch.Stock = l.Levels()
+		if ch.Stock == nil {
+			ch.Stock = []resources.Level{}
+		}
+		for _, r := range l.Reservations() {
+			if named[r.Incident] {
+				ch.Reservations = append(ch.Reservations, r)
+			}
+		}
+	}
+	return ch, nil
 }
 
 // LastSeq implements dispatch.Store.

@@ -167,6 +167,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		})
 	}
 	t.Run("seqs and ids set in place", func(t *testing.T) { testInPlace(t, newStore(t)) })
+	t.Run("changes after a seq", func(t *testing.T) { testChanges(t, newStore(t)) })
 	t.Run("incident lookups", func(t *testing.T) { testLookups(t, newStore(t)) })
 	t.Run("history round trip", func(t *testing.T) { testHistory(t, newStore(t)) })
 	t.Run("seeding keeps existing rows", func(t *testing.T) { testSeed(t, newStore(t)) })
