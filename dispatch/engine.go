@@ -103,7 +103,8 @@ type Engine struct {
 	store  Store
 	log    *slog.Logger
 	types  map[string]*scenario.IncidentType
-	mu     sync.Mutex // guards worlds and everything inside them; taken before vmu
+	places map[string]scenario.Entry // the gazetteer by ref (ActLocate by place)
+	mu     sync.Mutex                // guards worlds and everything inside them; taken before vmu
 	worlds map[string]*world
 	steps  uint64                // write steps taken (guarded by mu): the backlog's memo key
 	vmu    sync.Mutex            // guards views; never held across a store call
@@ -229,6 +230,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	for i := range e.sc.Types {
 		e.types[e.sc.Types[i].Code] = &e.sc.Types[i]
 	}
+	e.places = placesByRef(e.sc)
 	if _, ok := e.types[e.sc.Fallback]; !ok {
 		return nil, fmt.Errorf("engine: fallback type %q not in catalogue", e.sc.Fallback)
 	}

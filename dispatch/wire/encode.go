@@ -345,6 +345,16 @@ func appendRecord(b []byte, rc *recCache, r *dispatch.IncidentRecord) ([]byte, b
 	b = jbool(b, r.TypeKnown)
 	b = jopt(b, "town", r.Town, &ok)
 	b = jopt(b, "cell", r.Cell, &ok)
+	if r.Located != nil {
+		b = jkey(b, "located", false)
+		b = append(b, `{"source":`...)
+		b = jstr(b, r.Located.Source, &ok)
+		b = jopt(b, "place", r.Located.Place, &ok)
+		b = append(b, `,"approximate":`...)
+		b = jbool(b, r.Located.Approximate)
+		b = jopt(b, "by", r.Located.By, &ok)
+		b = append(b, '}')
+	}
 	b = jopt(b, "linked_to", r.LinkedTo, &ok)
 	b = jopts(b, "linked", r.Linked, &ok)
 	if r.Rec != nil {
