@@ -8,16 +8,7 @@
 
 import { TOWNS, TOWN_RADIUS_M } from "./towns.js";
 import { getLang } from "./i18n.js";
-
-const PRIO_COLOUR = { 1: "#d00000", 2: "#e85d04", 3: "#d4a000", 4: "#2a6fdb" };
-const STATUS_COLOUR = {
-  available: "#1b7f3b",
-  dispatched: "#b5179e",
-  en_route: "#7209b7",
-  on_scene: "#3a0ca3",
-  returning: "#4a7f9b",
-  out_of_service: "#777777",
-};
+import { drawLayers, hitCluster } from "./maplayers.js";
 
 const DEG = Math.PI / 180;
 const TOWN_FILL = ["rgba(60, 110, 170, 0.10)", "rgba(70, 150, 110, 0.10)", "rgba(170, 130, 60, 0.10)", "rgba(140, 90, 160, 0.10)"];
@@ -107,6 +98,9 @@ export class MapView {
     this.cells = townCells(TOWNS, TOWN_RADIUS_M);
     this.model = null;
     this.selected = "";
+    this.picking = null; // pickOnce's callback while the map waits for a click
+    this.clusters = [];
+    this.labels = [];
     this.reset();
     this.bind();
   }
@@ -199,12 +193,47 @@ export class MapView {
     return [x - cx + this.w / 2, y - cy + this.h / 2];
   }
 
+  /**
+   * pickOnce makes the next click on the map call cb(lat, lng) instead of
+   * selecting (locating an incident); Escape on the page or pickOnce(null)
+   * cancels.
+   */
+  pickOnce(cb) {
+    this.picking = cb;
+    this.canvas.classList.toggle("picking", !!cb);
+    this.canvas.dataset.picking = cb ? "1" : "";
+  }
+
+  /** latLngAt returns the position under the canvas point (mx, my). */
+  latLngAt(mx, my) {
+    const [cx, cy] = project(this.center.lat, this.center.lng, this.zoom);
+    return this.unproject(cx + mx - this.w / 2, cy + my - this.h / 2, this.zoom);
+  }
+
   click(e) {
-    if (!this.model || !this.opts.onSelect) return;
     const r = this.canvas.getBoundingClientRect();
     const mx = e.clientX - r.left;
     const my = e.clientY - r.top;
     if (mx < 0 || my < 0 || mx > r.width || my > r.height) return;
+    if (this.picking) {
+      const cb = this.picking;
+      this.pickOnce(null);
+      const p = this.latLngAt(mx, my);
+      cb(p.lat, p.lng);
+      return;
+    }
+    if (!this.model || !this.opts.onSelect) return;
+    const c = hitCluster(this, mx, my);
+    if (c && c.items.length > 1) {
+      // a cluster: zoom in on it
+      this.center = this.latLngAt(mx, my);
+      this.zoomBy(2);
+      return;
+    }
+    if (c) {
+      this.opts.onSelect(c.items[0].rec.id);
+      return;
+    }
     let best = "";
     let bd = 144;
     for (const rec of this.model.incidents.values()) {
@@ -260,50 +289,7 @@ export class MapView {
       g.lineWidth = 1;
       g.stroke();
     });
-    g.font = "13px system-ui, sans-serif";
-    for (const t of TOWNS) {
-      const [x, y] = this.screen(t.lat, t.lng);
-      g.fillStyle = "#1d2733";
-      g.fillRect(x - 2, y - 2, 4, 4);
-      g.fillText(lang === "en" ? t.en : t.zh, x + 5, y - 5);
-    }
-    if (!this.model) return;
-    // depots: triangles
-    for (const d of this.model.depots.values()) {
-      if (!d.lat && !d.lng) continue;
-      const [x, y] = this.screen(d.lat, d.lng);
-      g.beginPath();
-      g.moveTo(x, y - 7);
-      g.lineTo(x + 6, y + 5);
-      g.lineTo(x - 6, y + 5);
-      g.closePath();
-      g.fillStyle = "#6b4f1d";
-      g.fill();
-    }
-    // units: small squares coloured by status
-    for (const u of this.model.units.values()) {
-      if (!u.lat && !u.lng) continue;
-      const [x, y] = this.screen(u.lat, u.lng);
-      g.fillStyle = STATUS_COLOUR[u.status] || "#444";
-      g.fillRect(x - 3, y - 3, 6, 6);
-    }
-    // incidents: dots coloured by priority, with the priority as text
-    g.font = "bold 11px system-ui, sans-serif";
-    for (const rec of this.model.incidents.values()) {
-      if ((!rec.lat && !rec.lng) || rec.state === "linked") continue;
-      const [x, y] = this.screen(rec.lat, rec.lng);
-      const p = rec.priority >= 1 && rec.priority <= 4 ? rec.priority : 4;
-      g.beginPath();
-      g.arc(x, y, rec.id === this.selected ? 12 : 9, 0, 2 * Math.PI);
-      g.fillStyle = PRIO_COLOUR[p];
-      g.fill();
-      g.lineWidth = rec.id === this.selected ? 3 : 1.5;
-      g.strokeStyle = rec.id === this.selected ? "#000" : "#fff";
-      g.stroke();
-      g.lineWidth = 1;
-      g.fillStyle = "#fff";
-      g.fillText("P" + p, x - 7, y + 4);
-    }
+    drawLayers(g, this, lang);
   }
 
   drawTiles(g) {
