@@ -319,7 +319,7 @@ func TestDispatcherQueue(t *testing.T) {
 	if len(haz.Rec.Shortfalls) == 0 || !strings.Contains(short, "env monitor short") {
 		t.Errorf("shortfalls shown %q, engine %+v", short, haz.Rec.Shortfalls)
 	}
-	screenshot(t, desk, "dispatcher-console", true)
+	screenshot(t, desk, "dispatcher-detail", false) // the README's picture is TestQueueOf300's
 
 	// The drowning: a rescue unit substitutes for the boats out of service.
 	clickJS(t, desk, "open Q-DROWN", `#queue [data-id="Q-DROWN"]`)

@@ -11,11 +11,15 @@ import { h, replace } from "./dom.js";
 import { t, getLang } from "./i18n.js";
 import { townName } from "./towns.js";
 
+/** MAX_P1_BARS: P1 alerts shown as bars of their own; more are counted in one bar. */
+export const MAX_P1_BARS = 6;
+
 const W = {
+  more_p1: ["另有 {n} 条 P1 告警", "{n} more P1 alerts"],
   alarms: ["告警", "Alarms"],
   no_alarms: ["无告警", "No alarms"],
-  late_units: ["{n} 个单位超时未接单", "{n} units not accepted in time"],
-  late_unit: ["1 个单位超时未接单", "1 unit not accepted in time"],
+  late_units: ["{n} 个单位超时未接单", "{n} units late"],
+  late_unit: ["1 个单位超时未接单", "1 unit late"],
   longest: ["最长 {s}", "longest {s}"],
   count: ["{n} 条告警", "{n} alarms"],
   ack_all: ["确认", "Acknowledge"],
@@ -65,22 +69,30 @@ export function groupEscalations(alerts) {
  */
 export function renderAlarms(el, view) {
   const model = view.model;
+  const groups = groupEscalations(model.alerts);
+  const key = [getLang(), view.p1.slice(-MAX_P1_BARS).map((p) => p.id).join(",") + ":" + view.p1.length, groups.map((g) => g.incident + ":" + g.units.join("+") + ":" + g.waited).join(","), [...model.moveUps.values()].map((m) => m.unit + ":" + m.station).join(",")].join("|");
+  if (el.dataset.key === key) return; // nothing changed: keep the bars (and the strip's scroll)
+  el.dataset.key = key;
   const bars = [];
-  for (const p of view.p1) {
+  // P1 alerts: each its own bar, the newest first; past MAX_P1_BARS one
+  // bar counts the others (they are all red in the queue too)
+  const p1s = view.p1.slice(-MAX_P1_BARS).reverse();
+  if (view.p1.length > p1s.length) bars.push(h("div", { class: "alarm alert p1-more", role: "status" }, aw("more_p1", { n: view.p1.length - p1s.length })));
+  for (const p of p1s) {
     const rec = model.incidents.get(p.id);
     bars.push(
       h(
         "div",
-        { class: "alarm alert p1-alert flash", role: "alert", "data-incident": p.id },
-        h("strong", {}, t("p1_alert") + " "),
+        { class: "alarm alert p1-alert flash", role: "alert", "data-incident": p.id, title: rec?.address || "" },
+        h("strong", {}, "P1 "),
         h("span", { class: "iid" }, p.id),
-        " · " + (rec ? view.queueView.typeLabel(rec.type) : p.type || "") + " · " + townName(rec?.town || p.town, getLang()) + (rec?.address ? " " + rec.address : ""),
+        " · " + view.queueView.typeLabel(rec?.type || p.type) + " · " + townName(rec?.town || p.town, getLang()),
         " ",
         h("button", { type: "button", onclick: () => view.select(p.id, true) }, t("detail")),
       ),
     );
   }
-  for (const g of groupEscalations(model.alerts)) {
+  for (const g of groups) {
     bars.push(
       h(
         "div",
@@ -88,7 +100,7 @@ export function renderAlarms(el, view) {
         h("strong", {}, t("escalation") + " "),
         h("span", { class: "iid" }, g.incident),
         " · " + (g.units.length === 1 ? aw("late_unit") : aw("late_units", { n: g.units.length })) + ": ",
-        h("span", { class: "late-units" }, g.units.join(", ")),
+        h("span", { class: "late-units", title: g.units.join(", ") }, g.units.join(", ")),
         " · " + aw("longest", { s: fmtWaited(g.waited) }) + " ",
         h("button", { type: "button", onclick: () => view.select(g.incident, true) }, t("detail")),
         " ",

@@ -8,7 +8,7 @@
 
 import { TOWNS, TOWN_RADIUS_M } from "./towns.js";
 import { getLang } from "./i18n.js";
-import { drawLayers, hitCluster } from "./maplayers.js";
+import { drawLayers, drawTownNames, hitCluster } from "./maplayers.js";
 
 const DEG = Math.PI / 180;
 const TOWN_FILL = ["rgba(60, 110, 170, 0.10)", "rgba(70, 150, 110, 0.10)", "rgba(170, 130, 60, 0.10)", "rgba(140, 90, 160, 0.10)"];
@@ -250,12 +250,27 @@ export class MapView {
 
   /** update redraws with the model's incidents, units and depots; selected is highlighted. */
   update(model, selected) {
+    const changed = model !== this.model || (selected || "") !== this.selected;
     this.model = model;
     this.selected = selected || "";
-    this.draw();
+    // A new selection is drawn at once; data changes at most every 400 ms
+    // (a busy shift sends hundreds of events a second; drawing 1,000 units
+    // takes tens of milliseconds).
+    const wait = this.lastDraw ? this.lastDraw + 400 - performance.now() : 0;
+    if (changed || wait <= 0) {
+      clearTimeout(this.timer);
+      this.timer = 0;
+      this.draw();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = 0;
+        this.draw();
+      }, wait);
+    }
   }
 
   draw() {
+    this.lastDraw = performance.now();
     const c = this.canvas;
     const dpr = window.devicePixelRatio || 1;
     const w = c.clientWidth || 600;
@@ -269,11 +284,35 @@ export class MapView {
     const g = c.getContext("2d");
     if (!g) return;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.fillStyle = "#eef2f5";
-    g.fillRect(0, 0, w, hgt);
-    if (this.tileURL) this.drawTiles(g);
     const lang = getLang();
-    // towns: areas, then centres and names
+    if (this.tileURL) {
+      g.fillStyle = "#eef2f5";
+      g.fillRect(0, 0, w, hgt);
+      this.drawTiles(g);
+      this.drawTowns(g, lang);
+    } else {
+      // the towns change only with the view: drawn once into a base layer
+      const key = [c.width, c.height, dpr, this.zoom, this.center.lat, this.center.lng, lang].join("|");
+      if (!this.base || this.baseKey !== key) {
+        this.base = document.createElement("canvas");
+        this.base.width = c.width;
+        this.base.height = c.height;
+        const bg = this.base.getContext("2d");
+        bg.setTransform(dpr, 0, 0, dpr, 0, 0);
+        bg.fillStyle = "#eef2f5";
+        bg.fillRect(0, 0, w, hgt);
+        this.drawTowns(bg, lang);
+        this.baseKey = key;
+      }
+      g.setTransform(1, 0, 0, 1, 0, 0);
+      g.drawImage(this.base, 0, 0);
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    }
+    drawLayers(g, this);
+  }
+
+  /** drawTowns draws the town areas, centres and names. */
+  drawTowns(g, lang) {
     this.cells.forEach((cell, i) => {
       if (cell.polygon.length < 3) return;
       g.beginPath();
@@ -289,7 +328,7 @@ export class MapView {
       g.lineWidth = 1;
       g.stroke();
     });
-    drawLayers(g, this, lang);
+    drawTownNames(g, this, lang);
   }
 
   drawTiles(g) {

@@ -81,12 +81,10 @@ export function placeLabels(labels, obstacles) {
 }
 
 /**
- * drawLayers draws the town names, depots, units and incidents of mv's
- * model on g, and keeps on mv what a click needs: mv.clusters (screen
- * positions of incident clusters) and mv.labels (the town names placed).
+ * drawTownNames draws the towns' centres and, where they fit, their names
+ * (mv.labels: the names placed), for the map's base layer.
  */
-export function drawLayers(g, mv, lang) {
-  const model = mv.model;
+export function drawTownNames(g, mv, lang) {
   // town centres, then their names where they fit (bigger towns first)
   const centres = TOWNS.map((t) => {
     const [x, y] = mv.screen(t.lat, t.lng);
@@ -113,6 +111,15 @@ export function drawLayers(g, mv, lang) {
     g.fillText(l.text, l.box.x, l.box.y + 1);
   }
   g.textBaseline = "alphabetic";
+}
+
+/**
+ * drawLayers draws the depots, units and incidents of mv's model on g, and
+ * keeps on mv what a click needs: mv.clusters (screen positions of incident
+ * clusters) and mv.unitLabels.
+ */
+export function drawLayers(g, mv) {
+  const model = mv.model;
   mv.clusters = [];
   if (!model) return;
   // depots: triangles

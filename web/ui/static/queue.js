@@ -91,15 +91,28 @@ const DAY_S = 24 * 3600;
 
 /**
  * fmtWait is how long an incident has waited, for the queue: m:ss or
- * h:mm:ss under a day; past 24 h the reported date and time (Asia/Shanghai),
- * so a call of last year reads "31/05/2013, 20:14:03", never "118380:55:27".
+ * h:mm:ss under a day; past 24 h when it was reported (Asia/Shanghai):
+ * "05-31 20:14" within the year, "2013-05-31" before, so a call of long
+ * ago never reads "118380:55:27".
  */
-export function fmtWait(reported, now, lang) {
+export function fmtWait(reported, now) {
   const at = timeOf(reported);
   if (!at) return "";
   const s = Math.max(0, (now - at) / 1000);
   if (s < DAY_S) return fmtEta(s);
-  return fmtTime(reported, lang, true);
+  const p = shanghaiParts(at);
+  if (s < 330 * DAY_S) return `${p.month}-${p.day} ${p.hour}:${p.minute}`;
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+let partsFmt = null;
+
+/** shanghaiParts returns the two-digit parts of a time (ms) in Asia/Shanghai. */
+function shanghaiParts(ms) {
+  if (!partsFmt) partsFmt = new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const out = {};
+  for (const x of partsFmt.formatToParts(new Date(ms))) out[x.type] = x.value;
+  return out;
 }
 
 /** QueueView is the queue pane of the dispatcher's console. */
@@ -229,12 +242,19 @@ export class QueueView {
       return;
     }
     const lang = getLang();
+    const ages = [];
+    const itemKey = (rec) => {
+      const fl = v.flash.get(rec.id);
+      return [rec.version, rec.state, rec.id === v.selected, !!(fl && fl > now), (rec.flags || []).join(","), (rec.escalated || []).length, rec.priority, rec.type, rec.town].join("~");
+    };
     const item = (rec, isCall) => {
       const why = needsAction(rec);
       const fl = v.flash.get(rec.id);
       const flashing = fl && fl > now;
       const cls = ["item", "p" + (rec.priority || 4), why.length ? "needs" : "", flashing ? "flash" : "", rec.id === v.selected ? "selected" : "", isCall ? "call" : ""].filter(Boolean).join(" ");
       const town = townName(rec.town, lang);
+      const age = h("span", { class: "age", title: t("age") + " · " + fmtTime(rec.reported_at, lang, true) });
+      ages.push([age, rec.reported_at]);
       return h(
         "li",
         {
@@ -255,28 +275,46 @@ export class QueueView {
             }
           },
         },
-        h(
-          "div",
-          { class: "row1" },
-          prioBadge(rec.priority),
-          h("span", { class: "type", title: this.typeLabel(rec.type) }, this.typeLabel(rec.type)),
-          h("span", { class: "town", title: town }, town),
-          h("span", { class: "age", title: t("age") + " · " + fmtTime(rec.reported_at, lang, true) }, fmtWait(rec.reported_at, now, lang)),
-        ),
+        h("div", { class: "row1" }, prioBadge(rec.priority), h("span", { class: "type", title: this.typeLabel(rec.type) }, this.typeLabel(rec.type)), h("span", { class: "town", title: town }, town), age),
         h("div", { class: "row2" }, h("span", { class: "iid" }, rec.id), " ", h("span", { class: "state s-" + rec.state }, stateLabel(rec.state)), rec.address ? h("span", { class: "addr", title: rec.address }, " · " + rec.address) : null),
         why.length ? h("div", { class: "why" }, why.map((x) => h("span", { class: "tag tag-" + x }, t("why_" + x)))) : null,
       );
     };
+    // Cards are kept between renders and rebuilt only when their incident
+    // (or a linked call) changed: with hundreds of incidents a render is
+    // then the ages and the order, not the whole list.
+    if (this.cacheLang !== lang) {
+      this.cache = new Map();
+      this.cacheLang = lang;
+    }
+    const next = new Map();
     const lis = [];
     for (const g of groups) {
-      const li = item(g.rec, false);
-      if (g.calls.length) li.appendChild(h("ol", { class: "calls", "aria-label": t("linked_calls") }, g.calls.map((c) => item(c, true))));
-      lis.push(li);
+      const key = itemKey(g.rec) + "|" + g.calls.map(itemKey).join("|") + "|" + g.calls.map((c) => c.id).join(",");
+      let c = this.cache.get(g.rec.id);
+      if (!c || c.key !== key) {
+        ages.length = 0;
+        const li = item(g.rec, false);
+        if (g.calls.length) li.appendChild(h("ol", { class: "calls", "aria-label": t("linked_calls") }, g.calls.map((x) => item(x, true))));
+        c = { key, li, ages: ages.slice() };
+      }
+      next.set(g.rec.id, c);
+      lis.push(c.li);
     }
-    replace(this.listEl, lis);
+    this.cache = next;
+    for (const c of next.values()) {
+      for (const [el, at] of c.ages) {
+        const text = fmtWait(at, now);
+        if (el.textContent !== text) el.textContent = text;
+      }
+    }
+    const kids = this.listEl.children;
+    let same = kids.length === lis.length;
+    for (let i = 0; same && i < lis.length; i++) same = kids[i] === lis[i];
+    if (!same) replace(this.listEl, lis);
     if (hadFocus && v.selected) {
       const li = this.listEl.querySelector(`[data-id="${CSS.escape(v.selected)}"]`);
-      if (li) li.focus();
+      if (li && document.activeElement !== li) li.focus();
     }
   }
 
