@@ -50,7 +50,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 	switch a.Kind {
 	case ActConfirm:
 		if rec.State != StateAwaiting {
-			return nil, fmt.Errorf("confirm: incident is %s, not awaiting confirmation: %w", rec.State, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyBadState, Action: a.Kind, Incident: rec.ID, State: rec.State})
 		}
 		if a.Version != 0 && a.Version < rec.RecVersion {
 			return nil, fmt.Errorf("confirm: %w: the console saw version %d, the recommendation is of version %d", ErrChanged, a.Version, rec.RecVersion)
@@ -65,7 +65,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 			// A unit went elsewhere (another engine took it, or memory was
 			// behind): rank again; a console that named the version it saw
 			// is shown the new recommendation instead of having it sent.
-			e.rerank(w, rec, now, "re-ranked at confirmation: a recommended unit was taken elsewhere")
+			e.rerank(w, rec, now, Why{Code: WhyRerankedConf})
 			if a.Version != 0 {
 				e.addEvent(out, EvIncidentUpdated, rec, nil)
 				return []*Outcome{out}, fmt.Errorf("confirm: %w: a recommended unit was taken elsewhere", ErrChanged)
@@ -78,10 +78,10 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 
 	case ActEscalate:
 		if rec.State != StateAwaiting && rec.State != StateDispatched {
-			return nil, fmt.Errorf("escalate: incident %s is %s: %w", rec.ID, rec.State, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyBadState, Action: a.Kind, Incident: rec.ID, State: rec.State})
 		}
 		if !rec.HasLocation && rec.Lat == 0 && rec.Lng == 0 {
-			return nil, fmt.Errorf("escalate: incident %s has no location: locate it first: %w", rec.ID, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyNoLocation, Action: a.Kind, Incident: rec.ID})
 		}
 		best, err := e.commandUnit(w, rec, now)
 		if err != nil {
@@ -94,34 +94,34 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 	case ActSwap, ActAdd:
 		nu, ok := w.state.unit(a.NewUnit)
 		if !ok {
-			return nil, fmt.Errorf("%w: %q", ErrUnknownUnit, a.NewUnit)
+			return nil, &Refusal{Why: Why{Code: WhyUnknownUnit, Unit: a.NewUnit}, Is: ErrUnknownUnit}
 		}
 		if !nu.Status.Assignable() {
-			return nil, fmt.Errorf("unit %s is %s, not available: %w", nu.ID, nu.Status, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyUnitBusy, Unit: nu.ID, Status: string(nu.Status)})
 		}
 		if rec.State != StateAwaiting && rec.State != StateDispatched {
-			return nil, fmt.Errorf("%s: incident is %s: %w", a.Kind, rec.State, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyBadState, Action: a.Kind, Incident: rec.ID, State: rec.State})
 		}
 		req := ""
 		idx := -1
 		if a.Kind == ActSwap {
 			idx = slices.IndexFunc(rec.Rec.Units, func(p UnitPick) bool { return p.UnitID == a.Unit })
 			if idx < 0 || (rec.State == StateDispatched && !slices.Contains(rec.Assigned, a.Unit)) {
-				return nil, fmt.Errorf("swap: unit %q is not on incident %s: %w", a.Unit, rec.ID, ErrBadAction)
+				return nil, refuse(ErrBadAction, Why{Code: WhyNotOnInc, Action: a.Kind, Unit: a.Unit, Incident: rec.ID})
 			}
 			if rec.State == StateDispatched {
 				if u, _ := w.state.unit(a.Unit); u.Status == teams.StatusOnScene {
-					return nil, fmt.Errorf("swap: unit %s is already on scene: %w", a.Unit, ErrBadAction)
+					return nil, refuse(ErrBadAction, Why{Code: WhyOnScene, Action: a.Kind, Unit: a.Unit})
 				}
 			}
 			req = rec.Rec.Units[idx].Requirement
 		}
 		if slices.ContainsFunc(rec.Rec.Units, func(p UnitPick) bool { return p.UnitID == nu.ID }) {
-			return nil, fmt.Errorf("unit %s is already on incident %s: %w", nu.ID, rec.ID, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyOnIncident, Action: a.Kind, Unit: nu.ID, Incident: rec.ID})
 		}
 		e.touch(rec, now)
 		pick := e.pickFor(w, nu, rec, req, now)
-		pick.Reasons = append(pick.Reasons, fmt.Sprintf("%s by dispatcher %s", map[string]string{ActSwap: "swapped in", ActAdd: "added"}[a.Kind], a.By))
+		pick.because(Why{Code: map[string]string{ActSwap: WhySwappedIn, ActAdd: WhyAdded}[a.Kind], By: a.By})
 		if a.Kind == ActSwap {
 			if rec.State == StateDispatched {
 				e.release(w, out, rec, a.Unit, teams.StatusAvailable, "swapped", now)
@@ -152,7 +152,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 	case ActClassify:
 		typ, ok := e.types[a.Type]
 		if !ok {
-			return nil, fmt.Errorf("classify: unknown type %q: %w", a.Type, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyUnknownType, Action: a.Kind, Type: a.Type})
 		}
 		e.touch(rec, now)
 		rec.Type = typ.Code
@@ -166,7 +166,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 
 	case ActLocate:
 		if rec.State != StateManual {
-			return nil, fmt.Errorf("locate: incident is %s, not manual: %w", rec.State, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyBadState, Action: a.Kind, Incident: rec.ID, State: rec.State})
 		}
 		p, loc, err := e.locateAt(a)
 		if err != nil {
@@ -204,16 +204,16 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownUnit, a.Unit)
 	}
 	if a.Team != "" && u.Team != a.Team {
-		return nil, fmt.Errorf("unit %s belongs to team %s: %w", u.ID, u.Team, ErrForbidden)
+		return nil, refuse(ErrForbidden, Why{Code: WhyOtherTeam, Action: a.Kind, Unit: u.ID})
 	}
 	if !slices.Contains(rec.Assigned, u.ID) {
-		return nil, fmt.Errorf("unit %s is not assigned to incident %s: %w", u.ID, rec.ID, ErrBadAction)
+		return nil, refuse(ErrBadAction, Why{Code: WhyNotOnInc, Action: a.Kind, Unit: u.ID, Incident: rec.ID})
 	}
 	from := u.Status
 	switch a.Kind {
 	case ActAccept:
 		if slices.Contains(rec.Accepted, u.ID) {
-			return nil, fmt.Errorf("accept: unit %s already accepted: %w", u.ID, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyAccepted, Action: a.Kind, Unit: u.ID})
 		}
 		e.touch(rec, now)
 		rec.Accepted = append(rec.Accepted, u.ID)
@@ -221,7 +221,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		return []*Outcome{out}, nil
 	case ActDecline:
 		if from != teams.StatusDispatched {
-			return nil, fmt.Errorf("decline: unit %s is %s: %w", u.ID, from, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(from), To: string(teams.StatusAvailable)})
 		}
 		e.touch(rec, now)
 		e.decline(w, out, rec, u.ID, a.Reason, now)
@@ -229,10 +229,10 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 	case ActEnRoute, ActOnScene, ActClear:
 		to := map[string]teams.Status{ActEnRoute: teams.StatusEnRoute, ActOnScene: teams.StatusOnScene, ActClear: teams.StatusAvailable}[a.Kind]
 		if err := teams.Transition(from, to); err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", a.Kind, err, ErrBadAction)
+			return nil, &Refusal{Why: Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(from), To: string(to)}, Is: ErrBadAction, Cause: err}
 		}
 		if a.Kind == ActClear && from != teams.StatusOnScene {
-			return nil, fmt.Errorf("clear: unit %s is %s, not on scene: %w", u.ID, from, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(from), To: string(to)})
 		}
 		e.touch(rec, now)
 		e.progress(w, out, rec, u.ID, to, now)
@@ -279,7 +279,7 @@ func (e *Engine) commandUnit(w *world, rec *IncidentRecord, now time.Time) (stri
 		}
 	}
 	if best.UnitID == "" {
-		return "", fmt.Errorf("escalate: no available unit of the city command team (%v): %w", cmdTeams, ErrBadAction)
+		return "", refuse(ErrBadAction, Why{Code: WhyNoCommand, Action: ActEscalate, Incident: rec.ID})
 	}
 	return best.UnitID, nil
 }
@@ -294,10 +294,10 @@ func (e *Engine) reportStatus(w *world, a *Action) ([]*Outcome, error) {
 		return nil, fmt.Errorf("unit %q: %w", a.Unit, ErrNotFound)
 	}
 	if a.Team != "" && u.Team != a.Team {
-		return nil, fmt.Errorf("unit %s belongs to team %s: %w", u.ID, u.Team, ErrForbidden)
+		return nil, refuse(ErrForbidden, Why{Code: WhyOtherTeam, Action: a.Kind, Unit: u.ID})
 	}
 	if a.Incident != "" && u.Incident != a.Incident {
-		return nil, fmt.Errorf("%s: unit %s is %s and not on incident %s: %w", a.Kind, u.ID, u.Status, a.Incident, ErrBadAction)
+		return nil, refuse(ErrBadAction, Why{Code: WhyNotOnInc, Action: a.Kind, Unit: u.ID, Incident: a.Incident, Status: string(u.Status)})
 	}
 	a.Incident = u.Incident
 	status := teams.StatusReturning
@@ -305,9 +305,9 @@ func (e *Engine) reportStatus(w *world, a *Action) ([]*Outcome, error) {
 		status = teams.StatusAvailable
 		switch teams.Status(u.Status) {
 		case teams.StatusAvailable:
-			return nil, fmt.Errorf("available: unit %s is already available: %w", u.ID, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyAlready, Action: a.Kind, Unit: u.ID, Status: string(u.Status)})
 		case teams.StatusDispatched, teams.StatusEnRoute:
-			return nil, fmt.Errorf("available: unit %s is %s on incident %s: decline the assignment with a reason instead: %w", u.ID, u.Status, u.Incident, ErrBadAction)
+			return nil, refuse(ErrBadAction, Why{Code: WhyDeclineInstead, Action: a.Kind, Unit: u.ID, Status: string(u.Status), Incident: u.Incident})
 		case teams.StatusOnScene:
 			if u.Incident != "" {
 				clear := *a
@@ -322,7 +322,7 @@ func (e *Engine) reportStatus(w *world, a *Action) ([]*Outcome, error) {
 		if errors.Is(err, ErrUnknownUnit) {
 			return nil, fmt.Errorf("%s: %w: %w", a.Kind, err, ErrNotFound)
 		}
-		return nil, fmt.Errorf("%s: %w: %w", a.Kind, err, ErrBadAction)
+		return nil, &Refusal{Why: Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(u.Status), To: string(status)}, Is: ErrBadAction, Cause: err}
 	}
 	if out == nil {
 		return nil, nil
@@ -425,7 +425,7 @@ func (e *Engine) decline(w *world, out *Outcome, rec *IncidentRecord, unitID, re
 			Backlog: e.backlog(w, rec)})
 		rec.Rec.Units = removed(rec.Rec.Units, idx)
 		for _, p := range r.Units {
-			p.Reasons = append(p.Reasons, fmt.Sprintf("replaces %s (declined: %s)", unitID, reason))
+			p.because(Why{Code: WhyReplaces, Unit: unitID, Reason: reason})
 			rec.Rec.Units = append(rec.Rec.Units, p)
 			e.assign(w, out, rec, p, now)
 		}

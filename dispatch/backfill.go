@@ -100,7 +100,7 @@ func (e *Engine) fill(w *world, rec *IncidentRecord, now time.Time) *Outcome {
 	e.touch(rec, now)
 	out := &Outcome{Drill: w.drill, Incident: rec}
 	for _, p := range r.Units {
-		p.Reasons = append(p.Reasons, "assigned from the queue: the plan was missing this unit")
+		p.because(Why{Code: WhyQueue})
 		rec.Rec.Units = append(rec.Rec.Units, p)
 		e.assign(w, out, rec, p, now)
 	}

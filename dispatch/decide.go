@@ -321,6 +321,7 @@ func clonePicks(ps []UnitPick) []UnitPick {
 	for i, p := range ps {
 		out[i] = p
 		out[i].Reasons = slices.Clone(p.Reasons)
+		out[i].Why = slices.Clone(p.Why)
 	}
 	return out
 }

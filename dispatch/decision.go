@@ -37,8 +37,11 @@ type UnitPick struct {
 	Town           string  `json:"town,omitempty"`
 	// DivertedFrom is the lower-priority incident the unit was diverted
 	// from (EngineConfig.Divert).
-	DivertedFrom string   `json:"diverted_from,omitempty"`
-	Reasons      []string `json:"reasons,omitempty"`
+	DivertedFrom string `json:"diverted_from,omitempty"`
+	// Reasons are the reasons for the pick as English text (Kafka, logs);
+	// Why the same reasons as codes with parameters (the consoles).
+	Reasons []string `json:"reasons,omitempty"`
+	Why     []Why    `json:"why,omitempty"`
 }
 
 // MaterialPick is a quantity of one item drawn from one depot.
@@ -54,7 +57,8 @@ type Shortfall struct {
 	Kind    string `json:"kind"` // "unit" or "material"
 	What    string `json:"what"` // capability or item code
 	Missing int    `json:"missing"`
-	Reason  string `json:"reason"`
+	Reason  string `json:"reason"`        // English text (Kafka, logs)
+	Why     *Why   `json:"why,omitempty"` // the reason as a code with parameters
 }
 
 // Recommendation is the ranker's answer for one incident.

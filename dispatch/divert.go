@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -105,7 +104,7 @@ func (e *Engine) divert(w *world, rec *IncidentRecord, now time.Time) []*Outcome
 		u, _ := w.state.unit(r.ID())
 		pick := e.pickFor(w, u, rec, rq.Capability, now)
 		pick.DivertedFrom = c.from.ID
-		pick.Reasons = append(pick.Reasons, fmt.Sprintf("diverted from P%d incident %s: no unit reached this P1 within its target", c.from.Priority, c.from.ID))
+		pick.because(Why{Code: WhyDiverted, Priority: c.from.Priority, Incident: c.from.ID})
 		if idx >= 0 {
 			rec.Rec.Units = replaced(rec.Rec.Units, idx, pick)
 		} else {
@@ -135,8 +134,7 @@ func (e *Engine) robbed(w *world, inc *IncidentRecord, unit, p1 string, now time
 		inc.Rec.Units = removed(inc.Rec.Units, i)
 	}
 	e.release(w, out, inc, unit, teams.StatusAvailable, "diverted", now)
-	inc.Rec.Shortfalls = append(inc.Rec.Shortfalls, Shortfall{Kind: "unit", What: req, Missing: 1,
-		Reason: fmt.Sprintf("unit %s diverted to P1 incident %s", unit, p1)})
+	inc.Rec.Shortfalls = append(inc.Rec.Shortfalls, shortfall("unit", req, 1, Why{Code: WhyDivertedAway, Unit: unit, Incident: p1}))
 	setFlag(inc, FlagShortfall, true)
 	out.Outbox = append(out.Outbox, e.assignmentRecord(w, inc, now))
 	e.addEvent(out, EvIncidentUpdated, inc, teamsOfUnits(w, unit))

@@ -19,11 +19,20 @@ type Incident struct {
 	Materials   map[string]int `json:"materials,omitempty"`
 	Drill       string         `json:"drill,omitempty"`
 	// Invalid, when not empty, is why intake could not accept the record as
-	// it is (a bad location, a wrong-typed field): the call still names an
-	// incident, so the engine shows it to dispatchers for manual handling
-	// instead of deciding it automatically.
-	Invalid string `json:"-"`
+	// it is (the dead-letter reason code: a bad location, a wrong-typed
+	// field, a record that is not JSON): the call still names an incident,
+	// so the engine shows it to dispatchers for manual handling instead of
+	// deciding it automatically.
+	Invalid string `json:"invalid,omitempty"`
+	// InvalidField is the offending field, if one.
+	InvalidField string `json:"invalid_field,omitempty"`
+	// Raw is the refused record's text as received, at most MaxRaw bytes
+	// of valid UTF-8 (invalid bytes replaced), for the dispatcher to read.
+	Raw string `json:"raw,omitempty"`
 }
+
+// MaxRaw bounds Incident.Raw.
+const MaxRaw = 2048
 
 // UnitEvent is a status and/or position report for a unit.
 type UnitEvent struct {

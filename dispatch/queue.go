@@ -79,7 +79,7 @@ func (e *Engine) refreshAwaiting(w *world, taken map[string]bool) []*Outcome {
 	slices.SortFunc(stale, byUrgency)
 	outs := make([]*Outcome, 0, len(stale))
 	for _, rec := range stale {
-		e.rerank(w, rec, now, "re-ranked: a recommended unit was taken elsewhere")
+		e.rerank(w, rec, now, Why{Code: WhyReranked})
 		out := &Outcome{Drill: w.drill, Incident: rec}
 		e.addEvent(out, EvIncidentUpdated, rec, nil)
 		outs = append(outs, out)
@@ -90,12 +90,12 @@ func (e *Engine) refreshAwaiting(w *world, taken map[string]bool) []*Outcome {
 // rerank replaces the recommendation of a waiting incident by a fresh one
 // (the units declined or swapped out are not offered again) and marks the
 // version it was made at.
-func (e *Engine) rerank(w *world, rec *IncidentRecord, now time.Time, why string) {
+func (e *Engine) rerank(w *world, rec *IncidentRecord, now time.Time, why Why) {
 	e.touch(rec, now)
 	r := w.state.Rank(RankRequest{At: pointOf(rec.Lat, rec.Lng), Plan: planFor(e.typeOf(rec), rec.Materials),
 		Priority: rec.Priority, Now: now, Exclude: notAgain(rec), Backlog: e.backlog(w, rec)})
 	for i := range r.Units {
-		r.Units[i].Reasons = append(r.Units[i].Reasons, why)
+		r.Units[i].because(why)
 	}
 	rec.Rec = &r
 	rec.RecVersion = rec.Version

@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -315,12 +314,8 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 			rec.Alternates[rq.Capability] = as
 		}
 		if missing := n - len(final); missing > 0 {
-			what := rq.Capability
-			reason := fmt.Sprintf("no available unit with capability %s", rq.Capability)
-			if len(rq.Substitutes) > 0 {
-				reason += fmt.Sprintf(" or its substitutes (%v)", rq.Substitutes)
-			}
-			rec.Shortfalls = append(rec.Shortfalls, Shortfall{Kind: "unit", What: what, Missing: missing, Reason: reason})
+			rec.Shortfalls = append(rec.Shortfalls, shortfall("unit", rq.Capability, missing,
+				Why{Code: WhyNoUnit, Capability: rq.Capability, Substitutes: rq.Substitutes}))
 		}
 	}
 	if firsts > 0 {
@@ -347,7 +342,7 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 			}
 			p := s.unitPick(best, rq, target, req.Priority)
 			p.FirstResponder = true
-			p.Reasons = append(p.Reasons, firstReason(best.eta(), e, rq.Capability, target, req.Priority))
+			p.because(firstWhy(best.eta(), e, rq.Capability, target, req.Priority))
 			rec.Units = slices.Insert(rec.Units, reqEnd[ri]+inserted, p)
 			inserted++
 			pick(best)
@@ -364,16 +359,15 @@ func (s *State) unitPick(c candidate, rq scenario.Requirement, target float64, p
 	p := UnitPick{UnitID: r.ID(), Team: r.Team(), Requirement: rq.Capability, Capability: c.capab, Substitute: c.sub,
 		Reserve: c.res, EtaS: eta, DistanceM: c.hit.DistM, CoverageCost: c.cover, Cost: c.hit.Cost,
 		Town: s.fleet.TownCode(r.Town())}
-	p.Reasons = append(p.Reasons, etaReason(eta, c.hit.DistM))
+	p.because(Why{Code: WhyETA, EtaS: eta, DistanceM: c.hit.DistM})
 	if c.sub {
-		p.Reasons = append(p.Reasons, "substitute for "+rq.Capability)
+		p.because(Why{Code: WhySubstitute, Capability: rq.Capability})
 	}
 	if c.res {
-		p.Reasons = append(p.Reasons, fmt.Sprintf("reserve team, %s activation included: professionals cannot cover within the P%d target of %s",
-			fmtSeconds(r.ActivationDelayS()), priority, fmtSeconds(target)))
+		p.because(Why{Code: WhyReserve, ActivationS: r.ActivationDelayS(), Priority: priority, TargetS: target})
 	}
 	if c.cover > 0 {
-		p.Reasons = append(p.Reasons, fmt.Sprintf("coverage cost %s: last available unit of a capability in %s", fmtSeconds(c.cover), p.Town))
+		p.because(Why{Code: WhyCoverage, CostS: c.cover, Town: p.Town})
 	}
 	return p
 }
@@ -400,8 +394,8 @@ func (s *State) rankMaterials(rec *Recommendation, req RankRequest, hour int) {
 			rec.Materials = append(rec.Materials, MaterialPick{Item: item, DepotID: a.Depot, Qty: a.Qty, EtaS: a.EtaS})
 		}
 		if missing > 0 {
-			rec.Shortfalls = append(rec.Shortfalls, Shortfall{Kind: "material", What: item, Missing: missing,
-				Reason: fmt.Sprintf("only %d of %d %s in stock in all depots", need-missing, need, item)})
+			rec.Shortfalls = append(rec.Shortfalls, shortfall("material", item, missing,
+				Why{Code: WhyNoStock, Have: need - missing, Need: need, Item: item}))
 		}
 	}
 }

@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"cmp"
-	"fmt"
 	"math"
 	"slices"
 
@@ -192,16 +191,16 @@ func (s *State) aheadAlready(chosen []candidate, caps []string, ahead func(eta f
 	return false
 }
 
-// firstReason says what a first responder arrives ahead of, and by how much.
-func firstReason(eta, first float64, capab string, target float64, priority int) string {
+// firstWhy says what a first responder arrives ahead of, and by how much.
+func firstWhy(eta, first float64, capab string, target float64, priority int) Why {
 	if math.IsInf(first, 1) {
-		return fmt.Sprintf("first responder: no %s unit can come now", capab)
+		return Why{Code: WhyFirstNone, Capability: capab}
 	}
-	r := fmt.Sprintf("first responder: %s ahead of the first %s unit (ETA %s)", fmtSeconds(first-eta), capab, fmtSeconds(first))
+	w := Why{Code: WhyFirst, AheadS: first - eta, Capability: capab, EtaS: first}
 	if first > target {
-		r += fmt.Sprintf(", which misses the P%d target of %s", priority, fmtSeconds(target))
+		w.Priority, w.TargetS = priority, target
 	}
-	return r
+	return w
 }
 
 // reserveCandidates returns up to want reserve-team units for a

@@ -261,10 +261,22 @@ func (s *Server) apiError(w http.ResponseWriter, p Principal, err error) {
 		jsonError(w, code, "internal error")
 		return
 	}
-	if code == http.StatusTooManyRequests {
+	why := dispatch.ReasonOf(err)
+	switch code {
+	case http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", "1")
+		why = dispatch.Why{Code: "rate_limited"}
+	case http.StatusBadRequest:
+		why = dispatch.Why{Code: "bad_request"}
 	}
-	jsonError(w, code, err.Error())
+	writeJSON(w, code, Refusal{Error: err.Error(), Reason: why})
+}
+
+// Refusal is the body of an API error the console shows: the text (logs,
+// scripts) and the reason as a code with parameters (docs/protocol.md).
+type Refusal struct {
+	Error  string       `json:"error"`
+	Reason dispatch.Why `json:"reason"`
 }
 
 // unitOf returns one unit of a world.

@@ -33,6 +33,11 @@ type ConsoleConfig struct {
 	Teams []ConfigTeam `json:"teams"`
 	// Types is the incident-type catalogue (for classifying unknown types).
 	Types []ConfigType `json:"types"`
+	// Capabilities, Items and Depots name the unit capabilities, the
+	// materials and the depots in both languages.
+	Capabilities []ConfigName  `json:"capabilities"`
+	Items        []ConfigName  `json:"items"`
+	Depots       []ConfigDepot `json:"depots"`
 	// FallbackType is the type whose plan unknown types get.
 	FallbackType string `json:"fallback_type,omitempty"`
 	// Statuses are the unit statuses, in cycle order.
@@ -72,6 +77,23 @@ type ConfigType struct {
 	Priority int    `json:"priority"`
 }
 
+// ConfigName is a code with its names (capabilities, items).
+type ConfigName struct {
+	Code   string `json:"code"`
+	NameZH string `json:"name_zh"`
+	NameEN string `json:"name_en"`
+}
+
+// ConfigDepot is one depot of ConsoleConfig. A depot with no Chinese name
+// in the scenario is named after its town.
+type ConfigDepot struct {
+	ID     string `json:"id"`
+	NameZH string `json:"name_zh"`
+	NameEN string `json:"name_en"`
+	Town   string `json:"town,omitempty"`
+	Kind   string `json:"kind,omitempty"`
+}
+
 // scenario returns the backend's scenario, or nil.
 func (s *Server) scenario() *scenario.Scenario {
 	if sb, ok := s.cfg.Backend.(ScenarioBackend); ok {
@@ -85,6 +107,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 	p := principal(r)
 	c := ConsoleConfig{
 		Role: p.Role, Towns: []ConfigTown{}, TownRadiusM: geo.DefaultTownRadiusM, Teams: []ConfigTeam{}, Types: []ConfigType{},
+		Capabilities: []ConfigName{}, Items: []ConfigName{}, Depots: []ConfigDepot{},
 		Actions: KindsOf(p.Role), TileURL: s.cfg.TileURL,
 	}
 	for _, st := range teams.Statuses() {
@@ -100,6 +123,26 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, t := range sc.Types {
 			c.Types = append(c.Types, ConfigType{Code: t.Code, Family: t.Family, NameZH: t.NameZH, NameEN: t.NameEN, Priority: t.Priority})
+		}
+		for _, k := range sc.CapabilityNames() {
+			c.Capabilities = append(c.Capabilities, ConfigName{Code: k.Code, NameZH: k.NameZH, NameEN: k.NameEN})
+		}
+		for _, it := range sc.Items {
+			c.Items = append(c.Items, ConfigName{Code: it.Code, NameZH: it.NameZH, NameEN: it.NameEN})
+		}
+		townZH := map[string]string{}
+		for _, t := range sc.Towns {
+			townZH[t.Code] = t.NameZH
+		}
+		for _, d := range sc.Depots {
+			zh := d.Name
+			switch {
+			case d.Kind == "city":
+				zh = "市应急物资储备库"
+			case townZH[d.Town] != "":
+				zh = townZH[d.Town] + "应急物资仓库"
+			}
+			c.Depots = append(c.Depots, ConfigDepot{ID: d.ID, NameZH: zh, NameEN: d.Name, Town: d.Town, Kind: d.Kind})
 		}
 	}
 	writeJSON(w, http.StatusOK, c)

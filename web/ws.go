@@ -88,6 +88,8 @@ type resultMsg struct {
 	OK       bool                     `json:"ok"`
 	Incident *dispatch.IncidentRecord `json:"incident,omitempty"`
 	Error    string                   `json:"error,omitempty"`
+	// Reason is the refusal as a code with parameters (with Error).
+	Reason *dispatch.Why `json:"reason,omitempty"`
 }
 
 func eventFrame(it *item, prev int64) []byte {
@@ -198,6 +200,8 @@ func (h *Hub) reader(ctx context.Context, conn *websocket.Conn, p Principal, act
 			rec, err := act(ctx, p, *m.Action)
 			if err != nil {
 				res.Error = err.Error()
+				why := dispatch.ReasonOf(err)
+				res.Reason = &why
 			} else {
 				res.OK, res.Incident = true, rec
 			}

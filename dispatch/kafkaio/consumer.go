@@ -318,7 +318,8 @@ func (c *Consumer) process(ctx context.Context, msgs []kafka.Message) error {
 			}
 			if err != nil {
 				dead = append(dead, deadLetter{m, wire.ReasonOf(err), err})
-				if inc.ID == "" {
+				var ok bool
+				if inc, ok = wire.Salvage(m.Key, m.Value, inc, err); !ok {
 					continue
 				}
 				// A call that names an incident: dispatchers handle it.

@@ -29,6 +29,9 @@ type Scenario struct {
 	Fallback string `json:"fallback_type" yaml:"fallback_type"`
 	// Targets are response-time targets in seconds by priority (index 0 = P1).
 	Targets [4]float64 `json:"targets_s" yaml:"targets_s"`
+	// Capabilities names the unit capabilities in both languages for the
+	// consoles (optional: CapabilityNames adds the default names).
+	Capabilities []Capability `json:"capabilities,omitempty" yaml:"capabilities,omitempty"`
 }
 
 // IncidentType is one entry of the incident-type catalogue.
@@ -71,4 +74,53 @@ type Requirement struct {
 type FirstResponse struct {
 	Capabilities []string `json:"capabilities" yaml:"capabilities"`
 	MarginS      float64  `json:"margin_s" yaml:"margin_s"`
+}
+
+// Capability names a unit capability in both languages (Scenario.Capabilities).
+type Capability struct {
+	Code   string `json:"code" yaml:"code"`
+	NameZH string `json:"name_zh" yaml:"name_zh"`
+	NameEN string `json:"name_en" yaml:"name_en"`
+}
+
+// defaultCapabilities names the capabilities of the Zhongshan scenario.
+var defaultCapabilities = []Capability{
+	{"patrol", "巡逻", "Patrol"},
+	{"special_police", "特警", "Special police"},
+	{"fire_engine", "消防车", "Fire engine"},
+	{"rescue", "抢险救援", "Rescue"},
+	{"ladder", "云梯车", "Aerial ladder"},
+	{"crane", "吊车", "Crane"},
+	{"ambulance", "救护车", "Ambulance"},
+	{"hazmat", "危化处置", "Hazmat"},
+	{"boat", "救生艇", "Rescue boat"},
+	{"pump", "排涝泵车", "Pump"},
+	{"power_repair", "电力抢修", "Power repair"},
+	{"gas_repair", "燃气抢修", "Gas repair"},
+	{"traffic_control", "交通管制", "Traffic control"},
+	{"tow", "拖车", "Tow truck"},
+	{"env_monitor", "环境监测", "Environmental monitoring"},
+	{"comms", "通信保障", "Communications"},
+	{"command", "现场指挥", "Command"},
+	{"labour", "人力支援", "Labour"},
+	{"first_aid", "急救", "First aid"},
+	{"helicopter", "直升机", "Helicopter"},
+}
+
+// CapabilityNames returns the names of the capabilities: the scenario's
+// own (Capabilities), then the default (Zhongshan) names of the codes it
+// does not name.
+func (sc *Scenario) CapabilityNames() []Capability {
+	out := append([]Capability(nil), sc.Capabilities...)
+	have := map[string]bool{}
+	for _, c := range out {
+		have[c.Code] = true
+	}
+	for _, c := range defaultCapabilities {
+		if !have[c.Code] {
+			out = append(out, c)
+			have[c.Code] = true
+		}
+	}
+	return out
 }

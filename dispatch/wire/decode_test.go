@@ -155,6 +155,13 @@ func FuzzDecodeIncident(f *testing.F) {
 			if inc.ID != "" && inc.Invalid == "" {
 				t.Fatalf("salvaged incident without Invalid")
 			}
+			// What dispatchers would see of it: named, bounded, valid text.
+			if got, ok := Salvage(b[:min(len(b), 16)], b, inc, err); ok {
+				if !usableID(got.ID) || got.Invalid == "" {
+					t.Fatalf("salvaged %q invalid %q", got.ID, got.Invalid)
+				}
+				checkRaw(t, got.Raw)
+			}
 			return
 		}
 		if inc.ID == "" || inc.Type == "" || inc.ReportedAt.IsZero() || !inc.HasLocation {

@@ -339,6 +339,9 @@ func appendRecord(b []byte, rc *recCache, r *dispatch.IncidentRecord) ([]byte, b
 		b = jintMap(b, r.Materials, &ok)
 	}
 	b = jopt(b, "drill", r.Drill, &ok)
+	b = jopt(b, "invalid", r.Invalid, &ok)
+	b = jopt(b, "invalid_field", r.InvalidField, &ok)
+	b = jopt(b, "raw", r.Raw, &ok)
 	b = jkey(b, "state", false)
 	b = jstr(b, r.State, &ok)
 	b = jkey(b, "type_known", false)
@@ -444,6 +447,10 @@ func jrecommendation(b []byte, r *dispatch.Recommendation, ok *bool) []byte {
 			b = jint(b, s.Missing)
 			b = jkey(b, "reason", false)
 			b = jstr(b, s.Reason, ok)
+			if s.Why != nil {
+				b = jkey(b, "why", false)
+				b = jwhy(b, s.Why, ok)
+			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -497,7 +504,61 @@ func jpick(b []byte, p *dispatch.UnitPick, ok *bool) []byte {
 	b = jopt(b, "town", p.Town, ok)
 	b = jopt(b, "diverted_from", p.DivertedFrom, ok)
 	b = jopts(b, "reasons", p.Reasons, ok)
+	if len(p.Why) > 0 {
+		b = jkey(b, "why", false)
+		b = append(b, '[')
+		for i := range p.Why {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jwhy(b, &p.Why[i], ok)
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}')
+}
+
+// jwhy writes a dispatch.Why as encoding/json does (omitempty fields).
+func jwhy(b []byte, w *dispatch.Why, ok *bool) []byte {
+	b = append(b, '{')
+	b = jkey(b, "code", true)
+	b = jstr(b, w.Code, ok)
+	for _, f := range [...]struct {
+		name string
+		v    float64
+	}{{"eta_s", w.EtaS}, {"distance_m", w.DistanceM}, {"ahead_s", w.AheadS}, {"target_s", w.TargetS},
+		{"activation_s", w.ActivationS}, {"cost_s", w.CostS}} {
+		if f.v != 0 {
+			b = jfloat(jkey(b, f.name, false), f.v, ok)
+		}
+	}
+	if w.Priority != 0 {
+		b = jint(jkey(b, "priority", false), w.Priority)
+	}
+	b = jopt(b, "capability", w.Capability, ok)
+	b = jopts(b, "substitutes", w.Substitutes, ok)
+	b = jopt(b, "item", w.Item, ok)
+	if w.Have != 0 {
+		b = jint(jkey(b, "have", false), w.Have)
+	}
+	if w.Need != 0 {
+		b = jint(jkey(b, "need", false), w.Need)
+	}
+	for _, f := range [...]struct{ name, v string }{{"town", w.Town}, {"unit", w.Unit}, {"incident", w.Incident}, {"by", w.By},
+		{"reason", w.Reason}, {"action", w.Action}, {"state", w.State}, {"status", w.Status}, {"from", w.From}, {"to", w.To}, {"type", w.Type}} {
+		b = jopt(b, f.name, f.v, ok)
+	}
+	return append(b, '}')
+}
+
+// sameWhy reports whether two reasons encode the same.
+func sameWhy(a, b dispatch.Why) bool {
+	return a.Code == b.Code && sameFloat(a.EtaS, b.EtaS) && sameFloat(a.DistanceM, b.DistanceM) && sameFloat(a.AheadS, b.AheadS) &&
+		sameFloat(a.TargetS, b.TargetS) && sameFloat(a.ActivationS, b.ActivationS) && sameFloat(a.CostS, b.CostS) &&
+		a.Priority == b.Priority && a.Capability == b.Capability && slices.Equal(a.Substitutes, b.Substitutes) &&
+		a.Item == b.Item && a.Have == b.Have && a.Need == b.Need && a.Town == b.Town && a.Unit == b.Unit &&
+		a.Incident == b.Incident && a.By == b.By && a.Reason == b.Reason && a.Action == b.Action && a.State == b.State &&
+		a.Status == b.Status && a.From == b.From && a.To == b.To && a.Type == b.Type
 }
 
 func jmaterials(b []byte, ms []dispatch.MaterialPick, ok *bool) []byte {
@@ -649,7 +710,7 @@ func samePicks(a, b []dispatch.UnitPick) bool {
 		if x.UnitID != y.UnitID || x.Team != y.Team || x.Requirement != y.Requirement || x.Capability != y.Capability ||
 			x.Substitute != y.Substitute || x.Reserve != y.Reserve || x.FirstResponder != y.FirstResponder || !sameFloat(x.EtaS, y.EtaS) || !sameFloat(x.DistanceM, y.DistanceM) ||
 			!sameFloat(x.CoverageCost, y.CoverageCost) || !sameFloat(x.Cost, y.Cost) || x.Town != y.Town || x.DivertedFrom != y.DivertedFrom ||
-			!slices.Equal(x.Reasons, y.Reasons) || (x.Reasons == nil) != (y.Reasons == nil) {
+			!slices.Equal(x.Reasons, y.Reasons) || (x.Reasons == nil) != (y.Reasons == nil) || !slices.EqualFunc(x.Why, y.Why, sameWhy) {
 			return false
 		}
 	}

@@ -84,7 +84,7 @@ func TestDispatcherActions(t *testing.T) {
 	open("A-UNK")
 	waitJS(t, desk, "classify form", `document.getElementById("classify-form") !== null && document.querySelectorAll("#type-codes option").length > 20`)
 	do(t, desk, "classify", chromedp.SendKeys(chromedp.CSS("#classify-type"), "suspicious"), chromedp.Click(chromedp.CSS(`#classify-form button[type="submit"]`)))
-	waitJS(t, desk, "classified", `document.querySelector("#detail-title").textContent.includes("suspicious") && document.getElementById("classify-form") === null && document.querySelector('#queue [data-id="A-UNK"] .tag-unknown_type') === null`)
+	waitJS(t, desk, "classified", `/Suspicious activity|可疑情况/.test(document.querySelector("#detail-title").textContent) && document.getElementById("classify-form") === null && document.querySelector('#queue [data-id="A-UNK"] .tag-unknown_type') === null`)
 	if r := s.incident("A-UNK"); r.Type != "suspicious" || !r.TypeKnown {
 		t.Errorf("engine: A-UNK is %q known %v", r.Type, r.TypeKnown)
 	}

@@ -303,11 +303,15 @@ func TestDispatcherQueue(t *testing.T) {
 	if len(rows) != len(haz.Rec.Units) {
 		t.Fatalf("%d unit rows, engine recommends %d", len(rows), len(haz.Rec.Units))
 	}
+	capEN := map[string]string{}
+	for _, c := range s.sc.CapabilityNames() {
+		capEN[c.Code] = c.NameEN
+	}
 	for i, p := range haz.Rec.Units {
 		r := rows[i]
 		eta := fmt.Sprintf("%d:%02d", int(p.EtaS+0.5)/60, int(p.EtaS+0.5)%60)
 		km := fmt.Sprintf("%.1f km", p.DistanceM/1000)
-		if r[0] != p.UnitID || r[2] != p.Capability || r[3] != eta || r[4] != km || !strings.Contains(r[6], p.Reasons[0]) || r[1] == "" {
+		if r[0] != p.UnitID || r[2] != capEN[p.Capability] || capEN[p.Capability] == "" || r[3] != eta || r[4] != km || !strings.Contains(r[6], p.Reasons[0]) || r[1] == "" {
 			t.Errorf("row %d %q, engine %s %s %s %s %s %q", i, r, p.UnitID, p.Team, p.Capability, eta, km, p.Reasons)
 		}
 	}
@@ -316,14 +320,14 @@ func TestDispatcherQueue(t *testing.T) {
 		t.Errorf("materials %q, engine %+v", mats, haz.Rec.Materials)
 	}
 	short := eval[string](t, desk, `document.querySelector("#detail .shortfalls")?.textContent || ""`)
-	if len(haz.Rec.Shortfalls) == 0 || !strings.Contains(short, "env monitor short") {
+	if len(haz.Rec.Shortfalls) == 0 || !strings.Contains(short, "Environmental monitoring short") {
 		t.Errorf("shortfalls shown %q, engine %+v", short, haz.Rec.Shortfalls)
 	}
 	screenshot(t, desk, "dispatcher-detail", false) // the README's picture is TestQueueOf300's
 
 	// The drowning: a rescue unit substitutes for the boats out of service.
 	clickJS(t, desk, "open Q-DROWN", `#queue [data-id="Q-DROWN"]`)
-	waitJS(t, desk, "substitution shown", `[...document.querySelectorAll("#detail .units-table .tag")].some(x => x.textContent.includes("boat → rescue"))`)
+	waitJS(t, desk, "substitution shown", `[...document.querySelectorAll("#detail .units-table .tag")].some(x => x.textContent.includes("Rescue boat → Rescue"))`)
 
 	// The map: the 24 town areas, and the P1 drawn red where it is.
 	fails := eval[[]string](t, desk, `(() => {

@@ -78,8 +78,8 @@ func TestDispatcherAndTeamLeader(t *testing.T) {
 
 	// Illegal changes: the server's error shows on the card and nothing changes.
 	for kind, msg := range map[string]string{
-		"on_scene":  `illegal transition from "dispatched" to "on_scene"`,
-		"returning": `illegal transition from "dispatched" to "returning"`,
+		"on_scene":  "cannot go from dispatched to on scene",
+		"returning": "cannot go from dispatched to returning",
 		"available": "decline the assignment with a reason instead",
 	} {
 		do(t, police, kind, chromedp.Click(chromedp.CSS(card+" .act-"+kind)))

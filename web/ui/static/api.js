@@ -1,28 +1,31 @@
 // api.js: the HTTP API of dispatchd (same origin, cookie auth).
 
-/** HTTPError carries the status of a failed request. */
+/** HTTPError carries the status of a failed request and the server's reason ({code, ...params}, or null). */
 export class HTTPError extends Error {
-  constructor(status, message) {
+  constructor(status, message, reason) {
     super(message);
     this.status = status;
+    this.reason = reason || null;
   }
 }
 
 async function check(res) {
   if (res.ok) return res;
   let msg = res.statusText;
+  let reason = null;
   try {
     const text = await res.text();
     try {
       const j = JSON.parse(text);
       msg = j.error || j.message || text;
+      reason = j.reason || null;
     } catch {
       msg = text.trim() || msg;
     }
   } catch {
     // keep the status text
   }
-  throw new HTTPError(res.status, `${res.status} ${msg}`);
+  throw new HTTPError(res.status, `${res.status} ${msg}`, reason);
 }
 
 /** getJSON fetches a JSON document. */

@@ -9,6 +9,7 @@ import { getJSON, tryJSON, postAction, HTTPError } from "./api.js";
 import { DispatcherView } from "./dispatcher.js";
 import { LeaderView } from "./leader.js";
 import { useScenario, teamName } from "./towns.js";
+import { useNames } from "./names.js";
 
 const model = new Model();
 let me = null;
@@ -224,6 +225,7 @@ async function main() {
   document.body.dataset.role = me.role;
   const config = await tryJSON("/api/config" + query(), {});
   useScenario(config);
+  useNames(config);
   renderHeader();
   const ctx = {
     model,

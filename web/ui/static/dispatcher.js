@@ -5,9 +5,10 @@
 
 import { h, replace, prioBadge } from "./dom.js";
 import { t, getLang, statusLabel, stateLabel, eventLabel } from "./i18n.js";
-import { TOWNS, townName, teamName } from "./towns.js";
-import { EV, needsAction, dispatcherActions, unitDeclinable, fmtEta, fmtKm, fmtTime, shortfallText } from "./model.js";
+import { TOWNS, townName } from "./towns.js";
+import { EV, needsAction, dispatcherActions, unitDeclinable, fmtEta, fmtKm, fmtTime } from "./model.js";
 import { MapView } from "./map.js";
+import { typeName, capName, itemName, depotName, teamLabel, pickReasons, shortfallText as sfText, errorText, actionName, invalidName } from "./names.js";
 import { QueueView } from "./queue.js";
 import { renderAlarms } from "./alarms.js";
 import { locatePanel, locatedFact, loadPlaces } from "./locate.js";
@@ -224,12 +225,12 @@ export class DispatcherView {
     if (this.detailEl.contains(document.activeElement)) this.detailEl.focus();
     try {
       await this.ctx.act(action);
-      this.ctx.toast(t("action_sent") + ": " + action.kind + " " + action.incident, false);
+      this.ctx.toast(t("action_sent") + ": " + actionName(action.kind) + " " + (action.incident || action.unit || ""), false);
       this.panel = null;
       this.detailKey = "";
       this.render();
     } catch (err) {
-      this.ctx.toast(t("action_failed") + ": " + (err.message || err), true);
+      this.ctx.toast(t("action_failed") + ": " + errorText(err), true);
     }
   }
 
@@ -273,7 +274,7 @@ export class DispatcherView {
     const why = ended ? [] : needsAction(rec);
     const field = (label, value, cls) => (value === undefined || value === null || value === "" ? null : [h("dt", {}, label), h("dd", { class: cls || "" }, String(value))]);
     const parts = [
-      h("h2", { id: "detail-title" }, prioBadge(rec.priority), " ", rec.type || "?", " ", h("span", { class: "iid" }, rec.id)),
+      h("h2", { id: "detail-title" }, prioBadge(rec.priority), " ", typeName(rec.type) || "?", " ", h("span", { class: "iid" }, rec.id)),
       h("p", { class: "state-line" }, h("span", { class: "state s-" + rec.state }, stateLabel(rec.state)), why.map((w) => [" ", h("span", { class: "tag tag-" + w }, t("why_" + w))])),
       ended ? h("p", { class: "ended", role: "status" }, t("closed_note")) : null,
       h(
@@ -288,9 +289,11 @@ export class DispatcherView {
         field("lat, lng", rec.lat || rec.lng ? `${Number(rec.lat).toFixed(5)}, ${Number(rec.lng).toFixed(5)}` : ""),
         locatedFact(rec),
         rec.linked_to ? field(t("linked_calls"), rec.linked_to) : null,
+        rec.invalid ? field(t("invalid_reason"), invalidName(rec.invalid) + (rec.invalid_field ? ` (${rec.invalid_field})` : ""), "invalid") : null,
         (rec.linked || []).length ? field(t("linked_calls"), rec.linked.join(", ")) : null,
       ),
     ];
+    if (rec.raw) parts.push(h("h3", {}, t("raw_record")), h("pre", { class: "raw", id: "raw-record" }, rec.raw));
     if (acts.classify) parts.push(this.classifyForm(rec));
     if (acts.locate) parts.push(locatePanel(this, rec));
     const r = rec.recommendation;
@@ -301,7 +304,7 @@ export class DispatcherView {
       if (this.panel?.kind === "add") parts.push(this.addPanel(rec, r));
       if ((r.materials || []).length) parts.push(h("h3", {}, t("materials")), this.materialsTable(r));
       if ((r.shortfalls || []).length) {
-        parts.push(h("h3", { class: "warn" }, t("shortfalls")), h("ul", { class: "shortfalls" }, r.shortfalls.map((sf) => h("li", {}, shortfallText(sf, lang)))));
+        parts.push(h("h3", { class: "warn" }, t("shortfalls")), h("ul", { class: "shortfalls" }, r.shortfalls.map((sf) => h("li", {}, sfText(sf)))));
       }
     }
     if (this.panel?.kind === "cancel") parts.push(this.cancelPanel(rec));
@@ -322,7 +325,7 @@ export class DispatcherView {
     const rows = (r.units || []).map((p) => {
       const u = this.model.units.get(p.unit_id);
       const notes = [];
-      if (p.substitute) notes.push(h("span", { class: "tag" }, t("substitute") + ": " + p.requirement + " → " + p.capability));
+      if (p.substitute) notes.push(h("span", { class: "tag" }, t("substitute") + ": " + capName(p.requirement) + " → " + capName(p.capability)));
       if (p.reserve) notes.push(h("span", { class: "tag tag-reserve" }, t("reserve")));
       if (p.first_responder) notes.push(h("span", { class: "tag" }, t("first_responder")));
       if ((rec.assigned || []).includes(p.unit_id)) notes.push(h("span", { class: "tag tag-ok" }, t("assigned")));
@@ -332,12 +335,12 @@ export class DispatcherView {
         "tr",
         { "data-unit": p.unit_id },
         h("td", { class: "uid" }, p.unit_id, u?.name ? h("div", { class: "sub" }, u.name) : null, notes.length ? h("div", {}, notes) : null),
-        h("td", { class: "team", title: p.team }, teamName(p.team, getLang())),
-        h("td", { class: "cap" }, p.capability),
+        h("td", { class: "team", title: p.team }, teamLabel(p.team)),
+        h("td", { class: "cap" }, capName(p.capability)),
         h("td", { class: "num eta" }, fmtEta(p.eta_s)),
         h("td", { class: "num dist" }, fmtKm(p.distance_m)),
         h("td", { class: "ustatus" }, u ? statusLabel(u.status) : ""),
-        h("td", { class: "reasons" }, (p.reasons || []).join("; ")),
+        h("td", { class: "reasons" }, pickReasons(p)),
         h(
           "td",
           { class: "row-actions" },
@@ -387,8 +390,8 @@ export class DispatcherView {
             "tr",
             { "data-unit": p.unit_id },
             h("td", { class: "uid" }, p.unit_id, p.reserve ? h("span", { class: "tag tag-reserve" }, t("reserve")) : null),
-            h("td", {}, p.team),
-            h("td", {}, p.capability),
+            h("td", {}, teamLabel(p.team)),
+            h("td", {}, capName(p.capability)),
             h("td", { class: "num" }, fmtEta(p.eta_s)),
             h("td", { class: "num" }, fmtKm(p.distance_m)),
             h("td", {}, h("button", { type: "button", class: "btn-use", onclick: () => onUse(p.unit_id) }, t("use"))),
@@ -430,7 +433,7 @@ export class DispatcherView {
           },
         },
         input,
-        h("datalist", { id: "avail-units" }, avail.slice(0, 500).map((u) => h("option", { value: u.id }, u.team + " " + u.capabilities.join(",")))),
+        h("datalist", { id: "avail-units" }, avail.slice(0, 500).map((u) => h("option", { value: u.id }, teamLabel(u.team) + " " + u.capabilities.map(capName).join(",")))),
         h("button", { type: "submit" }, t("add_unit")),
         h("button", { type: "button", onclick: () => this.openPanel(null) }, t("close")),
       ),
@@ -509,8 +512,7 @@ export class DispatcherView {
         "tbody",
         {},
         r.materials.map((m) => {
-          const d = this.model.depots.get(m.depot_id);
-          return h("tr", {}, h("td", {}, m.item), h("td", {}, d?.name ? `${d.name} (${m.depot_id})` : m.depot_id), h("td", { class: "num" }, String(m.qty)), h("td", { class: "num" }, fmtEta(m.eta_s)));
+          return h("tr", {}, h("td", {}, itemName(m.item)), h("td", {}, depotName(m.depot_id)), h("td", { class: "num" }, String(m.qty)), h("td", { class: "num" }, fmtEta(m.eta_s)));
         }),
       ),
     );
@@ -535,11 +537,11 @@ export class DispatcherView {
         return h(
           "details",
           { class: "team", open: true, "data-team": team },
-          h("summary", {}, h("strong", {}, team), " ", Object.entries(counts).map(([s, n]) => h("span", { class: "st st-" + s }, `${statusLabel(s)} ${n}`))),
+          h("summary", {}, h("strong", {}, teamLabel(team)), " ", Object.entries(counts).map(([s, n]) => h("span", { class: "st st-" + s }, `${statusLabel(s)} ${n}`))),
           h(
             "table",
             { class: "board" },
-            h("tbody", {}, list.map((u) => h("tr", { "data-unit": u.id }, h("td", { class: "uid" }, u.id), h("td", { class: "st st-" + u.status }, statusLabel(u.status)), h("td", {}, townName(u.town, lang)), h("td", {}, u.incident || ""), h("td", {}, (u.capabilities || []).join(", "))))),
+            h("tbody", {}, list.map((u) => h("tr", { "data-unit": u.id }, h("td", { class: "uid" }, u.id), h("td", { class: "st st-" + u.status }, statusLabel(u.status)), h("td", {}, townName(u.town, lang)), h("td", {}, u.incident || ""), h("td", {}, (u.capabilities || []).map(capName).join(", "))))),
           ),
         );
       }),

@@ -80,6 +80,8 @@ const L = {
   moveup: ["前置备勤建议", "Move-up"],
   moveup_msg: ["建议单位 {unit} 移至 {station} 待命，以补足覆盖", "Move unit {unit} to wait at {station}: it restores coverage"],
   relocate: ["派往", "Relocate"],
+  invalid_reason: ["拒收原因", "Refused because"],
+  raw_record: ["原始记录", "Raw record"],
   why_invalid: ["报警记录有误，需人工核实", "invalid record: check it"],
   escalation: ["升级告警", "Escalation"],
   escalated_msg: ["单位 {unit} 未在规定时间内接受警情 {incident} 的指派（已等 {s} 秒）", "Unit {unit} has not accepted incident {incident} (waited {s} s)"],

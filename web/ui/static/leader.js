@@ -11,6 +11,7 @@ import { t, getLang, statusLabel, stateLabel, eventLabel } from "./i18n.js";
 import { townName } from "./towns.js";
 import { EV, leaderActions, fmtEta, fmtKm, fmtTime } from "./model.js";
 import { lateOnCard } from "./alarms.js";
+import { typeName, capName, errorText, actionName } from "./names.js";
 
 const STATUS_STEPS = ["en_route", "on_scene", "returning", "available"];
 
@@ -88,13 +89,12 @@ export class LeaderView {
   async send(action, key) {
     try {
       await this.ctx.act(action);
-      this.ctx.toast(t("action_sent") + ": " + action.kind + " " + action.unit, false);
+      this.ctx.toast(t("action_sent") + ": " + actionName(action.kind) + " " + action.unit, false);
       this.errors.delete(key);
       this.declining = "";
     } catch (err) {
-      const msg = String(err.message || err);
-      this.errors.set(key, msg);
-      this.ctx.toast(t("action_failed") + ": " + msg, true);
+      this.errors.set(key, err);
+      this.ctx.toast(t("action_failed") + ": " + errorText(err), true);
     }
     this.key_ = "";
     this.render();
@@ -110,7 +110,7 @@ export class LeaderView {
     const key = [
       lang,
       this.declining,
-      [...this.errors].join(";"),
+      [...this.errors.keys()].join(";"),
       list.map((a) => `${a.rec.id}:${a.rec.version}:${a.unitId}:${a.unit?.status}:${a.accepted}`).join(","),
       busy.map((u) => u.id + ":" + u.status).join(","),
       free,
@@ -141,8 +141,8 @@ export class LeaderView {
   }
 
   errorLine(key) {
-    const msg = this.errors.get(key);
-    return msg ? h("p", { class: "card-error bad", role: "alert" }, t("server_said") + ": " + msg) : null;
+    const err = this.errors.get(key);
+    return err ? h("p", { class: "card-error bad", role: "alert" }, t("server_said") + ": " + errorText(err)) : null;
   }
 
   card(a, lang) {
@@ -172,7 +172,7 @@ export class LeaderView {
     return h(
       "li",
       { class: "card p" + (r.priority || 4) + (late ? " late" : ""), tabindex: "0", "data-incident": r.id, "data-unit": a.unitId, "data-status": status },
-      h("h3", {}, prioBadge(r.priority), " ", h("span", { class: "type" }, r.type || "?"), " ", h("span", { class: "iid" }, r.id)),
+      h("h3", {}, prioBadge(r.priority), " ", h("span", { class: "type" }, typeName(r.type) || "?"), " ", h("span", { class: "iid" }, r.id)),
       late,
       h(
         "dl",
@@ -181,6 +181,8 @@ export class LeaderView {
         h("dd", { class: "uid" }, a.unitId, " · ", h("span", { class: "st st-" + status }, statusLabel(status)), a.accepted ? h("span", { class: "tag tag-ok" }, " " + t("accepted")) : null),
         h("dt", {}, t("eta")),
         h("dd", {}, a.pick ? `${fmtEta(a.pick.eta_s)} · ${fmtKm(a.pick.distance_m)}` : "–"),
+        a.pick ? h("dt", {}, t("capability")) : null,
+        a.pick ? h("dd", { class: "cap" }, capName(a.pick.capability)) : null,
         h("dt", {}, t("town")),
         h("dd", {}, townName(r.town, lang)),
         h("dt", {}, t("address")),

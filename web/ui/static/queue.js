@@ -9,6 +9,7 @@ import { h, replace, prioBadge } from "./dom.js";
 import { t, getLang, stateLabel } from "./i18n.js";
 import { TOWNS, townName } from "./towns.js";
 import { needsAction, fmtEta, fmtTime, timeOf } from "./model.js";
+import { typeName } from "./names.js";
 
 const W = {
   all: ["全部", "all"],
@@ -126,11 +127,9 @@ export class QueueView {
     this.el = null;
   }
 
-  /** typeLabel is the name of a type code in the current language (the code when unknown). */
+  /** typeLabel is the name of a type code in the current language (names.js; the code when unknown). */
   typeLabel(code) {
-    const x = this.view.typeNames.get(code);
-    if (!x) return code || "?";
-    return (getLang() === "en" ? x.name_en : x.name_zh) || code;
+    return typeName(code) || "?";
   }
 
   /** build returns the pane: heading, counts, filters, the list. */
