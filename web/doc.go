@@ -53,6 +53,8 @@
 //	GET  /api/incidents/{id}      one incident, open or closed (404 when unknown or not visible)
 //	GET  /api/units               units with their live state; filters ?town= &team= &status=
 //	GET  /api/depots              depots with what is available now
+//	GET  /api/places              the scenario's gazetteer (towns' centres, stations, depots, named places) to
+//	                              locate a call; only roles that may send locate (dispatcher, drill), 403 otherwise
 //	POST /api/actions             a JSON action (below); answers the incident as the engine left it
 //	GET  /ws                      the websocket (below)
 //	GET  /, /static/...           the console pages (Config.Console; package web/ui by default)
