@@ -264,8 +264,65 @@ func TestQueueOf300(t *testing.T) {
 	do(t, desk, "clear search", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("qf-search"); s.value = ""; s.dispatchEvent(new Event("input")) })()`))
 	waitJS(t, desk, "all back", sel(`document.querySelectorAll("#queue > li.item").length === %d`, len(visible(func(*dispatch.IncidentRecord) bool { return true }))))
 
-	// The layout, measured.
-	fails := eval[[]string](t, desk, `(() => {
+	// The layout, measured, in English and in Chinese (where a narrow town
+	// column used to wrap a character a line).
+	for _, lang := range []string{"en", "zh"} {
+		if lang == "zh" {
+			do(t, desk, "switch to Chinese", chromedp.Evaluate[chromedp.Void](`document.getElementById("lang").click()`))
+			waitJS(t, desk, "Chinese queue", `document.documentElement.lang === "zh-CN" && document.querySelector(".queue-pane h2").textContent === "警情队列" && document.querySelectorAll("#queue > li.item").length > 200`)
+		}
+		fails := eval[[]string](t, desk, layoutChecks)
+		for i, f := range fails {
+			if i == 20 {
+				t.Errorf("%s: ... %d more", lang, len(fails)-20)
+				break
+			}
+			t.Errorf("%s: %s", lang, f)
+		}
+	}
+	do(t, desk, "back to English", chromedp.Evaluate[chromedp.Void](`document.getElementById("lang").click()`))
+	waitJS(t, desk, "English queue", `document.documentElement.lang === "en"`)
+
+	// The map clusters the crowd and names the towns without overlap; zoomed
+	// in, units carry their id and status.
+	mapFails := eval[[]string](t, desk, `(() => {
+  const mv = zs110.view.map, fails = [];
+  mv.draw();
+  const dots = mv.clusters.reduce((a, c) => a + c.items.length, 0);
+  if (!(mv.clusters.length < dots / 2)) fails.push(mv.clusters.length + " clusters for " + dots + " incidents");
+  const L = mv.labels;
+  for (let i = 0; i < L.length; i++) for (let j = i + 1; j < L.length; j++) {
+    const a = L[i].box, b = L[j].box;
+    if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) fails.push("labels " + L[i].code + " and " + L[j].code + " overlap");
+  }
+  for (const c of ["shiqi", "dongqu", "xiqu"]) if (!L.some((l) => l.code === c)) fails.push("no label for " + c);
+  if (mv.unitLabels.length !== 0) fails.push("units labelled at the city's zoom");
+  // zoomed in on Shiqi: units carry their id and status, without overlap
+  mv.center = {lat: 22.522, lng: 113.379}; mv.zoom = 14; mv.draw();
+  const U = mv.unitLabels;
+  if (U.length < 3) fails.push("only " + U.length + " unit labels at zoom 14");
+  for (const l of U) if (!l.text.startsWith(l.id + " · ") || l.text.length <= l.id.length + 3 || !l.status) fails.push("unit label " + l.text + " does not name the status");
+  for (let i = 0; i < U.length; i++) for (let j = i + 1; j < U.length; j++) {
+    const a = U[i].box, b = U[j].box;
+    if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) fails.push("unit labels " + U[i].id + " and " + U[j].id + " overlap");
+  }
+  if ([...document.querySelectorAll("#tab-map .lg-st")].length < 6) fails.push("the legend does not show the unit statuses");
+  mv.reset();
+  return fails;
+})()`)
+	for _, f := range mapFails {
+		t.Error(f)
+	}
+
+	// The README's picture: the queue under load with a P1 open.
+	clickJS(t, desk, "open a P1", `#queue > li.item.p1`)
+	waitJS(t, desk, "P1 detail", `document.querySelector("#detail .units-table tbody tr[data-unit]") !== null`)
+	do(t, desk, "the flashing over", chromedp.Evaluate[chromedp.Void](`zs110.view.flash.clear(); zs110.view.render()`))
+	screenshot(t, desk, "dispatcher-console", true)
+}
+
+// layoutChecks measures the queue's boxes and returns what is wrong.
+const layoutChecks = `(() => {
   const fails = [], pane = document.querySelector(".queue-pane").getBoundingClientRect();
   const items = [...document.querySelectorAll("#queue li.item")];
   let old = 0;
@@ -289,39 +346,7 @@ func TestQueueOf300(t *testing.T) {
   if (sc.bottom > innerHeight + 2) fails.push("the queue runs past the viewport: " + sc.bottom + " > " + innerHeight);
   if (document.documentElement.scrollHeight > innerHeight + 2) fails.push("the page scrolls: " + document.documentElement.scrollHeight);
   return fails;
-})()`)
-	for i, f := range fails {
-		if i == 20 {
-			t.Errorf("... %d more", len(fails)-20)
-			break
-		}
-		t.Error(f)
-	}
-
-	// The map clusters the crowd and names the towns without overlap.
-	mapFails := eval[[]string](t, desk, `(() => {
-  const mv = zs110.view.map, fails = [];
-  mv.draw();
-  const dots = mv.clusters.reduce((a, c) => a + c.items.length, 0);
-  if (!(mv.clusters.length < dots / 2)) fails.push(mv.clusters.length + " clusters for " + dots + " incidents");
-  const L = mv.labels;
-  for (let i = 0; i < L.length; i++) for (let j = i + 1; j < L.length; j++) {
-    const a = L[i].box, b = L[j].box;
-    if (a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h) fails.push("labels " + L[i].code + " and " + L[j].code + " overlap");
-  }
-  for (const c of ["shiqi", "dongqu", "xiqu"]) if (!L.some((l) => l.code === c)) fails.push("no label for " + c);
-  return fails;
-})()`)
-	for _, f := range mapFails {
-		t.Error(f)
-	}
-
-	// The README's picture: the queue under load with a P1 open.
-	clickJS(t, desk, "open a P1", `#queue > li.item.p1`)
-	waitJS(t, desk, "P1 detail", `document.querySelector("#detail .units-table tbody tr[data-unit]") !== null`)
-	do(t, desk, "the flashing over", chromedp.Evaluate[chromedp.Void](`zs110.view.flash.clear(); zs110.view.render()`))
-	screenshot(t, desk, "dispatcher-console", true)
-}
+})()`
 
 // busyChecks runs the pure functions of queue.js, alarms.js, locate.js and
 // maplayers.js (against brute-force checks where they search) and returns

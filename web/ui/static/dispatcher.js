@@ -11,6 +11,7 @@ import { MapView } from "./map.js";
 import { typeName, capName, itemName, depotName, teamLabel, pickReasons, shortfallText as sfText, errorText, actionName, invalidName } from "./names.js";
 import { QueueView } from "./queue.js";
 import { renderAlarms } from "./alarms.js";
+import { statusLegend } from "./maplayers.js";
 import { locatePanel, locatedFact, loadPlaces } from "./locate.js";
 
 const NEW_KINDS = new Set([EV.dispatched, EV.recommended, EV.manual]);
@@ -87,7 +88,8 @@ export class DispatcherView {
       ["1", "2", "3", "4"].map((p) => [prioBadge(Number(p)), " "]),
       h("span", { class: "lg-town" }, "■ " + t("legend_town")),
       " ",
-      h("span", { class: "lg-unit" }, "■ " + t("legend_unit")),
+      h("span", { class: "lg-unit" }, t("legend_unit") + ": "),
+      statusLegend(),
       " ",
       h("span", { class: "lg-depot" }, "▲ " + t("legend_depot")),
     );

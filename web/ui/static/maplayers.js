@@ -10,6 +10,7 @@
 
 import { TOWNS } from "./towns.js";
 import { statusLabel } from "./i18n.js";
+import { h } from "./dom.js";
 
 export const PRIO_COLOUR = { 1: "#d00000", 2: "#e85d04", 3: "#d4a000", 4: "#2a6fdb" };
 export const STATUS_COLOUR = {
@@ -21,6 +22,19 @@ export const STATUS_COLOUR = {
   relocating: "#0f766e",
   out_of_service: "#777777",
 };
+
+/** statusLegend returns the map legend's unit statuses: a square in each status colour and its name. */
+export function statusLegend() {
+  return h(
+    "span",
+    { class: "lg-statuses" },
+    Object.entries(STATUS_COLOUR).map(([st, colour]) => {
+      const el = h("span", { class: "lg-st", "data-status": st }, "■ " + statusLabel(st));
+      el.style.color = colour; // CSSOM, allowed by the page's CSP (no inline style attribute)
+      return [el, " "];
+    }),
+  );
+}
 
 /** UNIT_LABEL_ZOOM: from this zoom on, units carry their id and status. */
 export const UNIT_LABEL_ZOOM = 13;
