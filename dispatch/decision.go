@@ -202,4 +202,7 @@ type Outcome struct {
 	Stock       []resources.StockChange
 	Events      []Event
 	Outbox      []OutboxRecord
+	// History is what the step changed on Incident, who and when (the
+	// engine's write step fills it; the store keeps it).
+	History []HistoryEntry
 }

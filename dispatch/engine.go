@@ -409,6 +409,7 @@ func (e *Engine) process(t *txn, incs []Incident, evs []UnitEvent) ([]Reject, []
 		}
 		outs = append(outs, w.takeExtra()...)
 	}
+	t.reports = len(outs)
 	// Incidents: skip those already decided (a redelivery after a crash).
 	byDrill := map[string][]string{}
 	for i := range incs {
@@ -454,6 +455,7 @@ func (e *Engine) Act(ctx context.Context, a Action) (*IncidentRecord, error) {
 	}
 	var rec *IncidentRecord
 	_, err := e.step(ctx, "act", func(t *txn) ([]*Outcome, error) {
+		t.actor = &a
 		w, err := t.world(a.Drill)
 		if err != nil {
 			return nil, err

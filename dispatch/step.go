@@ -41,6 +41,11 @@ type txn struct {
 	// answer, when set, is the step's error once its outcomes are written
 	// (a confirm refused because the recommendation had to change).
 	answer error
+	// actor is the person's action of the step (Act), for the history.
+	actor *Action
+	// reports: the change's first reports outcomes come from vehicle
+	// terminals' unit reports (Process), for the history.
+	reports int
 }
 
 // world returns the world of a drill ("" = live), loading it on first use.
@@ -124,6 +129,7 @@ func (e *Engine) stepOnce(ctx context.Context, fn change, fresh bool) ([]*Outcom
 	if len(outs) == 0 {
 		return nil, t.answer
 	}
+	e.addHistory(t, outs)
 	if err := e.commitLocked(ctx, outs); err != nil {
 		return nil, err
 	}

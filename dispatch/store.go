@@ -49,6 +49,9 @@ type Store interface {
 	Decided(ctx context.Context, drill string, ids []string) (map[string]bool, error)
 	// Incident returns an incident of a drill, open or closed.
 	Incident(ctx context.Context, drill, id string) (*IncidentRecord, error)
+	// History returns the history entries of an incident of a drill, in
+	// the order written (ErrNotFound: no such incident).
+	History(ctx context.Context, drill, id string) ([]HistoryEntry, error)
 	// EventsAfter returns up to limit events with Seq > after, in Seq order.
 	EventsAfter(ctx context.Context, after int64, limit int) ([]Event, error)
 	// LastSeq returns the Seq of the last event written (0: none). Every

@@ -241,6 +241,38 @@ func (s *Server) act(ctx context.Context, p Principal, a dispatch.Action) (*disp
 	return rec, err
 }
 
+// HistoryBackend is implemented by a Backend that keeps the history of
+// incidents (dispatch.Engine does): GET /api/incidents/{id}/history.
+type HistoryBackend interface {
+	History(ctx context.Context, drill, id string) ([]dispatch.HistoryEntry, error)
+}
+
+// history answers GET /api/incidents/{id}/history: every change of an
+// incident the console may see, oldest first.
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	p := principal(r)
+	hb, ok := s.cfg.Backend.(HistoryBackend)
+	if !ok {
+		jsonError(w, http.StatusNotFound, "no history kept")
+		return
+	}
+	rec, err := s.cfg.Backend.Incident(r.Context(), p.World(), r.PathValue("id"))
+	if err != nil {
+		s.apiError(w, p, err)
+		return
+	}
+	if !incidentVisible(p, rec, s.teamOf(p.World())) {
+		jsonError(w, http.StatusNotFound, "no such incident")
+		return
+	}
+	hs, err := hb.History(r.Context(), p.World(), rec.ID)
+	if err != nil {
+		s.apiError(w, p, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, hs)
+}
+
 // apiError answers an error of the backend or of act with its status.
 func (s *Server) apiError(w http.ResponseWriter, p Principal, err error) {
 	code := http.StatusInternalServerError

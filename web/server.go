@@ -251,6 +251,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/config", "/api/config", s.auth(s.config))
 	handle("GET /api/incidents", "/api/incidents", s.auth(s.incidents))
 	handle("GET /api/incidents/{id}", "/api/incidents/{id}", s.auth(s.incident))
+	handle("GET /api/incidents/{id}/history", "/api/incidents/{id}/history", s.auth(s.history))
 	handle("GET /api/units", "/api/units", s.auth(s.units))
 	handle("GET /api/depots", "/api/depots", s.auth(s.depots))
 	handle("GET /api/places", "/api/places", s.auth(s.places))

@@ -103,7 +103,14 @@ func parseConfig(name string, args []string, getenv func(string) string) (*confi
 		{"move-up", "DISPATCH_MOVE_UP", "recommend", "move-ups that keep the city covered: recommend (dispatchers confirm), auto or off", func(s string) error { c.MoveUp = s; return nil }},
 		{"divert", "DISPATCH_DIVERT", "true", "a P1 no unit reaches within its target may take a unit on its way to a P3/P4 call", func(s string) (err error) { c.Divert, err = strconv.ParseBool(s); return }},
 		{"origins", "DISPATCH_ALLOWED_ORIGINS", "", "extra allowed Origins for /ws, comma separated (the server's own host is always allowed)", func(s string) error { c.Origins = list(s); return nil }},
-		{"log-level", "DISPATCH_LOG_LEVEL", "info", "debug, info, warn or error", func(s string) error { c.LogLevel = s; return nil }},
+		{"log-level", "DISPATCH_LOG_LEVEL", "info", "debug, info, warn or error", func(s string) error {
+			switch strings.ToLower(strings.TrimSpace(s)) {
+			case "debug", "info", "warn", "error":
+				c.LogLevel = strings.ToLower(strings.TrimSpace(s))
+				return nil
+			}
+			return fmt.Errorf("unknown log level %q (debug, info, warn or error)", s)
+		}},
 		{"tls-cert", "DISPATCH_TLS_CERT", "", "PEM certificate (chain) of the HTTPS listener; with -tls-key the consoles and API are served over HTTPS only", func(s string) error { c.TLSCert = s; return nil }},
 		{"tls-key", "DISPATCH_TLS_KEY", "", "PEM key of -tls-cert", func(s string) error { c.TLSKey = s; return nil }},
 		{"state-dir", "DISPATCH_STATE_DIR", ".dispatchd", "where the console tokens are kept without a database or -tokens (tokens.json, hashes only)", func(s string) error { c.StateDir = s; return nil }},

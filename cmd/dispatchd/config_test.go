@@ -90,3 +90,38 @@ func TestConfigPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigLogLevel: the four levels in any case, from the flag or the
+// environment; anything else is refused rather than silently taken as info.
+func TestConfigLogLevel(t *testing.T) {
+	for _, tt := range []struct {
+		args    []string
+		env     string
+		want    string
+		wantErr bool
+	}{
+		{nil, "", "info", false},
+		{[]string{"-log-level", "debug"}, "", "debug", false},
+		{nil, "WARN", "warn", false},
+		{[]string{"-log-level", "error"}, "debug", "error", false},
+		{[]string{"-log-level", "verbose"}, "", "", true},
+		{nil, "INFO+2", "", true},
+		{[]string{"-log-level", ""}, "", "", true},
+	} {
+		cfg, err := parseConfig("test", tt.args, func(k string) string {
+			if k == "DISPATCH_LOG_LEVEL" {
+				return tt.env
+			}
+			return ""
+		})
+		if tt.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "unknown log level") {
+				t.Errorf("%v env %q: err %v, want unknown log level", tt.args, tt.env, err)
+			}
+			continue
+		}
+		if err != nil || cfg.LogLevel != tt.want {
+			t.Errorf("%v env %q: level %q (%v), want %q", tt.args, tt.env, cfg.LogLevel, err, tt.want)
+		}
+	}
+}

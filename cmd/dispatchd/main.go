@@ -18,8 +18,17 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
+
+// commands are the subcommands, in the order of the usage line.
+var commands = []string{"serve", "gen", "replay", "report", "bound", "token", "scenario"}
+
+// usage is the one-line usage.
+func usage() string {
+	return "usage: dispatchd [" + strings.Join(commands, "|") + "] [flags]; dispatchd CMD -h for the flags"
+}
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -48,10 +57,10 @@ func run(args []string) int {
 	case "gen", "replay", "report", "bound":
 		err = drillCmd(ctx, cmd, args, os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
-		fmt.Println("usage: dispatchd [serve|gen|replay|report|bound|token] [flags]; dispatchd CMD -h for the flags")
+		fmt.Println(usage())
 		return 0
 	default:
-		err = fmt.Errorf("unknown command %q (serve, gen, replay, report, bound, token)", cmd)
+		err = fmt.Errorf("unknown command %q (%s)", cmd, strings.Join(commands, ", "))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dispatchd:", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"time"
 
@@ -24,6 +25,14 @@ import (
 func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// The HTTP port first: a port taken fails at once, before anything is
+	// started or any console link printed.
+	httpL, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("http address %s unavailable (another dispatchd, or set -http / DISPATCH_HTTP_ADDR): %w", cfg.HTTPAddr, err)
+	}
+	defer httpL.Close()
 
 	sc, err := loadScenario(cfg.Scenario)
 	if err != nil {
@@ -131,26 +140,50 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 		return err
 	}
 
-	announce(out, cfg, brokers, embedded, tokens)
+	announce(out, cfg, consoleBase(httpL.Addr(), cfg.TLSCert != ""), brokers, embedded, tokens)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return hub.Run(ctx) })
 	g.Go(func() error { return relay.Run(ctx) })
 	g.Go(func() error { return consumer.Run(ctx) })
 	g.Go(func() error { return escal.Run(ctx) })
-	g.Go(func() error { return srv.Run(ctx) })
+	g.Go(func() error { return srv.Serve(ctx, httpL) })
 	g.Go(func() error { return tokens.sync.Run(ctx) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
-		return nil
+		err = nil
+	}
+	if err != nil {
+		log.Error("dispatchd stopped", "component", "serve", "err", err)
+	} else {
+		log.Info("dispatchd stopped", "component", "serve", "reason", "signal or shutdown")
 	}
 	return err
 }
 
+// consoleBase is the address a person can open for the console: the port
+// bound, on 127.0.0.1 when the address listens on every interface
+// (":18081", "0.0.0.0:18081", "[::]:18081").
+func consoleBase(addr net.Addr, tls bool) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		host, port = addr.String(), ""
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
 // announce prints where things are: what a person starting `make run` needs.
-func announce(out io.Writer, cfg *config, brokers []string, embedded bool, tokens *tokenSetup) {
+func announce(out io.Writer, cfg *config, base string, brokers []string, embedded bool, tokens *tokenSetup) {
 	fmt.Fprintln(out, "dispatchd is running.")
 	if embedded {
 		fmt.Fprintf(out, "  Kafka: embedded broker on %s (topics %s, %s in; %s, %s out)\n", brokers[0], cfg.TopicIncidents, cfg.TopicUnits, cfg.TopicAssign, cfg.TopicDLQ)
+		fmt.Fprintln(out, "         NOT PERSISTENT: its records and offsets live in memory and are lost when dispatchd stops (set DISPATCH_KAFKA_BROKERS for a real cluster)")
 	} else {
 		fmt.Fprintf(out, "  Kafka: %v (%s)\n", brokers, cfg.KafkaSecurity)
 	}
@@ -158,10 +191,6 @@ func announce(out io.Writer, cfg *config, brokers []string, embedded bool, token
 		fmt.Fprintln(out, "  State: IN MEMORY ONLY - NOT PERSISTENT: everything is lost when dispatchd stops (set DISPATCH_DATABASE_URL for PostgreSQL)")
 	} else {
 		fmt.Fprintln(out, "  State: PostgreSQL")
-	}
-	base := "http://" + cfg.HTTPAddr
-	if cfg.TLSCert != "" {
-		base = "https://" + cfg.HTTPAddr
 	}
 	if len(tokens.printed) > 0 {
 		fmt.Fprintf(out, "  Consoles (first tokens, saved as hashes in %s: the links are shown only now and keep working across restarts for %d days):\n", tokens.where, int(defaultTokenTTL.Hours()/24))

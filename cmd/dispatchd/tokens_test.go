@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -228,7 +229,8 @@ func TestStateDirTokens(t *testing.T) {
 func TestAnnounceHTTPS(t *testing.T) {
 	var out bytes.Buffer
 	cfg := &config{HTTPAddr: "10.1.2.3:8443", TLSCert: "cert.pem", TLSKey: "key.pem", DatabaseURL: "postgres://x"}
-	announce(&out, cfg, []string{"k1:9093"}, false, &tokenSetup{where: "PostgreSQL", printed: []printedToken{{"dispatcher", "tok"}}})
+	base := consoleBase(&net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 8443}, cfg.TLSCert != "")
+	announce(&out, cfg, base, []string{"k1:9093"}, false, &tokenSetup{where: "PostgreSQL", printed: []printedToken{{"dispatcher", "tok"}}})
 	if !strings.Contains(out.String(), "https://10.1.2.3:8443/?token=tok") || strings.Contains(out.String(), "http://") {
 		t.Fatalf("announcement:\n%s", out.String())
 	}

@@ -128,6 +128,14 @@ func (g *GroupCommit) Incident(ctx context.Context, drill, id string) (*dispatch
 	return g.inner.Incident(ctx, drill, id)
 }
 
+// History implements dispatch.Store (after a flush).
+func (g *GroupCommit) History(ctx context.Context, drill, id string) ([]dispatch.HistoryEntry, error) {
+	if err := g.Flush(ctx); err != nil {
+		return nil, err
+	}
+	return g.inner.History(ctx, drill, id)
+}
+
 // EventsAfter implements dispatch.Store (after a flush).
 func (g *GroupCommit) EventsAfter(ctx context.Context, after int64, limit int) ([]dispatch.Event, error) {
 	if err := g.Flush(ctx); err != nil {

@@ -46,7 +46,8 @@ type Store struct {
 	// and the closed ones within KeepClosed.
 	incidents map[key]*dispatch.IncidentRecord
 	decided   map[key]struct{}
-	closed    []key // KeepClosed > 0: ring of the closed incidents held
+	history   map[key][]dispatch.HistoryEntry // of the incidents held
+	closed    []key                           // KeepClosed > 0: ring of the closed incidents held
 	closedAt  int
 	units     map[key]teams.UnitState
 	stock     map[string]*resources.Ledger // by drill
@@ -68,7 +69,7 @@ func New(cfg Config) *Store {
 	if cfg.KeepEvents > 0 {
 		capEvents = min(cfg.KeepEvents, capEvents)
 	}
-	return &Store{cfg: cfg, incidents: map[key]*dispatch.IncidentRecord{}, decided: map[key]struct{}{}, units: map[key]teams.UnitState{},
+	return &Store{cfg: cfg, incidents: map[key]*dispatch.IncidentRecord{}, decided: map[key]struct{}{}, history: map[key][]dispatch.HistoryEntry{}, units: map[key]teams.UnitState{},
 		stock: map[string]*resources.Ledger{}, noStock: resources.NewLedger(), events: make([]dispatch.Event, 0, capEvents),
 		outbox: &outbox{keep: cfg.KeepOutbox}}
 }
@@ -124,6 +125,9 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 			k := key{o.Drill, r.ID}
 			s.incidents[k] = r
 			s.decided[k] = struct{}{}
+			if len(o.History) > 0 {
+				s.history[k] = append(s.history[k], o.History...)
+			}
 			if finished(r.State) && s.cfg.KeepClosed > 0 {
 				s.retire(k)
 			}
@@ -174,6 +178,7 @@ func (s *Store) retire(k key) {
 	old := s.closed[s.closedAt]
 	if r, ok := s.incidents[old]; ok && finished(r.State) && old != k {
 		delete(s.incidents, old)
+		delete(s.history, old)
 	}
 	s.closed[s.closedAt] = k
 	s.closedAt = (s.closedAt + 1) % s.cfg.KeepClosed
@@ -315,6 +320,18 @@ func (s *Store) Incident(_ context.Context, drill, id string) (*dispatch.Inciden
 		return nil, fmt.Errorf("incident %q: %w", id, dispatch.ErrNotFound)
 	}
 	return r.Clone(), nil
+}
+
+// History implements dispatch.Store: the entries of an incident held
+// (within KeepClosed).
+func (s *Store) History(_ context.Context, drill, id string) ([]dispatch.HistoryEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := key{drill, id}
+	if _, ok := s.incidents[k]; !ok {
+		return nil, fmt.Errorf("incident %q: %w", id, dispatch.ErrNotFound)
+	}
+	return append([]dispatch.HistoryEntry{}, s.history[k]...), nil
 }
 
 // EventsAfter implements dispatch.Store. Events older than the KeepEvents

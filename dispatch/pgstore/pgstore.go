@@ -231,8 +231,16 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) 
 	var order []dkey
 	units := map[dkey]*unitPlan{}
 	var unitOrder []dkey
-	var history [][]any
+	var history, incHistory [][]any
 	for _, o := range outs {
+		for i := range o.History {
+			h := &o.History[i]
+			b, err := json.Marshal(h)
+			if err != nil {
+				return fmt.Errorf("apply: history of %s: %w", h.Incident, err)
+			}
+			incHistory = append(incHistory, []any{o.Drill, h.Incident, h.At, h.By, h.What, b})
+		}
 		if o.Incident != nil {
 			k := dkey{o.Drill, o.Incident.ID}
 			r, ok := incs[k]
@@ -279,6 +287,12 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) 
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"unit_status_history"},
 			[]string{"drill", "unit_id", "old_status", "new_status", "incident", "at"}, pgx.CopyFromRows(history)); err != nil {
 			return conflict("apply: history", err)
+		}
+	}
+	if len(incHistory) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"incident_history"},
+			[]string{"drill", "incident", "at", "by_name", "what", "doc"}, pgx.CopyFromRows(incHistory)); err != nil {
+			return conflict("apply: incident history", err)
 		}
 	}
 	if err := s.writeStock(ctx, tx, outs); err != nil {

@@ -128,6 +128,39 @@ func (s *Store) Incident(ctx context.Context, drill, id string) (*dispatch.Incid
 	return &rec, nil
 }
 
+// History implements dispatch.Store.
+func (s *Store) History(ctx context.Context, drill, id string) ([]dispatch.HistoryEntry, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT h.doc FROM incidents i LEFT JOIN incident_history h ON h.drill = i.drill AND h.incident = i.id
+		WHERE i.drill = $1 AND i.id = $2 ORDER BY h.seq`, drill, id)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", id, err)
+	}
+	found := false
+	out := []dispatch.HistoryEntry{}
+	var b []byte
+	_, err = pgx.ForEachRow(rows, []any{&b}, func() error {
+		found = true
+		if b == nil {
+			return nil // the incident, with no history (written before 0011)
+		}
+		var h dispatch.HistoryEntry
+		if err := json.Unmarshal(b, &h); err != nil {
+			return err
+		}
+		out = append(out, h)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", id, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("incident %q: %w", id, dispatch.ErrNotFound)
+	}
+	return out, nil
+}
+
 // EventsAfter implements dispatch.Store.
 func (s *Store) EventsAfter(ctx context.Context, after int64, limit int) ([]dispatch.Event, error) {
 	ctx, cancel := s.bound(ctx)

@@ -168,6 +168,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	}
 	t.Run("seqs and ids set in place", func(t *testing.T) { testInPlace(t, newStore(t)) })
 	t.Run("incident lookups", func(t *testing.T) { testLookups(t, newStore(t)) })
+	t.Run("history round trip", func(t *testing.T) { testHistory(t, newStore(t)) })
 	t.Run("seeding keeps existing rows", func(t *testing.T) { testSeed(t, newStore(t)) })
 	t.Run("concurrent writers: a tailer sees every event once, in order", func(t *testing.T) { testTail(t, newStore(t)) })
 	t.Run("concurrent claims on one unit: one wins", func(t *testing.T) { testRaceUnit(t, newStore(t)) })

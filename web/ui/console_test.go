@@ -401,6 +401,14 @@ func TestPageRoutesExist(t *testing.T) {
 			t.Errorf("the pages no longer call %s: update this test", want)
 		}
 	}
+	// The history of an incident: the pages build its path from the id.
+	if routes["/api/incidents/"] {
+		delete(routes, "/api/incidents/")
+		s.process(incidentAt("R-FIRE", "fire.building", shiqi, time.Now()))
+		routes["/api/incidents/R-FIRE/history"] = true
+	} else {
+		t.Error("the pages no longer call /api/incidents/{id}/history: update this test")
+	}
 	call := func(route, token string) int {
 		method, body := http.MethodGet, io.Reader(nil)
 		if route == "/api/actions" {

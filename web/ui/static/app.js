@@ -202,6 +202,7 @@ function onKey(e) {
 
 function switchLang() {
   setLang(getLang() === "zh" ? "en" : "zh");
+  $("toast").hidden = true; // said in the other language
   renderHeader();
   if (view) view.relabel();
   else if (!me) showSignin();
@@ -235,6 +236,7 @@ async function main() {
     alert: beep,
     toast,
     refreshUnits,
+    history: (id) => getJSON("/api/incidents/" + encodeURIComponent(id) + "/history"),
   };
   view = me.role === "team_leader" ? new LeaderView($("app"), ctx) : new DispatcherView($("app"), ctx);
   conn = new Connection({

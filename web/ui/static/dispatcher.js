@@ -8,6 +8,7 @@ import { t, getLang, statusLabel, stateLabel, eventLabel } from "./i18n.js";
 import { TOWNS, townName } from "./towns.js";
 import { EV, needsAction, dispatcherActions, unitDeclinable, fmtEta, fmtKm, fmtTime } from "./model.js";
 import { MapView } from "./map.js";
+import { History } from "./history.js";
 import { typeName, capName, itemName, depotName, teamLabel, pickReasons, shortfallText as sfText, errorText, actionName, invalidName } from "./names.js";
 import { QueueView } from "./queue.js";
 import { renderAlarms } from "./alarms.js";
@@ -37,6 +38,10 @@ export class DispatcherView {
     this.query = ctx.me && ctx.me.drill ? "?drill=" + encodeURIComponent(ctx.me.drill) : "";
     this.queueView = new QueueView(this);
     if ((ctx.config.actions || []).includes("locate")) loadPlaces(this.query);
+    this.history = new History(ctx.history || (() => Promise.resolve([])), () => {
+      this.detailKey = "";
+      this.render();
+    });
     this.build();
   }
 
@@ -320,6 +325,7 @@ export class DispatcherView {
         h("button", { type: "button", id: "btn-cancel", class: "danger", disabled: !acts.cancel, onclick: () => this.openPanel({ kind: "cancel" }) }, t("cancel") + " (x)"),
       ),
     );
+    parts.push(this.history.section(rec));
     replace(this.detailEl, parts);
   }
 

@@ -80,6 +80,8 @@ const L = {
   moveup: ["前置备勤建议", "Move-up"],
   moveup_msg: ["建议单位 {unit} 移至 {station} 待命，以补足覆盖", "Move unit {unit} to wait at {station}: it restores coverage"],
   relocate: ["派往", "Relocate"],
+  history: ["处置记录", "History"],
+  loading: ["加载中…", "loading…"],
   invalid_reason: ["拒收原因", "Refused because"],
   raw_record: ["原始记录", "Raw record"],
   why_invalid: ["报警记录有误，需人工核实", "invalid record: check it"],
@@ -187,6 +189,11 @@ export function t(key, vars) {
   let s = e ? e[lang === "en" ? 1 : 0] : key;
   if (vars) for (const [k, v] of Object.entries(vars)) s = s.split("{" + k + "}").join(String(v));
   return s;
+}
+
+/** allLabels returns every label in the current language (the tests tell names from codes with them). */
+export function allLabels() {
+  return Object.values(L).map((e) => e[lang === "en" ? 1 : 0]);
 }
 
 /** statusLabel returns the label of a unit status. */
