@@ -70,6 +70,14 @@ func TestLocateByMapAndPlace(t *testing.T) {
 		t.Fatalf("engine: L-PLACE %s in %q located %+v", r.State, r.Town, r.Located)
 	}
 	waitJS(t, desk, "the place named in the detail", `document.querySelector('#detail .located.approx[data-source="place"]')?.textContent.includes("Qijiang Bridge")`)
+	waitJS(t, desk, "and in the history", `[...document.querySelectorAll('#history li[data-what="locate"]')].some(li => li.textContent.includes("Qijiang Bridge") && li.textContent.includes("desk-1"))`)
+	hs, err := s.eng.History(context.Background(), "", "L-PLACE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(hs, func(h dispatch.HistoryEntry) bool { return h.What == dispatch.ActLocate }); i < 0 || hs[i].Located == nil || hs[i].Located.Place != "place:qijiang-bridge" || hs[i].By != "desk-1" || hs[i].Lat == 0 {
+		t.Errorf("history of L-PLACE: %+v", hs)
+	}
 }
 
 // TestEscalationBar: two P1 fires, each with several units that do not

@@ -102,14 +102,22 @@ export function searchPlaces(list, q, limit) {
 export function locatedFact(rec) {
   const l = rec.located;
   if (!l) return null;
+  return [h("dt", {}, lw("located")), h("dd", { class: "located" + (l.approximate ? " approx" : ""), "data-source": l.source }, locatedText(l))];
+}
+
+/**
+ * locatedText says how an incident was located (a record's or a history
+ * entry's "located"): "approximate position · from the place Qijiang
+ * Bridge · by desk-1".
+ */
+export function locatedText(l) {
   const lang = getLang();
   let src = "";
   if (l.source === "place") {
     const p = (places || []).find((x) => x.ref === l.place);
     src = lw("src_place", { name: p ? placeName(p, lang) : l.place });
   } else if (l.source === "map") src = lw("src_map");
-  const text = [l.approximate ? lw("approx") : lw("exact"), src, l.by ? lw("by", { who: l.by }) : ""].filter(Boolean).join(" · ");
-  return [h("dt", {}, lw("located")), h("dd", { class: "located" + (l.approximate ? " approx" : ""), "data-source": l.source }, text)];
+  return [l.approximate ? lw("approx") : lw("exact"), src, l.by ? lw("by", { who: l.by }) : ""].filter(Boolean).join(" · ");
 }
 
 /**
