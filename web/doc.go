@@ -79,7 +79,7 @@
 // with kind one of confirm, swap, add, cancel, classify, locate, decline,
 // escalate (dispatcher) or accept, decline, en_route, on_scene, clear,
 // returning, available (team leader), and the fields unit, new_unit,
-// reason, type, lat, lng as the kind needs (which role may send which kind
+// reason, type, lat, lng, source, place as the kind needs (which role may send which kind
 // is the engine's table, dispatch.Role.Actions, also in GET /api/config).
 // Every action goes to the engine (dispatch.Engine.Act), which owns what
 // they mean:
@@ -91,6 +91,9 @@
 //     a unit status report, as from a vehicle terminal: from on scene the
 //     unit leaves the incident, which closes when it was the last unit; any
 //     other status is refused with the status machine's error;
+//   - locate (incident): source "place" with place, a ref of GET
+//     /api/places, or "map" with lat, lng (both approximate), or "coords"
+//     (or none) with lat, lng; the engine decides the incident there;
 //   - available (unit): from on scene it clears the incident (clear); from
 //     returning or out of service it is a status report; dispatched or en
 //     route is refused (decline the assignment with a reason instead).
