@@ -279,6 +279,9 @@ func TestQueueOf300(t *testing.T) {
 			do(t, desk, "switch to Chinese", chromedp.Evaluate[chromedp.Void](`document.getElementById("lang").click()`))
 			waitJS(t, desk, "Chinese queue", `document.documentElement.lang === "zh-CN" && document.querySelector(".queue-pane h2").textContent === "警情队列" && document.querySelectorAll("#queue > li.item").length > 200`)
 		}
+		if lang == "zh" {
+			screenshot(t, desk, "dispatcher-queue-zh", false)
+		}
 		fails := eval[[]string](t, desk, layoutChecks)
 		for i, f := range fails {
 			if i == 20 {
