@@ -51,6 +51,7 @@
 //	GET  /api/config              towns (centres), teams, incident types, statuses, the role's action kinds, tile_url (ConsoleConfig)
 //	GET  /api/incidents           open incidents the console may see (?drill=<own drill> accepted, others 403)
 //	GET  /api/incidents/{id}      one incident, open or closed (404 when unknown or not visible)
+//	GET  /api/incidents/{id}/history  its history: who changed what, when (same visibility)
 //	GET  /api/units               units with their live state; filters ?town= &team= &status=
 //	GET  /api/depots              depots with what is available now
 //	GET  /api/places              the scenario's gazetteer (towns' centres, stations, depots, named places) to
@@ -59,7 +60,9 @@
 //	GET  /ws                      the websocket (below)
 //	GET  /, /static/...           the console pages (Config.Console; package web/ui by default)
 //
-// Errors are JSON {"error":"..."}. POST /api/actions answers 400 for bad
+// Errors are JSON {"error":"..."}; those of the engine and the actions add
+// "reason", the refusal as a code with parameters (Refusal,
+// docs/protocol.md). POST /api/actions answers 400 for bad
 // JSON (unknown fields included), an unknown kind or no incident, 401
 // without a valid token, 403 when the role may not do it (or a cookie
 // request comes from a foreign Origin), 404 for an unknown incident or

@@ -49,10 +49,13 @@ type CompareRow struct {
 	// Absent without per-day data or
 	// when the figure is undefined on too many resamples.
 	CI *[2]float64 `json:"ci95,omitempty"`
-	// NA and NB are the incidents behind the figure in A and B (absent for
-	// a figure of days, such as the longest queue or a utilisation).
-	NA int `json:"n_a,omitempty"`
-	NB int `json:"n_b,omitempty"`
+	// NA and NB are the sample behind the figure in A and B, counted in
+	// NOf: the incidents (NOf ""), the days of each run for a figure of days
+	// (a count, the longest queue, a rate: NOf "days"), the units of the team
+	// for a utilisation (NOf "units").
+	NA  int    `json:"n_a"`
+	NB  int    `json:"n_b"`
+	NOf string `json:"n_of,omitempty"`
 	// Verdict, for a metric with a better direction: VerdictBetter or
 	// VerdictWorse when the interval excludes zero, VerdictUnclear when it
 	// does not. Reports without per-day data, or covering fewer than
@@ -77,6 +80,8 @@ func Compare(a, b *Report) *Comparison {
 		row := CompareRow{Section: section, Metric: metric, A: x, B: y, Unit: unit}
 		if len(n) == 2 {
 			row.NA, row.NB = n[0], n[1]
+		} else {
+			row.NA, row.NB, row.NOf = a.Days, b.Days, "days"
 		}
 		c.Rows = append(c.Rows, row)
 		specs = append(specs, spec)
@@ -173,13 +178,13 @@ func Compare(a, b *Report) *Comparison {
 	}
 	waitA, waitB := bs.series(0, func(d *DayStats) *DayGroup { return &d.Wait }), bs.series(1, func(d *DayStats) *DayGroup { return &d.Wait })
 	add("queue", "queued incidents", float64(a.Queue.Queued), float64(b.Queue.Queued), "count", &lower,
-		bs.sum(func(d *DayStats) float64 { return float64(d.Queued) }))
+		bs.sum(func(d *DayStats) float64 { return float64(d.Queued) }), a.Incidents, b.Incidents)
 	add("queue", "waited for a first unit", float64(a.Queue.Waited), float64(b.Queue.Waited), "count", &lower, bs.group(waitA, waitB, countStat),
 		a.Queue.Waited, b.Queue.Waited)
 	add("queue", "wait p90", a.Queue.Wait.P90, b.Queue.Wait.P90, "s", &lower, bs.group(waitA, waitB, quantileStat(0.9)), a.Queue.Waited, b.Queue.Waited)
 	add("queue", "longest queue", float64(a.Queue.MaxLength), float64(b.Queue.MaxLength), "count", &lower, bs.max(func(d *DayStats) float64 { return float64(d.QueueMax) }))
 	add("queue", "never served", float64(a.Queue.Unserved), float64(b.Queue.Unserved), "count", &lower,
-		bs.sum(func(d *DayStats) float64 { return float64(d.Unserved) }))
+		bs.sum(func(d *DayStats) float64 { return float64(d.Unserved) }), a.Incidents, b.Incidents)
 	add("reserves", "activations", float64(reserveCalls(a)), float64(reserveCalls(b)), "count", &lower,
 		bs.sum(func(d *DayStats) float64 {
 			n := 0
@@ -191,7 +196,8 @@ func Compare(a, b *Report) *Comparison {
 	for i, x := range a.Teams {
 		for j, y := range b.Teams {
 			if x.Team == y.Team {
-				add("team "+x.Team, "utilisation", x.Utilisation, y.Utilisation, "share", nil, bs.utilisation(i, j, x.Units, y.Units))
+				add("team "+x.Team, "utilisation", x.Utilisation, y.Utilisation, "share", nil, bs.utilisation(i, j, x.Units, y.Units), x.Units, y.Units)
+				c.Rows[len(c.Rows)-1].NOf = "units"
 				if x.Kind == "reserve" {
 					add("team "+x.Team, "reserve calls", float64(x.Activations), float64(y.Activations), "count", &lower, bs.pair(
 						func(d *DayStats) float64 { return float64(at(d.ReserveCalls, i)) }, func(d *DayStats) float64 { return float64(at(d.ReserveCalls, j)) }))
@@ -416,7 +422,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 			MinBootstrapDays)
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "section\tmetric\tA\tB\tB-A\t95% CI of B-A\tincidents A/B\t")
+	fmt.Fprintln(tw, "section\tmetric\tA\tB\tB-A\t95% CI of B-A\tn A/B\t")
 	better, worse, unclear := 0, 0, 0
 	for _, r := range c.Rows {
 		delta := "="
@@ -427,9 +433,9 @@ func (c *Comparison) WriteText(w io.Writer) error {
 		if r.CI != nil {
 			ci = "[" + fmtDelta(r.CI[0], r.Unit) + ", " + fmtDelta(r.CI[1], r.Unit) + "]"
 		}
-		n := ""
-		if r.NA > 0 || r.NB > 0 {
-			n = num(r.NA) + "/" + num(r.NB)
+		n := num(r.NA) + "/" + num(r.NB)
+		if r.NOf != "" {
+			n += " " + r.NOf
 		}
 		mark := ""
 		switch r.Verdict {

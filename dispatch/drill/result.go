@@ -111,6 +111,9 @@ type Report struct {
 	Stock              []ItemStock    `json:"stock"`
 	Restocks           int            `json:"restocks"`
 	Daily              DailyResponses `json:"daily"`
+	// Hourly is the same by hour, for a drill shorter than a week
+	// (HourlyBelowDays): the plots are then hourly.
+	Hourly *HourlyResponses `json:"hourly,omitempty"`
 	// MoveUps counts the units the engine sent to wait at another station
 	// (move-up), MoveUpsPerUnitDay the same per professional unit and day.
 	MoveUps           int     `json:"move_ups,omitempty"`
@@ -234,6 +237,19 @@ type DailyResponses struct {
 	P90   [4][]float64 `json:"p90_s"`
 	Calls []int        `json:"calls"`
 }
+
+// HourlyResponses is a short drill by hour from its first hour: the 90th
+// percentile response by priority (-1: no served incident that hour), the
+// calls and the longest queue of each hour.
+type HourlyResponses struct {
+	P90      [4][]float64 `json:"p90_s"`
+	Calls    []int        `json:"calls"`
+	QueueMax []int        `json:"queue_max"`
+}
+
+// HourlyBelowDays: a report of fewer days than this has hourly series
+// (Report.Hourly) and hourly plots; longer ones are plotted by day.
+const HourlyBelowDays = 7
 
 // Report builds the report.
 func (r *Result) Report(cfg ReportConfig) (*Report, error) {
@@ -376,6 +392,9 @@ func (r *Result) Report(cfg ReportConfig) (*Report, error) {
 	r.teams(rep)
 	r.stock(rep)
 	r.daily(rep)
+	if rep.Days < HourlyBelowDays {
+		r.hourly(rep)
+	}
 	r.byDay(rep, target)
 	return rep, nil
 }
@@ -483,6 +502,39 @@ func (r *Result) daily(rep *Report) {
 			rep.Daily.P90[p][d] = round1(percentile(v, 0.9))
 		}
 	}
+}
+
+func (r *Result) hourly(rep *Report) {
+	c := r.c
+	n := int((c.last-c.start)/hourNs) + 1
+	h := &HourlyResponses{Calls: make([]int, n), QueueMax: make([]int, n)}
+	copy(h.QueueMax, c.queueHourly)
+	var by [4][][]float64
+	for p := range by {
+		by[p] = make([][]float64, n)
+	}
+	for _, s := range c.incs {
+		i := int((s.reported - c.start) / hourNs)
+		if i < 0 || i >= n {
+			continue
+		}
+		h.Calls[i]++
+		if s.resp >= 0 && s.priority >= 1 && s.priority <= 4 {
+			by[s.priority-1][i] = append(by[s.priority-1][i], s.resp)
+		}
+	}
+	for p := range by {
+		h.P90[p] = make([]float64, n)
+		for i, v := range by[p] {
+			if len(v) == 0 {
+				h.P90[p][i] = -1
+				continue
+			}
+			slices.Sort(v)
+			h.P90[p][i] = round1(percentile(v, 0.9))
+		}
+	}
+	rep.Hourly = h
 }
 
 // responseStat summarises the response times (when: seconds from the

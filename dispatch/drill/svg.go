@@ -94,6 +94,12 @@ func legend(b *bytes.Buffer, i int, name, color string, dash bool) {
 
 // lineChart plots daily series from the day of from.
 func lineChart(title, yLabel string, from time.Time, days int, ss []series) []byte {
+	return stepChart(title, yLabel, from, days, 24*time.Hour, ss)
+}
+
+// stepChart plots series of points every unit (a day, an hour) from from;
+// days points on the axis.
+func stepChart(title, yLabel string, from time.Time, days int, unit time.Duration, ss []series) []byte {
 	var b bytes.Buffer
 	svgHead(&b, title)
 	// A spike (the typhoon) would flatten the rest of the year: the axis
@@ -124,12 +130,26 @@ func lineChart(title, yLabel string, from time.Time, days int, ss []series) []by
 	}
 	n := max(days, 2)
 	x := func(d int) float64 { return padL + float64(d)/float64(n-1)*innerW }
-	// month ticks
+	// ticks: months by day, every 6 hours (the date at midnight) by hour
+	hourly := unit < 24*time.Hour
+	every := max(1, days/(4*7)) // at most 4 ticks a day, ~28 in all
 	for d := 0; d < days; d++ {
-		t := from.AddDate(0, 0, d)
-		if t.Day() == 1 || d == 0 {
+		t := from.Add(time.Duration(d) * unit)
+		if !hourly {
+			t = from.AddDate(0, 0, d)
+		}
+		label := ""
+		switch {
+		case !hourly && (t.Day() == 1 || d == 0):
+			label = t.Format("Jan 2")
+		case hourly && (d == 0 || t.Hour() == 0):
+			label = t.Format("Jan 2 15h")
+		case hourly && t.Hour()%6 == 0 && d%every == 0:
+			label = t.Format("15h")
+		}
+		if label != "" {
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#888"/>`+"\n", x(d), padT+innerH, x(d), padT+innerH+5)
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(d), padT+innerH+18, t.Format("Jan 2"))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(d), padT+innerH+18, label)
 		}
 	}
 	for i, s := range ss {
@@ -218,12 +238,23 @@ func ints(v []int) []float64 {
 func (r *Report) Plots() map[string][]byte {
 	out := map[string][]byte{}
 	var ss []series
-	for p := 0; p < 4; p++ {
-		ss = append(ss, series{name: fmt.Sprintf("P%d p90", p+1), values: minutes(r.Daily.P90[p]), color: prioColors[p]})
+	if h := r.Hourly; h != nil {
+		// a short drill: by hour
+		for p := 0; p < 4; p++ {
+			ss = append(ss, series{name: fmt.Sprintf("P%d p90", p+1), values: minutes(h.P90[p]), color: prioColors[p]})
+		}
+		start := r.From
+		out["response.svg"] = stepChart("Response time p90 by hour (call to first unit on scene)", "minutes", start, len(h.Calls), time.Hour, ss)
+		out["queue.svg"] = stepChart("Longest queue of each hour (incidents waiting for units)", "incidents", start, len(h.Calls), time.Hour,
+			[]series{{name: "queue", values: ints(h.QueueMax), color: colorB}})
+	} else {
+		for p := 0; p < 4; p++ {
+			ss = append(ss, series{name: fmt.Sprintf("P%d p90", p+1), values: minutes(r.Daily.P90[p]), color: prioColors[p]})
+		}
+		out["response.svg"] = lineChart("Response time p90 by day (call to first unit on scene)", "minutes", r.From, r.Days, ss)
+		out["queue.svg"] = lineChart("Longest queue of each day (incidents waiting for units)", "incidents", r.From, r.Days,
+			[]series{{name: "queue", values: ints(r.Queue.DailyMax), color: colorB}})
 	}
-	out["response.svg"] = lineChart("Response time p90 by day (call to first unit on scene)", "minutes", r.From, r.Days, ss)
-	out["queue.svg"] = lineChart("Longest queue of each day (incidents waiting for units)", "incidents", r.From, r.Days,
-		[]series{{name: "queue", values: ints(r.Queue.DailyMax), color: colorB}})
 	ss = nil
 	palette := []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}
 	for _, s := range r.Stock {
@@ -277,6 +308,15 @@ func (c *Comparison) Plots(a, b *Report) map[string][]byte {
 	out["compare-towns.svg"] = barChart("Response time p90 by town: A against B", "minutes", towns,
 		[]barGroup{{name: "A " + a.Label, values: ta, color: colorA}, {name: "B " + b.Label, values: tb, color: colorB}})
 	var ss []series
+	if a.Hourly != nil && b.Hourly != nil {
+		for p := 0; p < 2; p++ {
+			ss = append(ss, series{name: fmt.Sprintf("A P%d p90", p+1), values: minutes(a.Hourly.P90[p]), color: prioColors[p]},
+				series{name: fmt.Sprintf("B P%d p90", p+1), values: minutes(b.Hourly.P90[p]), color: prioColors[p], dash: true})
+		}
+		out["compare-daily.svg"] = stepChart("P1 and P2 response p90 by hour: A solid, B dashed", "minutes", a.From,
+			max(len(a.Hourly.Calls), len(b.Hourly.Calls)), time.Hour, ss)
+		return out
+	}
 	for p := 0; p < 2; p++ {
 		ss = append(ss, series{name: fmt.Sprintf("A P%d p90", p+1), values: minutes(a.Daily.P90[p]), color: prioColors[p]},
 			series{name: fmt.Sprintf("B P%d p90", p+1), values: minutes(b.Daily.P90[p]), color: prioColors[p], dash: true})

@@ -20,7 +20,7 @@ func FS() fs.FS {
 }
 
 // Handler serves the consoles: GET / and /index.html answer index.html,
-// GET /static/<file> the assets. Anything else is 404. The server mounts it
+// GET /static/<file> the assets, GET /favicon.ico the icon (favicon.svg). Anything else is 404. The server mounts it
 // on "/" and "/static/" (after its own routes, /api/ and /ws).
 func Handler() http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(FS()))
@@ -31,6 +31,11 @@ func Handler() http.Handler {
 			return
 		}
 		switch {
+		case r.URL.Path == "/favicon.ico":
+			// browsers ask for it before reading the page's icon link
+			w.Header().Set("Content-Type", "image/svg+xml")
+			w.Header().Set("Cache-Control", "max-age=86400")
+			http.ServeFileFS(w, r, FS(), "favicon.svg")
 		case r.URL.Path == "/" || r.URL.Path == "/index.html":
 			w.Header().Set("Cache-Control", "no-cache")
 			http.ServeFileFS(w, r, FS(), "index.html")
