@@ -264,6 +264,8 @@ func TestQueueOf300(t *testing.T) {
 	clickJS(t, desk, "count chip: manual", `#queue-counts [data-state="manual"]`)
 	check("manual ones by the count chip", visible(func(r *dispatch.IncidentRecord) bool { return r.State == dispatch.StateManual }))
 	clickJS(t, desk, "count chip off", `#queue-counts [data-state="manual"]`)
+	do(t, desk, "the search by its key", chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur(); document.body.dispatchEvent(new KeyboardEvent("keydown", {key: "/", bubbles: true}))`))
+	waitJS(t, desk, "search focused", `document.activeElement === document.getElementById("qf-search")`)
 	do(t, desk, "search an id", chromedp.SendKeys(chromedp.CSS("#qf-search"), "q300-0123"))
 	check("search by id", []string{"Q300-0123"})
 	do(t, desk, "clear search", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById("qf-search"); s.value = ""; s.dispatchEvent(new Event("input")) })()`))

@@ -197,6 +197,9 @@ export class DispatcherView {
       case "m":
         this.showTab("map");
         return true;
+      case "/":
+        this.queueView.search.focus();
+        return true;
       case "u":
         this.showTab("units");
         return true;
