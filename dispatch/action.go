@@ -120,6 +120,8 @@ type Action struct {
 	// Role is who acts, set by the server from the token. Empty: a team
 	// leader when Team is set, else a drill planner (anything goes).
 	Role Role `json:"-"`
+	// escalated marks the add an escalation makes (its pick's reason).
+	escalated bool
 }
 
 // maxActionText bounds the free text of an action (a reason, a type code).

@@ -88,13 +88,13 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 			return nil, err
 		}
 		add := *a
-		add.Kind, add.NewUnit, add.Unit, add.Role = ActAdd, best, "", RoleDispatcher
+		add.Kind, add.NewUnit, add.Unit, add.Role, add.escalated = ActAdd, best, "", RoleDispatcher, true
 		return e.act(w, &add)
 
 	case ActSwap, ActAdd:
 		nu, ok := w.state.unit(a.NewUnit)
 		if !ok {
-			return nil, &Refusal{Why: Why{Code: WhyUnknownUnit, Unit: a.NewUnit}, Is: ErrUnknownUnit}
+			return nil, &refusal{Why: Why{Code: WhyUnknownUnit, Unit: a.NewUnit}, Is: ErrUnknownUnit}
 		}
 		if !nu.Status.Assignable() {
 			return nil, refuse(ErrBadAction, Why{Code: WhyUnitBusy, Unit: nu.ID, Status: string(nu.Status)})
@@ -121,7 +121,11 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		}
 		e.touch(rec, now)
 		pick := e.pickFor(w, nu, rec, req, now)
-		pick.because(Why{Code: map[string]string{ActSwap: WhySwappedIn, ActAdd: WhyAdded}[a.Kind], By: a.By})
+		if a.escalated {
+			pick.because(Why{Code: WhyCommandTeam, By: a.By})
+		} else {
+			pick.because(Why{Code: map[string]string{ActSwap: WhySwappedIn, ActAdd: WhyAdded}[a.Kind], By: a.By})
+		}
 		if a.Kind == ActSwap {
 			if rec.State == StateDispatched {
 				e.release(w, out, rec, a.Unit, teams.StatusAvailable, "swapped", now)
@@ -229,7 +233,7 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 	case ActEnRoute, ActOnScene, ActClear:
 		to := map[string]teams.Status{ActEnRoute: teams.StatusEnRoute, ActOnScene: teams.StatusOnScene, ActClear: teams.StatusAvailable}[a.Kind]
 		if err := teams.Transition(from, to); err != nil {
-			return nil, &Refusal{Why: Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(from), To: string(to)}, Is: ErrBadAction, Cause: err}
+			return nil, &refusal{Why: Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(from), To: string(to)}, Is: ErrBadAction, Cause: err}
 		}
 		if a.Kind == ActClear && from != teams.StatusOnScene {
 			return nil, refuse(ErrBadAction, Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(from), To: string(to)})
@@ -322,7 +326,7 @@ func (e *Engine) reportStatus(w *world, a *Action) ([]*Outcome, error) {
 		if errors.Is(err, ErrUnknownUnit) {
 			return nil, fmt.Errorf("%s: %w: %w", a.Kind, err, ErrNotFound)
 		}
-		return nil, &Refusal{Why: Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(u.Status), To: string(status)}, Is: ErrBadAction, Cause: err}
+		return nil, &refusal{Why: Why{Code: WhyTransition, Action: a.Kind, Unit: u.ID, From: string(u.Status), To: string(status)}, Is: ErrBadAction, Cause: err}
 	}
 	if out == nil {
 		return nil, nil

@@ -67,6 +67,10 @@ type EngineConfig struct {
 	// DivertFrom is the highest priority a unit may be diverted from.
 	// Default 3 (P3 and P4 calls).
 	DivertFrom int
+	// NoHistory leaves out the history of incidents (Outcome.History,
+	// Engine.History answers what the store has). Default off: every change
+	// is kept with who made it.
+	NoHistory bool
 	// MoveUpPerDay caps the move-ups of one unit a day. Default 2.
 	MoveUpPerDay int
 	// MoveUpMinGain is the least gain of expected covered demand, as a

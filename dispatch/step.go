@@ -129,7 +129,9 @@ func (e *Engine) stepOnce(ctx context.Context, fn change, fresh bool) ([]*Outcom
 	if len(outs) == 0 {
 		return nil, t.answer
 	}
-	e.addHistory(t, outs)
+	if !e.cfg.NoHistory {
+		e.addHistory(t, outs)
+	}
 	if err := e.commitLocked(ctx, outs); err != nil {
 		return nil, err
 	}

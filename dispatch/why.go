@@ -7,8 +7,8 @@ import (
 )
 
 // Reason codes (Why.Code): what a person reads, as a code with parameters
-// that the consoles render in their language. Why.Text is the English text
-// form kept for Kafka records and logs.
+// that the consoles render in their language; the English text (picks'
+// Reasons, shortfalls' Reason, errors) stays for Kafka records and logs.
 const (
 	WhyETA          = "eta"              // EtaS over DistanceM
 	WhySubstitute   = "substitute"       // substitute for Capability
@@ -29,7 +29,7 @@ const (
 	WhyCommandTeam  = "command_team"     // a command-team unit called by escalation
 )
 
-// Refusal codes (Why.Code of a Refusal).
+// Refusal codes (the Why of an action or report the engine refused: ReasonOf).
 const (
 	WhyBadState       = "bad_state" // Action cannot be done while the incident is State
 	WhyUnitBusy       = "unit_busy" // Unit is Status, not available
@@ -80,8 +80,8 @@ type Why struct {
 	Type        string   `json:"type,omitempty"`
 }
 
-// Text is the English text of the reason (Kafka records, logs).
-func (w *Why) Text() string {
+// text is the English text of the reason (Kafka records, logs).
+func (w *Why) text() string {
 	switch w.Code {
 	case WhyETA:
 		return etaReason(w.EtaS, w.DistanceM)
@@ -127,7 +127,10 @@ func (w *Why) Text() string {
 	case WhyDivertedAway:
 		return fmt.Sprintf("unit %s diverted to P1 incident %s", w.Unit, w.Incident)
 	case WhyCommandTeam:
-		return "escalated: the city command team"
+		if w.By == "" {
+			return "escalated: the city command team"
+		}
+		return "escalated by " + w.By + ": the city command team"
 	case WhyBadState:
 		return fmt.Sprintf("%s: incident %s is %s", w.Action, w.Incident, w.State)
 	case WhyUnitBusy:
@@ -168,27 +171,27 @@ func (w *Why) Text() string {
 // because adds a reason to a pick, in both forms.
 func (p *UnitPick) because(w Why) {
 	p.Why = append(p.Why, w)
-	p.Reasons = append(p.Reasons, w.Text())
+	p.Reasons = append(p.Reasons, w.text())
 }
 
 // shortfall is a shortfall with its reason in both forms.
 func shortfall(kind, what string, missing int, w Why) Shortfall {
-	return Shortfall{Kind: kind, What: what, Missing: missing, Reason: w.Text(), Why: &w}
+	return Shortfall{Kind: kind, What: what, Missing: missing, Reason: w.text(), Why: &w}
 }
 
-// Refusal is an action or report the engine refused, with the reason as a
-// code with parameters (web answers it as {"error": text, "reason": Why}).
-// It wraps the sentinel (ErrBadAction, ErrForbidden, ErrNotFound...) and
-// the cause, if any.
-type Refusal struct {
+// refusal is an action or report the engine refused, with the reason as a
+// code with parameters (ReasonOf; web answers {"error": text, "reason":
+// Why}). It wraps the sentinel (ErrBadAction, ErrForbidden, ErrNotFound...)
+// and the cause, if any.
+type refusal struct {
 	Why   Why
 	Is    error // the sentinel
 	Cause error // optional underlying error
 }
 
 // Error is the reason's text.
-func (r *Refusal) Error() string {
-	s := r.Why.Text()
+func (r *refusal) Error() string {
+	s := r.Why.text()
 	if r.Cause != nil {
 		s += ": " + r.Cause.Error()
 	}
@@ -196,20 +199,21 @@ func (r *Refusal) Error() string {
 }
 
 // Unwrap makes errors.Is hold for the sentinel and the cause.
-func (r *Refusal) Unwrap() []error {
+func (r *refusal) Unwrap() []error {
 	if r.Cause != nil {
 		return []error{r.Is, r.Cause}
 	}
 	return []error{r.Is}
 }
 
-// refuse is a Refusal.
-func refuse(is error, w Why) error { return &Refusal{Why: w, Is: is} }
+// refuse is a refusal.
+func refuse(is error, w Why) error { return &refusal{Why: w, Is: is} }
 
 // ReasonOf returns the reason of an engine error as a code with
-// parameters: a Refusal's own, else a code for the sentinel it wraps.
+// parameters: the refusal's own where the rule lives, else a code for the
+// sentinel it wraps.
 func ReasonOf(err error) Why {
-	var r *Refusal
+	var r *refusal
 	if errors.As(err, &r) {
 		return r.Why
 	}

@@ -61,7 +61,7 @@
 //	GET  /, /static/...           the console pages (Config.Console; package web/ui by default)
 //
 // Errors are JSON {"error":"..."}; those of the engine and the actions add
-// "reason", the refusal as a code with parameters (Refusal,
+// "reason", the refusal as a code with parameters (Refusal, dispatch.ReasonOf;
 // docs/protocol.md). POST /api/actions answers 400 for bad
 // JSON (unknown fields included), an unknown kind or no incident, 401
 // without a valid token, 403 when the role may not do it (or a cookie

@@ -23,6 +23,10 @@ type Config struct {
 	// Scenario is the city: the drill's world starts from a copy of its units
 	// (at their stations, available) and stock. Required.
 	Scenario *scenario.Scenario
+	// History keeps the history of every incident in Store (who did what,
+	// Engine.History). Default off: a replay is read by its report, and a
+	// year of history would only cost memory and writes.
+	History bool
 	// Store receives the drill's decisions, unit changes and console events,
 	// under the drill id, in the same event log as live state (a drill console
 	// watches them there). Required; the drill must not exist in it yet.
@@ -238,7 +242,7 @@ func New(cfg Config) (*Drill, error) {
 	}
 	eng, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: cfg.Scenario, Store: cfg.Store, Rank: cfg.Rank,
 		ConfirmFrom: 5, LinkRadiusM: cfg.LinkRadiusM, LinkWindow: cfg.LinkWindow, Clock: func() time.Time { return d.now },
-		OnCommit: d.observe, Logger: cfg.Logger, MoveUp: moveUp, Divert: cfg.Divert})
+		OnCommit: d.observe, Logger: cfg.Logger, MoveUp: moveUp, Divert: cfg.Divert, NoHistory: !cfg.History})
 	if err != nil {
 		return nil, fmt.Errorf("drill: %w", err)
 	}

@@ -2,10 +2,15 @@
 // one page (index.html) that signs in with the console token, asks GET
 // /api/me who it is and GET /api/config for the scenario's towns, teams and
 // incident types, and shows the dispatcher's console (incident queue,
-// detail with the engine's recommendation and the actions, escalations,
-// unit board, offline map of the towns, activity) or the team leader's
+// detail with the engine's recommendation, the actions and the incident's
+// history, escalations, unit board, offline map of the towns, activity) or
+// the team leader's
 // console (the team's assignments with Accept, Decline and the unit's
 // status: En route, On scene, Returning, Available).
+//
+// Every catalogue code (types, capabilities, materials, depots, teams,
+// towns, statuses) and every reason or refusal is shown by name in the
+// chosen language (static/names.js, from GET /api/config).
 //
 // Plain HTML, CSS and JavaScript modules: no build step, nothing fetched
 // from the internet. The pages talk to the server in package web (GET

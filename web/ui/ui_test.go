@@ -151,9 +151,29 @@ const modelChecks = `(async () => {
   eq("eta", [m.fmtEta(0), m.fmtEta(59.6), m.fmtEta(212.4), m.fmtEta(3725), m.fmtEta(NaN)], ["0:00", "1:00", "3:32", "1:02:05", "–"]);
   eq("km", [m.fmtKm(1634.2), m.fmtKm(50)], ["1.6 km", "0.1 km"]);
   eq("Asia/Shanghai time", [m.fmtTime("2013-05-31T12:14:03Z", "en"), m.fmtTime("2013-05-31T20:14:03+08:00", "zh"), m.fmtTime("2013-05-31T23:59:59Z", "en", true)], ["20:14:03", "20:14:03", "01/06/2013, 07:59:59"]);
-  eq("shortfall in plain words", m.shortfallText({kind: "unit", what: "fire_engine", missing: 2}, "en"), "2 fire engines short: no available unit with capability fire_engine");
-  eq("shortfall one", m.shortfallText({kind: "unit", what: "boat", missing: 1, reason: "no available unit with capability boat"}, "en"), "1 boat short: no available unit with capability boat");
-  eq("shortfall material", m.shortfallText({kind: "material", what: "sandbag", missing: 150}, "en"), "150 sandbag short: not enough in any depot");
+  // names.js: names, reasons and refusals in both languages
+  const n = await import("/static/names.js");
+  const i18n = await import("/static/i18n.js");
+  const was = i18n.getLang();
+  n.useNames({types: [{code: "fire.building", name_zh: "建筑火灾", name_en: "Building fire"}],
+    capabilities: [{code: "fire_engine", name_zh: "消防车", name_en: "Fire engine"}, {code: "boat", name_zh: "救生艇", name_en: "Rescue boat"}],
+    items: [{code: "sandbag", name_zh: "沙袋", name_en: "Sandbags"}], depots: [{id: "DEP-X", name_zh: "X仓库", name_en: "X depot"}]});
+  i18n.setLang("en");
+  eq("names en", [n.typeName("fire.building"), n.capName("fire_engine"), n.itemName("sandbag"), n.depotName("DEP-X"), n.capName("nope"), n.statusName("en_route")],
+    ["Building fire", "Fire engine", "Sandbags", "X depot", "nope", "en route"]);
+  eq("eta reason en", n.whyText({code: "eta", eta_s: 226, distance_m: 1200}), "ETA 3m46s over 1.2 km");
+  eq("reasons of a pick", n.pickReasons({why: [{code: "eta", eta_s: 60, distance_m: 500}, {code: "substitute", capability: "boat"}]}), "ETA 1m0s over 0.5 km; substitute for Rescue boat");
+  eq("shortfall unit en", n.shortfallText({kind: "unit", what: "fire_engine", missing: 2, why: {code: "no_unit", capability: "fire_engine"}}), "2 × Fire engine short: no available Fire engine");
+  eq("shortfall material en", n.shortfallText({kind: "material", what: "sandbag", missing: 150, why: {code: "no_stock", item: "sandbag", have: 50, need: 200}}), "150 Sandbags short: only 50 of 200 Sandbags in all depots");
+  eq("refusal en", n.errorText({status: 409, reason: {code: "illegal_transition", unit: "U1", from: "dispatched", to: "on_scene"}}), "unit U1 cannot go from dispatched to on scene");
+  eq("error by status", [n.errorText({status: 403}), n.errorText({status: 500}), n.errorText({status: 409})], ["not allowed for this console", "internal error", "the action was refused"]);
+  eq("swapped in by a person", n.whyText({code: "swapped_in", by: "Wang Wei"}), "swapped in by Wang Wei");
+  i18n.setLang("zh");
+  eq("names zh", [n.typeName("fire.building"), n.capName("fire_engine"), n.itemName("sandbag"), n.statusName("on_scene")], ["建筑火灾", "消防车", "沙袋", "到场"]);
+  eq("eta reason zh", n.whyText({code: "eta", eta_s: 226, distance_m: 1200}), "预计 3分46秒 到达，距离 1.2 km");
+  eq("refusal zh", n.errorText({status: 409, reason: {code: "illegal_transition", unit: "U1", from: "dispatched", to: "on_scene"}}), "单位 U1 不能从「已派」变为「到场」");
+  eq("unknown code: a word, never the code", [n.whyText({code: "zzz_new"}), n.invalidName("zzz")], ["其他原因", "记录被拒收"]);
+  i18n.setLang(was);
 
   const s = new m.Sequencer(10);
   eq("resume: first event continues", s.check({seq: 11, prev: 10}), "ok");

@@ -357,28 +357,6 @@ export function fmtAge(s, now) {
   return fmtEta(Math.max(0, (now - t) / 1000));
 }
 
-/** plural returns "fire engine" or "fire engines" from a capability code and a count. */
-function capWords(code, n) {
-  const w = String(code || "").replace(/[_.]/g, " ");
-  return n === 1 ? w : w + "s";
-}
-
-/**
- * shortfallText says a shortfall in plain words, in lang:
- * "2 fire engines short: no available unit with capability fire_engine".
- */
-export function shortfallText(sf, lang) {
-  const n = sf.missing || 0;
-  const what = sf.what || "";
-  const reason = sf.reason || "";
-  if (lang === "en") {
-    if (sf.kind === "material") return `${n} ${what} short${reason ? ": " + reason : ": not enough in any depot"}`;
-    return `${n} ${capWords(what, n)} short: ${reason || "no available unit with capability " + what}`;
-  }
-  if (sf.kind === "material") return `物资 ${what} 缺 ${n}${reason ? "：" + reason : "：各仓库库存不足"}`;
-  return `缺 ${n} 个 ${what} 单位：${reason || "没有具备 " + what + " 能力的可用单位"}`;
-}
-
 /**
  * Sequencer checks the websocket's event stream: every event's prev must be
  * the seq of the previous event on the same connection; events already seen
