@@ -249,11 +249,9 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 // ETA to rec (the ranker's, exact), not already on it.
 func (e *Engine) commandUnit(w *world, rec *IncidentRecord, now time.Time) (string, error) {
 	command := map[string]bool{}
-	var cmdTeams []string
 	for _, t := range e.sc.Teams {
 		if t.Kind == teams.KindCommand {
 			command[t.ID] = true
-			cmdTeams = append(cmdTeams, t.ID)
 		}
 	}
 	ex := map[string]bool{}

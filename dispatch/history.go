@@ -113,7 +113,7 @@ func (e *Engine) addHistory(t *txn, outs []*Outcome) {
 				h.Other = rec.LinkedTo
 			}
 		}
-		if !(report && h.What == HistUpdated && len(o.Units) > 0) {
+		if !report || h.What != HistUpdated || len(o.Units) == 0 {
 			o.History = append(o.History, h) // a report says it by its unit entries
 		}
 		for _, c := range o.Units {

@@ -32,7 +32,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, out io.Writer) er
 	if err != nil {
 		return fmt.Errorf("http address %s unavailable (another dispatchd, or set -http / DISPATCH_HTTP_ADDR): %w", cfg.HTTPAddr, err)
 	}
-	defer httpL.Close()
+	defer httpL.Close() //nolint:errcheck // Serve closed it already, or nothing was served
 
 	sc, err := loadScenario(cfg.Scenario)
 	if err != nil {
