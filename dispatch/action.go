@@ -20,7 +20,10 @@ const (
 	ActOnScene  = "on_scene" // team leader: the unit arrived
 	ActClear    = "clear"    // team leader: the unit is done and available again
 	ActClassify = "classify" // dispatcher: set the type of a flagged incident (Type) and decide it
-	ActLocate   = "locate"   // dispatcher: give a manual incident a location (Lat, Lng) and decide it
+	// ActLocate (dispatcher): give a manual incident a position and decide
+	// it: Source LocatedPlace (Place, a gazetteer ref), LocatedMap (Lat,
+	// Lng of a click) or LocatedCoords ("" too: typed Lat, Lng).
+	ActLocate = "locate"
 	// ActEscalate (dispatcher): call the city command team: the available
 	// command-team unit of least ETA is added to the incident.
 	ActEscalate = "escalate"
@@ -101,6 +104,8 @@ type Action struct {
 	Type     string  `json:"type,omitempty"`     // classify
 	Lat      float64 `json:"lat,omitempty"`      // locate
 	Lng      float64 `json:"lng,omitempty"`      // locate
+	Source   string  `json:"source,omitempty"`   // locate: "place", "map", "coords" ("": coords)
+	Place    string  `json:"place,omitempty"`    // locate by place: a gazetteer ref ("place:qijiang-bridge")
 	// Version (confirm) is the incident version the dispatcher saw: a
 	// recommendation made since is not sent but refused with ErrChanged.
 	// 0: not checked.
@@ -125,7 +130,7 @@ const maxActionText = 1024
 // checkText refuses free text the store could not keep (NUL) or that is
 // too long, with ErrBadAction.
 func (a *Action) checkText() error {
-	for _, f := range []struct{ name, v string }{{"reason", a.Reason}, {"type", a.Type}, {"incident", a.Incident}, {"unit", a.Unit}} {
+	for _, f := range []struct{ name, v string }{{"reason", a.Reason}, {"type", a.Type}, {"incident", a.Incident}, {"unit", a.Unit}, {"place", a.Place}, {"source", a.Source}} {
 		if len(f.v) > maxActionText {
 			return fmt.Errorf("%s longer than %d bytes: %w", f.name, maxActionText, ErrBadAction)
 		}

@@ -172,19 +172,31 @@ func (e *Engine) act(w *world, a *Action) ([]*Outcome, error) {
 		if rec.State != StateManual {
 			return nil, refuse(ErrBadAction, Why{Code: WhyBadState, Action: a.Kind, Incident: rec.ID, State: rec.State})
 		}
-		if err := pointOf(a.Lat, a.Lng).Validate(); err != nil {
-			return nil, fmt.Errorf("locate: %w: %w", err, ErrBadAction)
+		p, loc, err := e.locateAt(a)
+		if err != nil {
+			return nil, err
 		}
 		inc := rec.Incident
-		inc.Lat, inc.Lng, inc.HasLocation = a.Lat, a.Lng, true
+		inc.Lat, inc.Lng, inc.HasLocation = p.Lat, p.Lng, true
 		delete(w.open, rec.ID)
 		outs := e.decide(w, &inc)
-		// keep it one incident: same id, next version, not a new decision
+		// keep it one incident: same id, next version, not a new decision,
+		// in the record and in the events made of it
+		patch := func(r *IncidentRecord) {
+			r.Version = rec.Version + 1
+			r.DecidedAt = rec.DecidedAt
+			l := *loc
+			r.Located = &l
+		}
 		for _, o := range outs {
 			if o.Incident != nil && o.Incident.ID == rec.ID {
 				o.NewIncident = false
-				o.Incident.Version = rec.Version + 1
-				o.Incident.DecidedAt = rec.DecidedAt
+				patch(o.Incident)
+			}
+			for i := range o.Events {
+				if r := o.Events[i].Body.Record; r != nil && r.ID == rec.ID {
+					patch(r)
+				}
 			}
 		}
 		return outs, nil

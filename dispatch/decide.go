@@ -293,6 +293,10 @@ func (r *IncidentRecord) Clone() *IncidentRecord {
 	c.Cleared = slices.Clone(r.Cleared)
 	c.Escalated = slices.Clone(r.Escalated)
 	c.Flags = slices.Clone(r.Flags)
+	if r.Located != nil {
+		l := *r.Located
+		c.Located = &l
+	}
 	if r.Rec != nil {
 		rc := *r.Rec
 		rc.Materials = slices.Clone(r.Rec.Materials)

@@ -74,16 +74,20 @@ type Recommendation struct {
 // IncidentRecord is an incident with its current state and decision.
 type IncidentRecord struct {
 	Incident
-	State     string          `json:"state"`
-	TypeKnown bool            `json:"type_known"`
-	Town      string          `json:"town,omitempty"`
-	Cell      string          `json:"cell,omitempty"`
-	LinkedTo  string          `json:"linked_to,omitempty"`
-	Linked    []string        `json:"linked,omitempty"` // duplicate calls linked to this one
-	Rec       *Recommendation `json:"recommendation,omitempty"`
-	Assigned  []string        `json:"assigned,omitempty"` // unit ids currently assigned
-	Accepted  []string        `json:"accepted,omitempty"` // assigned units whose team leader accepted
-	Declined  []string        `json:"declined,omitempty"` // units that declined: not offered again
+	State     string `json:"state"`
+	TypeKnown bool   `json:"type_known"`
+	Town      string `json:"town,omitempty"`
+	Cell      string `json:"cell,omitempty"`
+	// Located, when set, says how a dispatcher placed an incident that came
+	// without a usable position (ActLocate): from the gazetteer, a click on
+	// the map or typed coordinates.
+	Located  *Located        `json:"located,omitempty"`
+	LinkedTo string          `json:"linked_to,omitempty"`
+	Linked   []string        `json:"linked,omitempty"` // duplicate calls linked to this one
+	Rec      *Recommendation `json:"recommendation,omitempty"`
+	Assigned []string        `json:"assigned,omitempty"` // unit ids currently assigned
+	Accepted []string        `json:"accepted,omitempty"` // assigned units whose team leader accepted
+	Declined []string        `json:"declined,omitempty"` // units that declined: not offered again
 	// SwappedOut are the units a dispatcher swapped out: not offered again.
 	SwappedOut []string `json:"swapped_out,omitempty"`
 	Cleared    []string `json:"cleared,omitempty"` // units that were assigned and cleared
@@ -102,6 +106,26 @@ type IncidentRecord struct {
 	DecidedAt  time.Time `json:"decided_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
+
+// Located is how a dispatcher gave an incident its position (ActLocate).
+type Located struct {
+	// Source is LocatedPlace, LocatedMap or LocatedCoords.
+	Source string `json:"source"`
+	// Place is the gazetteer entry picked ("place:qijiang-bridge",
+	// "town:shiqi", "station:...", "depot:..."), for LocatedPlace.
+	Place string `json:"place,omitempty"`
+	// Approximate: the position is a place's or a click's, not the caller's.
+	Approximate bool `json:"approximate"`
+	// By names the console that located it (the token's name).
+	By string `json:"by,omitempty"`
+}
+
+// Sources of a location given by a dispatcher (Located.Source, Action.Source).
+const (
+	LocatedPlace  = "place"  // picked from the gazetteer: approximate
+	LocatedMap    = "map"    // a click on the console's map: approximate
+	LocatedCoords = "coords" // typed latitude and longitude
+)
 
 // Event is one entry of the console event log. Seq is assigned by the
 // store, strictly increasing over the whole log; consoles resume by it.

@@ -117,7 +117,8 @@ type Engine struct {
 	store  Store
 	log    *slog.Logger
 	types  map[string]*scenario.IncidentType
-	mu     sync.Mutex // guards worlds and everything inside them; taken before vmu
+	places map[string]scenario.Entry // the gazetteer by ref (ActLocate by place)
+	mu     sync.Mutex                // guards worlds and everything inside them; taken before vmu
 	worlds map[string]*world
 	gen    uint64                // bumped (under mu) by every commit and refresh: Follow's check
 	vmu    sync.Mutex            // guards views; never held across a store call
@@ -245,6 +246,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	for i := range e.sc.Types {
 		e.types[e.sc.Types[i].Code] = &e.sc.Types[i]
 	}
+	e.places = placesByRef(e.sc)
 	if _, ok := e.types[e.sc.Fallback]; !ok {
 		return nil, fmt.Errorf("engine: fallback type %q not in catalogue", e.sc.Fallback)
 	}

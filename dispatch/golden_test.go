@@ -1262,7 +1262,16 @@ func (r *goldenRun) planManual(id string) {
 			if bad {
 				r.act(dispatch.Action{Kind: dispatch.ActLocate, Incident: id, Lat: 123, Lng: p[1]})
 			}
-			r.act(dispatch.Action{Kind: dispatch.ActLocate, Incident: id, Lat: p[0], Lng: p[1]})
+			// by the id's last digit (no draw of the generator): typed, a click
+			// on the map, or a place of the gazetteer
+			a := dispatch.Action{Kind: dispatch.ActLocate, Incident: id, Lat: p[0], Lng: p[1]}
+			switch id[len(id)-1] % 3 {
+			case 1:
+				a.Source = dispatch.LocatedMap
+			case 2:
+				a = dispatch.Action{Kind: dispatch.ActLocate, Incident: id, Source: dispatch.LocatedPlace, Place: "place:qijiang-bridge"}
+			}
+			r.act(a)
 		})
 		return
 	}

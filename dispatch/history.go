@@ -45,9 +45,11 @@ type HistoryEntry struct {
 	Type    string `json:"type,omitempty"` // classify: the new type
 	Other   string `json:"other,omitempty"`
 	Station string `json:"station,omitempty"`
-	// Lat, Lng: locate.
+	// Lat, Lng: locate (the position given, from a place too).
 	Lat float64 `json:"lat,omitempty"`
 	Lng float64 `json:"lng,omitempty"`
+	// Located: locate, how (a place, the map, typed; approximate or not).
+	Located *Located `json:"located,omitempty"`
 }
 
 // History returns every change of an incident of a drill ("" = live),
@@ -88,7 +90,11 @@ func (e *Engine) addHistory(t *txn, outs []*Outcome) {
 			case ActClassify:
 				h.Type = a.Type
 			case ActLocate:
-				h.Lat, h.Lng = a.Lat, a.Lng
+				h.Lat, h.Lng = rec.Lat, rec.Lng
+				if rec.Located != nil {
+					l := *rec.Located
+					h.Located = &l
+				}
 			}
 			if a.Kind == ActEscalate && len(rec.Assigned) > 0 {
 				h.NewUnit = rec.Assigned[len(rec.Assigned)-1]

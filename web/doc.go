@@ -54,6 +54,8 @@
 //	GET  /api/incidents/{id}/history  its history: who changed what, when (same visibility)
 //	GET  /api/units               units with their live state; filters ?town= &team= &status=
 //	GET  /api/depots              depots with what is available now
+//	GET  /api/places              the scenario's gazetteer (towns' centres, stations, depots, named places) to
+//	                              locate a call; only roles that may send locate (dispatcher, drill), 403 otherwise
 //	POST /api/actions             a JSON action (below); answers the incident as the engine left it
 //	GET  /ws                      the websocket (below)
 //	GET  /, /static/...           the console pages (Config.Console; package web/ui by default)
@@ -80,7 +82,7 @@
 // with kind one of confirm, swap, add, cancel, classify, locate, decline,
 // escalate (dispatcher) or accept, decline, en_route, on_scene, clear,
 // returning, available (team leader), and the fields unit, new_unit,
-// reason, type, lat, lng as the kind needs (which role may send which kind
+// reason, type, lat, lng, source, place as the kind needs (which role may send which kind
 // is the engine's table, dispatch.Role.Actions, also in GET /api/config).
 // Every action goes to the engine (dispatch.Engine.Act), which owns what
 // they mean:
@@ -92,6 +94,9 @@
 //     a unit status report, as from a vehicle terminal: from on scene the
 //     unit leaves the incident, which closes when it was the last unit; any
 //     other status is refused with the status machine's error;
+//   - locate (incident): source "place" with place, a ref of GET
+//     /api/places, or "map" with lat, lng (both approximate), or "coords"
+//     (or none) with lat, lng; the engine decides the incident there;
 //   - available (unit): from on scene it clears the incident (clear); from
 //     returning or out of service it is a status report; dispatched or en
 //     route is refused (decline the assignment with a reason instead).

@@ -254,6 +254,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/incidents/{id}/history", "/api/incidents/{id}/history", s.auth(s.history))
 	handle("GET /api/units", "/api/units", s.auth(s.units))
 	handle("GET /api/depots", "/api/depots", s.auth(s.depots))
+	handle("GET /api/places", "/api/places", s.auth(s.places))
 	handle("POST /api/actions", "/api/actions", s.auth(s.actions))
 	handle("GET /api/", "/api/", func(w http.ResponseWriter, r *http.Request) { jsonError(w, http.StatusNotFound, "no such route") })
 	handle("GET /ws", "/ws", s.ws)

@@ -269,6 +269,7 @@ func (sc *Scenario) validate(file string) error {
 			}
 		}
 	}
+	p.places(sc.Places, towns)
 	for i, t := range sc.Types {
 		path := fmt.Sprintf("incident_types[%d]", i)
 		p.unique(path+".code", t.Code, types)

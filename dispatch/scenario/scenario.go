@@ -18,8 +18,12 @@ type Scenario struct {
 	Units       []teams.Unit      `json:"units" yaml:"units"`
 	Items       []resources.Item  `json:"items" yaml:"items"`
 	Depots      []resources.Depot `json:"depots" yaml:"depots"`
-	ETA         geo.ETAConfig     `json:"eta" yaml:"eta"`
-	Types       []IncidentType    `json:"incident_types" yaml:"incident_types"`
+	// Places are the named places of the gazetteer (landmarks, bridges,
+	// railway stations, hospitals): with the towns, stations and depots
+	// they are what a dispatcher picks to locate a call (Gazetteer).
+	Places []Place        `json:"places,omitempty" yaml:"places,omitempty"`
+	ETA    geo.ETAConfig  `json:"eta" yaml:"eta"`
+	Types  []IncidentType `json:"incident_types" yaml:"incident_types"`
 	// Fallback is the code of the incident type whose plan is used for an
 	// unknown type; such incidents are flagged for the dispatcher to classify.
 	Fallback string `json:"fallback_type" yaml:"fallback_type"`

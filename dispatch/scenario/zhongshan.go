@@ -167,7 +167,8 @@ type GenConfig struct {
 	Units int
 	// Seed makes the placement deterministic. Default 1.
 	Seed int64
-	// Towns to spread units over by population. Default the 24 Zhongshan towns.
+	// Towns to spread units over by population. Default the 24 Zhongshan
+	// towns, and then the scenario carries Zhongshan's named places too.
 	Towns []geo.Town
 }
 
@@ -184,6 +185,7 @@ func Generate(cfg GenConfig) (*Scenario, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
+	zhongshan := cfg.Towns == nil // the named places are Zhongshan's: only with its towns
 	if cfg.Towns == nil {
 		t, err := ZhongshanTowns()
 		if err != nil {
@@ -302,6 +304,13 @@ func Generate(cfg GenConfig) (*Scenario, error) {
 			d.Stock[item] = max(1, q*t.Population/100000)
 		}
 		sc.Depots = append(sc.Depots, d)
+	}
+	if zhongshan {
+		places, err := ZhongshanPlaces()
+		if err != nil {
+			return nil, fmt.Errorf("generate scenario: %w", err)
+		}
+		sc.Places = places
 	}
 	if err := sc.validate("generated scenario"); err != nil {
 		return nil, fmt.Errorf("generate scenario: %w", err)

@@ -74,16 +74,19 @@ func (e *Encoder) EventData(ev *dispatch.Event) json.RawMessage {
 type AssignmentMessage struct {
 	// DedupKey is unique per (drill, incident, version): a consumer that sees
 	// it twice (the relay is at-least-once) drops the second copy.
-	DedupKey  string                  `json:"dedup_key"`
-	Incident  string                  `json:"incident"`
-	Drill     string                  `json:"drill,omitempty"`
-	Version   int                     `json:"version"`
-	State     string                  `json:"state"`
-	Type      string                  `json:"type"`
-	Priority  int                     `json:"priority"`
-	Lat       float64                 `json:"lat"`
-	Lng       float64                 `json:"lng"`
-	Town      string                  `json:"town,omitempty"`
+	DedupKey string  `json:"dedup_key"`
+	Incident string  `json:"incident"`
+	Drill    string  `json:"drill,omitempty"`
+	Version  int     `json:"version"`
+	State    string  `json:"state"`
+	Type     string  `json:"type"`
+	Priority int     `json:"priority"`
+	Lat      float64 `json:"lat"`
+	Lng      float64 `json:"lng"`
+	Town     string  `json:"town,omitempty"`
+	// Located says how a dispatcher placed an incident that came without a
+	// position (approximate: a place or a click on the map): crews should know.
+	Located   *dispatch.Located       `json:"located,omitempty"`
 	Units     []dispatch.UnitPick     `json:"units"`
 	Materials []dispatch.MaterialPick `json:"materials,omitempty"`
 	At        time.Time               `json:"at"`
@@ -96,7 +99,7 @@ func Assignment(r *dispatch.OutboxRecord) AssignmentMessage {
 	m := AssignmentMessage{
 		DedupKey: fmt.Sprintf("%s|%s|%d", r.Drill, rec.ID, rec.Version),
 		Incident: rec.ID, Drill: r.Drill, Version: rec.Version, State: rec.State, Type: rec.Type,
-		Priority: rec.Priority, Lat: rec.Lat, Lng: rec.Lng, Town: rec.Town, At: r.At, Units: []dispatch.UnitPick{},
+		Priority: rec.Priority, Lat: rec.Lat, Lng: rec.Lng, Town: rec.Town, Located: rec.Located, At: r.At, Units: []dispatch.UnitPick{},
 	}
 	if rec.Rec != nil {
 		for _, p := range rec.Rec.Units {
@@ -348,6 +351,7 @@ func appendRecord(b []byte, rc *recCache, r *dispatch.IncidentRecord) ([]byte, b
 	b = jbool(b, r.TypeKnown)
 	b = jopt(b, "town", r.Town, &ok)
 	b = jopt(b, "cell", r.Cell, &ok)
+	b = jlocated(b, r.Located, &ok)
 	b = jopt(b, "linked_to", r.LinkedTo, &ok)
 	b = jopts(b, "linked", r.Linked, &ok)
 	if r.Rec != nil {
@@ -376,6 +380,21 @@ func appendRecord(b []byte, rc *recCache, r *dispatch.IncidentRecord) ([]byte, b
 	b = jkey(b, "updated_at", false)
 	b = jtime(b, r.UpdatedAt, &ok)
 	return append(b, '}'), ok
+}
+
+// jlocated writes the omitempty "located" field.
+func jlocated(b []byte, l *dispatch.Located, ok *bool) []byte {
+	if l == nil {
+		return b
+	}
+	b = jkey(b, "located", false)
+	b = append(b, `{"source":`...)
+	b = jstr(b, l.Source, ok)
+	b = jopt(b, "place", l.Place, ok)
+	b = append(b, `,"approximate":`...)
+	b = jbool(b, l.Approximate)
+	b = jopt(b, "by", l.By, ok)
+	return append(b, '}')
 }
 
 // jopt writes an omitempty string field.
@@ -621,6 +640,7 @@ func appendAssignment(b []byte, m *AssignmentMessage) ([]byte, bool) {
 	b = jkey(b, "lng", false)
 	b = jfloat(b, m.Lng, &ok)
 	b = jopt(b, "town", m.Town, &ok)
+	b = jlocated(b, m.Located, &ok)
 	b = jkey(b, "units", false)
 	b = jpicks(b, m.Units, &ok)
 	if len(m.Materials) > 0 {

@@ -74,7 +74,7 @@ func TestDispatcherAndTeamLeader(t *testing.T) {
 	if r := s.incident("T-THEFT"); !slices.Contains(r.Accepted, unit) {
 		t.Fatalf("engine: accepted %v", r.Accepted)
 	}
-	screenshot(t, police, "team-leader-console", true)
+	screenshot(t, police, "team-leader-accepted", false) // the README's picture is TestEscalationBar's
 
 	// Illegal changes: the server's error shows on the card and nothing changes.
 	for kind, msg := range map[string]string{

@@ -79,7 +79,7 @@ function renderConn() {
 }
 
 function renderHelp() {
-  const keys = me && me.role === "team_leader" ? ["k_jk_leader", "k_leader", "k_l", "k_help", "k_esc"] : ["k_jk", "k_enter", "k_c", "k_s", "k_a", "k_e", "k_x", "k_m", "k_l", "k_help", "k_map", "k_esc"];
+  const keys = me && me.role === "team_leader" ? ["k_jk_leader", "k_leader", "k_l", "k_help", "k_esc"] : ["k_jk", "k_enter", "k_c", "k_s", "k_a", "k_e", "k_x", "k_m", "k_search", "k_l", "k_help", "k_map", "k_esc"];
   replace($("help"), h("h2", {}, t("shortcuts")), h("ul", {}, keys.map((k) => h("li", {}, t(k)))), h("button", { type: "button", onclick: () => toggleHelp(false) }, t("close")));
 }
 

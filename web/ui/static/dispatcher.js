@@ -6,10 +6,14 @@
 import { h, replace, prioBadge } from "./dom.js";
 import { t, getLang, statusLabel, stateLabel, eventLabel } from "./i18n.js";
 import { TOWNS, townName } from "./towns.js";
-import { EV, needsAction, dispatcherActions, unitDeclinable, fmtEta, fmtKm, fmtTime, fmtAge } from "./model.js";
+import { EV, needsAction, dispatcherActions, unitDeclinable, fmtEta, fmtKm, fmtTime } from "./model.js";
 import { MapView } from "./map.js";
 import { History } from "./history.js";
 import { typeName, capName, itemName, depotName, teamLabel, pickReasons, shortfallText as sfText, errorText, actionName, invalidName } from "./names.js";
+import { QueueView } from "./queue.js";
+import { renderAlarms } from "./alarms.js";
+import { statusLegend } from "./maplayers.js";
+import { locatePanel, locatedFact, loadPlaces } from "./locate.js";
 
 const NEW_KINDS = new Set([EV.dispatched, EV.recommended, EV.manual]);
 
@@ -31,6 +35,9 @@ export class DispatcherView {
     this.p1 = []; // P1 banners not yet acknowledged: {id, text}
     this.typeCodes = new Set((ctx.config.types || []).map((x) => (typeof x === "string" ? x : x.code)).filter(Boolean));
     this.typeNames = new Map((ctx.config.types || []).filter((x) => x && x.code).map((x) => [x.code, x]));
+    this.query = ctx.me && ctx.me.drill ? "?drill=" + encodeURIComponent(ctx.me.drill) : "";
+    this.queueView = new QueueView(this);
+    if ((ctx.config.actions || []).includes("locate")) loadPlaces(this.query);
     this.history = new History(ctx.history || (() => Promise.resolve([])), () => {
       this.detailKey = "";
       this.render();
@@ -39,8 +46,9 @@ export class DispatcherView {
   }
 
   build() {
-    this.alertsEl = h("section", { id: "alerts", class: "alerts", "aria-live": "assertive" });
-    this.queueEl = h("ol", { id: "queue", class: "queue", role: "listbox", "aria-label": t("queue") });
+    this.alertsEl = h("section", { id: "alerts", class: "alerts alarmbar", "aria-live": "assertive" });
+    const queuePane = this.queueView.build();
+    this.queueEl = this.queueView.listEl;
     this.detailEl = h("section", { id: "detail", class: "detail", tabindex: "-1", "aria-label": t("detail") });
     this.canvas = h("canvas", { id: "map", class: "map", tabindex: "0", "aria-label": t("map") });
     this.townSel = h("select", { id: "town-filter", "aria-label": t("town"), onchange: () => this.renderUnits() });
@@ -67,7 +75,7 @@ export class DispatcherView {
       h(
         "div",
         { class: "dgrid" },
-        h("section", { class: "queue-pane" }, h("h2", {}, t("queue")), this.queueEl),
+        queuePane,
         this.detailEl,
         h("section", { class: "side-pane" }, bar, this.tabs.map, this.tabs.units, this.tabs.log),
       ),
@@ -85,7 +93,8 @@ export class DispatcherView {
       ["1", "2", "3", "4"].map((p) => [prioBadge(Number(p)), " "]),
       h("span", { class: "lg-town" }, "■ " + t("legend_town")),
       " ",
-      h("span", { class: "lg-unit" }, "■ " + t("legend_unit")),
+      h("span", { class: "lg-unit" }, t("legend_unit") + ": "),
+      statusLegend(),
       " ",
       h("span", { class: "lg-depot" }, "▲ " + t("legend_depot")),
     );
@@ -121,7 +130,7 @@ export class DispatcherView {
     const d = ev.data || {};
     if (NEW_KINDS.has(ev.kind) && d.priority === 1 && d.version === 1) {
       this.flash.set(d.id, Date.now() + 15000);
-      this.p1.push({ id: d.id, d });
+      this.p1.push({ id: d.id, type: d.type, town: d.town });
       this.ctx.alert();
     }
     if (ev.kind === EV.escalated) this.ctx.alert();
@@ -150,7 +159,7 @@ export class DispatcherView {
 
   flatQueue() {
     const ids = [];
-    for (const g of this.model.queue()) {
+    for (const g of this.queueView.groups()) {
       ids.push(g.rec.id);
       for (const c of g.calls) ids.push(c.id);
     }
@@ -188,6 +197,9 @@ export class DispatcherView {
       case "m":
         this.showTab("map");
         return true;
+      case "/":
+        this.queueView.search.focus();
+        return true;
       case "u":
         this.showTab("units");
         return true;
@@ -195,6 +207,12 @@ export class DispatcherView {
         this.showTab("log");
         return true;
       case "Escape":
+        if (this.map.picking) {
+          this.map.pickOnce(null);
+          this.detailKey = "";
+          this.render();
+          return true;
+        }
         if (this.panel) {
           this.panel = null;
           this.render();
@@ -237,124 +255,11 @@ export class DispatcherView {
   }
 
   renderAlerts() {
-    const items = [];
-    for (const m of this.model.moveUps.values()) {
-      items.push(
-        h(
-          "div",
-          { class: "alert moveup", "data-unit": m.unit },
-          h("strong", {}, t("moveup") + " "),
-          t("moveup_msg", { unit: m.unit, station: m.station }),
-          " ",
-          h("button", { type: "button", class: "primary", onclick: () => this.send({ kind: "relocate", unit: m.unit, station: m.station }) }, t("relocate")),
-          " ",
-          h(
-            "button",
-            {
-              type: "button",
-              onclick: () => {
-                this.model.moveUps.delete(m.unit);
-                this.render();
-              },
-            },
-            t("ack"),
-          ),
-        ),
-      );
-    }
-    for (const a of this.model.alerts) {
-      items.push(
-        h(
-          "div",
-          { class: "alert escalation", role: "alert", "data-incident": a.incident },
-          h("strong", {}, t("escalation") + " "),
-          t("escalated_msg", { unit: a.unit, incident: a.incident, s: a.waited }),
-          " ",
-          h("button", { type: "button", onclick: () => this.select(a.incident, true) }, t("detail")),
-          " ",
-          h(
-            "button",
-            {
-              type: "button",
-              onclick: () => {
-                this.model.alerts = this.model.alerts.filter((x) => x !== a);
-                this.render();
-              },
-            },
-            t("ack"),
-          ),
-        ),
-      );
-    }
-    for (const p of this.p1) {
-      items.push(
-        h(
-          "div",
-          { class: "alert p1-alert flash", role: "alert" },
-          `${t("p1_alert")} ${p.id} · ${typeName(p.d.type)} · ${townName(p.d.town, getLang())} ${p.d.address || ""} `,
-          h("button", { type: "button", onclick: () => this.select(p.id, true) }, t("detail")),
-        ),
-      );
-    }
-    replace(this.alertsEl, items);
+    renderAlarms(this.alertsEl, this);
   }
 
   renderQueue() {
-    const now = Date.now();
-    const hadFocus = this.queueEl.contains(document.activeElement);
-    const groups = this.model.queue();
-    if (groups.length === 0) {
-      replace(this.queueEl, h("li", { class: "empty" }, t("no_incidents")));
-      return;
-    }
-    const lang = getLang();
-    const item = (rec, isCall) => {
-      const why = needsAction(rec);
-      const fl = this.flash.get(rec.id);
-      const flashing = fl && fl > now;
-      const cls = ["item", "p" + (rec.priority || 4), why.length ? "needs" : "", flashing ? "flash" : "", rec.id === this.selected ? "selected" : "", isCall ? "call" : ""].filter(Boolean).join(" ");
-      return h(
-        "li",
-        {
-          class: cls,
-          role: "option",
-          tabindex: "0",
-          "data-id": rec.id,
-          "aria-selected": String(rec.id === this.selected),
-          onclick: () => this.select(rec.id, false),
-          onkeydown: (e) => {
-            if (e.key === "Enter") {
-              e.preventDefault();
-              e.stopPropagation();
-              this.select(rec.id, true);
-            }
-          },
-        },
-        h(
-          "div",
-          { class: "row1" },
-          prioBadge(rec.priority),
-          h("span", { class: "type" }, typeName(rec.type) || "?"),
-          h("span", { class: "town" }, townName(rec.town, lang)),
-          h("span", { class: "age", title: t("age") }, fmtAge(rec.reported_at, now)),
-        ),
-        h("div", { class: "row2" }, h("span", { class: "iid" }, rec.id), " ", h("span", { class: "state s-" + rec.state }, stateLabel(rec.state)), rec.address ? h("span", { class: "addr" }, " · " + rec.address) : null),
-        why.length ? h("div", { class: "why" }, why.map((w) => h("span", { class: "tag tag-" + w }, t("why_" + w)))) : null,
-      );
-    };
-    const lis = [];
-    for (const g of groups) {
-      const li = item(g.rec, false);
-      if (g.calls.length) {
-        li.appendChild(h("ol", { class: "calls", "aria-label": t("linked_calls") }, g.calls.map((c) => item(c, true))));
-      }
-      lis.push(li);
-    }
-    replace(this.queueEl, lis);
-    if (hadFocus && this.selected) {
-      const li = this.queueEl.querySelector(`[data-id="${CSS.escape(this.selected)}"]`);
-      if (li) li.focus();
-    }
+    this.queueView.render();
   }
 
   renderDetail() {
@@ -392,6 +297,7 @@ export class DispatcherView {
         field(t("caller"), rec.caller),
         field(t("casualties"), rec.casualties || null),
         field("lat, lng", rec.lat || rec.lng ? `${Number(rec.lat).toFixed(5)}, ${Number(rec.lng).toFixed(5)}` : ""),
+        locatedFact(rec),
         rec.linked_to ? field(t("linked_calls"), rec.linked_to) : null,
         rec.invalid ? field(t("invalid_reason"), invalidName(rec.invalid) + (rec.invalid_field ? ` (${rec.invalid_field})` : ""), "invalid") : null,
         (rec.linked || []).length ? field(t("linked_calls"), rec.linked.join(", ")) : null,
@@ -399,7 +305,7 @@ export class DispatcherView {
     ];
     if (rec.raw) parts.push(h("h3", {}, t("raw_record")), h("pre", { class: "raw", id: "raw-record" }, rec.raw));
     if (acts.classify) parts.push(this.classifyForm(rec));
-    if (acts.locate) parts.push(this.locateForm(rec));
+    if (acts.locate) parts.push(locatePanel(this, rec));
     const r = rec.recommendation;
     if (r) {
       parts.push(h("h3", {}, t("recommended")), this.unitsTable(rec, r, acts));
@@ -605,30 +511,6 @@ export class DispatcherView {
         }),
       ),
       h("button", { type: "submit", class: "primary" }, t("classify")),
-    );
-  }
-
-  locateForm(rec) {
-    const lat = h("input", { type: "number", id: "locate-lat", step: "any", min: "-90", max: "90", required: true, "aria-label": t("lat") });
-    const lng = h("input", { type: "number", id: "locate-lng", step: "any", min: "-180", max: "180", required: true, "aria-label": t("lng") });
-    return h(
-      "form",
-      {
-        class: "panel needs-panel",
-        id: "locate-form",
-        onsubmit: (e) => {
-          e.preventDefault();
-          const a = Number(lat.value);
-          const b = Number(lng.value);
-          if (Number.isFinite(a) && Number.isFinite(b)) this.send({ kind: "locate", incident: rec.id, lat: a, lng: b });
-        },
-      },
-      h("span", {}, t("why_manual") + " "),
-      h("label", {}, t("lat") + " ", lat),
-      " ",
-      h("label", {}, t("lng") + " ", lng),
-      " ",
-      h("button", { type: "submit", class: "primary" }, t("locate")),
     );
   }
 

@@ -6,6 +6,7 @@ import { h } from "./dom.js";
 import { t, getLang } from "./i18n.js";
 import { fmtTime } from "./model.js";
 import { actionName, stateName, statusName, typeName } from "./names.js";
+import { locatedText } from "./locate.js";
 
 const ENGINE = {
   decided: ["系统决策", "decided by the engine"],
@@ -38,6 +39,7 @@ export function entryText(e) {
   if (e.new_unit) parts.push("→ " + e.new_unit);
   if (e.type) parts.push(typeName(e.type));
   if (e.what === "locate" && (e.lat || e.lng)) parts.push(`${Number(e.lat).toFixed(5)}, ${Number(e.lng).toFixed(5)}`);
+  if (e.what === "locate" && e.located) parts.push("(" + locatedText(e.located) + ")");
   if (e.other) parts.push(e.other);
   if (e.station) parts.push(e.station);
   if (e.what === "decided") parts.push("(" + stateName(e.state) + ")");

@@ -122,6 +122,7 @@ const L = {
   k_x: ["x：结案 / 撤销警情（需填写原因）", "x: close the incident (asks a reason)"],
   k_e: ["e：升级，调派市应急指挥队", "e: escalate to the city command team"],
   k_m: ["m / u / g：地图 / 单位 / 动态", "m / u / g: map / units / activity"],
+  k_search: ["/：搜索警情（编号或地址）", "/: search the queue (id or address)"],
   k_l: ["l：切换语言", "l: switch language"],
   k_help: ["?：显示或隐藏本帮助", "?: show or hide this help"],
   k_map: ["地图：方向键平移，+ / - 缩放，0 复位；鼠标拖动与滚轮", "Map: arrow keys pan, + / - zoom, 0 reset; mouse drag and wheel"],

@@ -10,6 +10,7 @@ import { h, replace, prioBadge } from "./dom.js";
 import { t, getLang, statusLabel, stateLabel, eventLabel } from "./i18n.js";
 import { townName } from "./towns.js";
 import { EV, leaderActions, fmtEta, fmtKm, fmtTime } from "./model.js";
+import { lateOnCard } from "./alarms.js";
 import { typeName, capName, errorText, actionName } from "./names.js";
 
 const STATUS_STEPS = ["en_route", "on_scene", "returning", "available"];
@@ -167,10 +168,12 @@ export class LeaderView {
         h("button", { type: "button", onclick: () => this.openDecline("") }, t("close")),
       );
     }
+    const late = lateOnCard(r, a.unitId);
     return h(
       "li",
-      { class: "card p" + (r.priority || 4), tabindex: "0", "data-incident": r.id, "data-unit": a.unitId, "data-status": status },
+      { class: "card p" + (r.priority || 4) + (late ? " late" : ""), tabindex: "0", "data-incident": r.id, "data-unit": a.unitId, "data-status": status },
       h("h3", {}, prioBadge(r.priority), " ", h("span", { class: "type" }, typeName(r.type) || "?"), " ", h("span", { class: "iid" }, r.id)),
+      late,
       h(
         "dl",
         { class: "facts" },

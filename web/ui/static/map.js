@@ -8,16 +8,7 @@
 
 import { TOWNS, TOWN_RADIUS_M } from "./towns.js";
 import { getLang } from "./i18n.js";
-
-const PRIO_COLOUR = { 1: "#d00000", 2: "#e85d04", 3: "#d4a000", 4: "#2a6fdb" };
-const STATUS_COLOUR = {
-  available: "#1b7f3b",
-  dispatched: "#b5179e",
-  en_route: "#7209b7",
-  on_scene: "#3a0ca3",
-  returning: "#4a7f9b",
-  out_of_service: "#777777",
-};
+import { drawLayers, drawTownNames, hitCluster } from "./maplayers.js";
 
 const DEG = Math.PI / 180;
 const TOWN_FILL = ["rgba(60, 110, 170, 0.10)", "rgba(70, 150, 110, 0.10)", "rgba(170, 130, 60, 0.10)", "rgba(140, 90, 160, 0.10)"];
@@ -107,6 +98,9 @@ export class MapView {
     this.cells = townCells(TOWNS, TOWN_RADIUS_M);
     this.model = null;
     this.selected = "";
+    this.picking = null; // pickOnce's callback while the map waits for a click
+    this.clusters = [];
+    this.labels = [];
     this.reset();
     this.bind();
   }
@@ -199,12 +193,47 @@ export class MapView {
     return [x - cx + this.w / 2, y - cy + this.h / 2];
   }
 
+  /**
+   * pickOnce makes the next click on the map call cb(lat, lng) instead of
+   * selecting (locating an incident); Escape on the page or pickOnce(null)
+   * cancels.
+   */
+  pickOnce(cb) {
+    this.picking = cb;
+    this.canvas.classList.toggle("picking", !!cb);
+    this.canvas.dataset.picking = cb ? "1" : "";
+  }
+
+  /** latLngAt returns the position under the canvas point (mx, my). */
+  latLngAt(mx, my) {
+    const [cx, cy] = project(this.center.lat, this.center.lng, this.zoom);
+    return this.unproject(cx + mx - this.w / 2, cy + my - this.h / 2, this.zoom);
+  }
+
   click(e) {
-    if (!this.model || !this.opts.onSelect) return;
     const r = this.canvas.getBoundingClientRect();
     const mx = e.clientX - r.left;
     const my = e.clientY - r.top;
     if (mx < 0 || my < 0 || mx > r.width || my > r.height) return;
+    if (this.picking) {
+      const cb = this.picking;
+      this.pickOnce(null);
+      const p = this.latLngAt(mx, my);
+      cb(p.lat, p.lng);
+      return;
+    }
+    if (!this.model || !this.opts.onSelect) return;
+    const c = hitCluster(this, mx, my);
+    if (c && c.items.length > 1) {
+      // a cluster: zoom in on it
+      this.center = this.latLngAt(mx, my);
+      this.zoomBy(2);
+      return;
+    }
+    if (c) {
+      this.opts.onSelect(c.items[0].rec.id);
+      return;
+    }
     let best = "";
     let bd = 144;
     for (const rec of this.model.incidents.values()) {
@@ -221,12 +250,27 @@ export class MapView {
 
   /** update redraws with the model's incidents, units and depots; selected is highlighted. */
   update(model, selected) {
+    const changed = model !== this.model || (selected || "") !== this.selected;
     this.model = model;
     this.selected = selected || "";
-    this.draw();
+    // A new selection is drawn at once; data changes at most every 400 ms
+    // (a busy shift sends hundreds of events a second; drawing 1,000 units
+    // takes tens of milliseconds).
+    const wait = this.lastDraw ? this.lastDraw + 400 - performance.now() : 0;
+    if (changed || wait <= 0) {
+      clearTimeout(this.timer);
+      this.timer = 0;
+      this.draw();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = 0;
+        this.draw();
+      }, wait);
+    }
   }
 
   draw() {
+    this.lastDraw = performance.now();
     const c = this.canvas;
     const dpr = window.devicePixelRatio || 1;
     const w = c.clientWidth || 600;
@@ -240,11 +284,35 @@ export class MapView {
     const g = c.getContext("2d");
     if (!g) return;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.fillStyle = "#eef2f5";
-    g.fillRect(0, 0, w, hgt);
-    if (this.tileURL) this.drawTiles(g);
     const lang = getLang();
-    // towns: areas, then centres and names
+    if (this.tileURL) {
+      g.fillStyle = "#eef2f5";
+      g.fillRect(0, 0, w, hgt);
+      this.drawTiles(g);
+      this.drawTowns(g, lang);
+    } else {
+      // the towns change only with the view: drawn once into a base layer
+      const key = [c.width, c.height, dpr, this.zoom, this.center.lat, this.center.lng, lang].join("|");
+      if (!this.base || this.baseKey !== key) {
+        this.base = document.createElement("canvas");
+        this.base.width = c.width;
+        this.base.height = c.height;
+        const bg = this.base.getContext("2d");
+        bg.setTransform(dpr, 0, 0, dpr, 0, 0);
+        bg.fillStyle = "#eef2f5";
+        bg.fillRect(0, 0, w, hgt);
+        this.drawTowns(bg, lang);
+        this.baseKey = key;
+      }
+      g.setTransform(1, 0, 0, 1, 0, 0);
+      g.drawImage(this.base, 0, 0);
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    }
+    drawLayers(g, this);
+  }
+
+  /** drawTowns draws the town areas, centres and names. */
+  drawTowns(g, lang) {
     this.cells.forEach((cell, i) => {
       if (cell.polygon.length < 3) return;
       g.beginPath();
@@ -260,50 +328,7 @@ export class MapView {
       g.lineWidth = 1;
       g.stroke();
     });
-    g.font = "13px system-ui, sans-serif";
-    for (const t of TOWNS) {
-      const [x, y] = this.screen(t.lat, t.lng);
-      g.fillStyle = "#1d2733";
-      g.fillRect(x - 2, y - 2, 4, 4);
-      g.fillText(lang === "en" ? t.en : t.zh, x + 5, y - 5);
-    }
-    if (!this.model) return;
-    // depots: triangles
-    for (const d of this.model.depots.values()) {
-      if (!d.lat && !d.lng) continue;
-      const [x, y] = this.screen(d.lat, d.lng);
-      g.beginPath();
-      g.moveTo(x, y - 7);
-      g.lineTo(x + 6, y + 5);
-      g.lineTo(x - 6, y + 5);
-      g.closePath();
-      g.fillStyle = "#6b4f1d";
-      g.fill();
-    }
-    // units: small squares coloured by status
-    for (const u of this.model.units.values()) {
-      if (!u.lat && !u.lng) continue;
-      const [x, y] = this.screen(u.lat, u.lng);
-      g.fillStyle = STATUS_COLOUR[u.status] || "#444";
-      g.fillRect(x - 3, y - 3, 6, 6);
-    }
-    // incidents: dots coloured by priority, with the priority as text
-    g.font = "bold 11px system-ui, sans-serif";
-    for (const rec of this.model.incidents.values()) {
-      if ((!rec.lat && !rec.lng) || rec.state === "linked") continue;
-      const [x, y] = this.screen(rec.lat, rec.lng);
-      const p = rec.priority >= 1 && rec.priority <= 4 ? rec.priority : 4;
-      g.beginPath();
-      g.arc(x, y, rec.id === this.selected ? 12 : 9, 0, 2 * Math.PI);
-      g.fillStyle = PRIO_COLOUR[p];
-      g.fill();
-      g.lineWidth = rec.id === this.selected ? 3 : 1.5;
-      g.strokeStyle = rec.id === this.selected ? "#000" : "#fff";
-      g.stroke();
-      g.lineWidth = 1;
-      g.fillStyle = "#fff";
-      g.fillText("P" + p, x - 7, y + 4);
-    }
+    drawTownNames(g, this, lang);
   }
 
   drawTiles(g) {
