@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/changelog"
 	"github.com/zs110/dispatch/dispatch/wire"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
@@ -370,7 +371,7 @@ func (s *Store) Changes(_ context.Context, drill string, after int64, want dispa
 	if after > s.seq {
 		return nil, fmt.Errorf("changes after %d, last %d: %w", after, s.seq, dispatch.ErrGap)
 	}
-	n := dispatch.NewNamed(want)
+	n := changelog.New(want)
 	ch := &dispatch.Changes{Last: s.seq}
 	if after < s.seq && !n.Covered(after, s.seq) {
 		if first := s.seq - int64(len(s.events)) + 1; after+1 < first {
@@ -402,7 +403,7 @@ func (s *Store) Changes(_ context.Context, drill string, after int64, want dispa
 		if r, ok := s.incidents[key{drill, id}]; ok {
 			ch.Incidents = append(ch.Incidents, *r.Clone())
 			named[id] = true
-			stock = stock || dispatch.HasMaterials(r)
+			stock = stock || changelog.HasMaterials(r)
 		}
 	}
 	if l := s.stock[drill]; l != nil && stock {

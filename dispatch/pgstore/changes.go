@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/dispatch/changelog"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
@@ -20,7 +21,7 @@ import (
 func (s *Store) Changes(ctx context.Context, drill string, after int64, want dispatch.Want) (*dispatch.Changes, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	n := dispatch.NewNamed(want)
+	n := changelog.New(want)
 	var last int64
 	if err := s.pool.QueryRow(ctx, `SELECT n FROM event_seq`).Scan(&last); err != nil {
 		return nil, fmt.Errorf("changes: %w", err)
@@ -81,7 +82,7 @@ func (s *Store) Changes(ctx context.Context, drill string, after int64, want dis
 }
 
 // changedRows reads the rows n names into ch.
-func (s *Store) changedRows(ctx context.Context, tx pgx.Tx, drill string, n *dispatch.Named, ch *dispatch.Changes) error {
+func (s *Store) changedRows(ctx context.Context, tx pgx.Tx, drill string, n *changelog.Named, ch *dispatch.Changes) error {
 	if len(n.Units) > 0 {
 		rows, err := tx.Query(ctx, `SELECT id, status, lat, lng, coalesce(incident, ''), since FROM units WHERE drill = $1 AND id = ANY($2)`, drill, n.Units)
 		if err != nil {
@@ -120,7 +121,7 @@ func (s *Store) changedRows(ctx context.Context, tx pgx.Tx, drill string, n *dis
 			return fmt.Errorf("changes: incidents: %w", err)
 		}
 		for i := range ch.Incidents {
-			if dispatch.HasMaterials(&ch.Incidents[i]) {
+			if changelog.HasMaterials(&ch.Incidents[i]) {
 				stock = true
 				withStock = append(withStock, ch.Incidents[i].ID)
 			}
