@@ -116,17 +116,25 @@ func (s *Server) incidents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
+	if rec := s.visibleIncident(w, r); rec != nil {
+		writeJSON(w, http.StatusOK, rec)
+	}
+}
+
+// visibleIncident reads the incident the path names, as the caller may see
+// it; nil when it answered with the error (not found, not visible).
+func (s *Server) visibleIncident(w http.ResponseWriter, r *http.Request) *dispatch.IncidentRecord {
 	p := principal(r)
 	rec, err := s.cfg.Backend.Incident(r.Context(), p.World(), r.PathValue("id"))
 	if err != nil {
 		s.apiError(w, p, err)
-		return
+		return nil
 	}
 	if !incidentVisible(p, rec, s.teamOf(p.World())) {
 		jsonError(w, http.StatusNotFound, "no such incident")
-		return
+		return nil
 	}
-	writeJSON(w, http.StatusOK, rec)
+	return rec
 }
 
 func (s *Server) units(w http.ResponseWriter, r *http.Request) {
@@ -256,13 +264,8 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "no history kept")
 		return
 	}
-	rec, err := s.cfg.Backend.Incident(r.Context(), p.World(), r.PathValue("id"))
-	if err != nil {
-		s.apiError(w, p, err)
-		return
-	}
-	if !incidentVisible(p, rec, s.teamOf(p.World())) {
-		jsonError(w, http.StatusNotFound, "no such incident")
+	rec := s.visibleIncident(w, r)
+	if rec == nil {
 		return
 	}
 	hs, err := hb.History(r.Context(), p.World(), rec.ID)

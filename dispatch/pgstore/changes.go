@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/changelog"
 	"github.com/zs110/dispatch/resources"
-	"github.com/zs110/dispatch/teams"
 )
 
 // Changes implements dispatch.Store: one read of the event counter when
@@ -88,13 +86,7 @@ func (s *Store) changedRows(ctx context.Context, tx pgx.Tx, drill string, n *cha
 		if err != nil {
 			return fmt.Errorf("changes: units: %w", err)
 		}
-		ch.Units, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (teams.UnitState, error) {
-			var u teams.UnitState
-			var status string
-			err := r.Scan(&u.ID, &status, &u.Lat, &u.Lng, &u.Incident, &u.Since)
-			u.Status = teams.Status(status)
-			return u, err
-		})
+		ch.Units, err = pgx.CollectRows(rows, scanUnit)
 		if err != nil {
 			return fmt.Errorf("changes: units: %w", err)
 		}
@@ -106,17 +98,7 @@ func (s *Store) changedRows(ctx context.Context, tx pgx.Tx, drill string, n *cha
 		if err != nil {
 			return fmt.Errorf("changes: incidents: %w", err)
 		}
-		ch.Incidents, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dispatch.IncidentRecord, error) {
-			var b []byte
-			var loc bool
-			var rec dispatch.IncidentRecord
-			if err := r.Scan(&b, &loc); err != nil {
-				return rec, err
-			}
-			err := json.Unmarshal(b, &rec)
-			rec.HasLocation = loc
-			return rec, err
-		})
+		ch.Incidents, err = pgx.CollectRows(rows, scanIncident)
 		if err != nil {
 			return fmt.Errorf("changes: incidents: %w", err)
 		}

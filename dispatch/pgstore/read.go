@@ -30,13 +30,7 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("load units: %w", err)
 	}
-	snap.Units, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (teams.UnitState, error) {
-		var u teams.UnitState
-		var status string
-		err := r.Scan(&u.ID, &status, &u.Lat, &u.Lng, &u.Incident, &u.Since)
-		u.Status = teams.Status(status)
-		return u, err
-	})
+	snap.Units, err = pgx.CollectRows(rows, scanUnit)
 	if err != nil {
 		return nil, fmt.Errorf("load units: %w", err)
 	}
@@ -68,17 +62,7 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("load incidents: %w", err)
 	}
-	snap.Open, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dispatch.IncidentRecord, error) {
-		var b []byte
-		var loc bool
-		var rec dispatch.IncidentRecord
-		if err := r.Scan(&b, &loc); err != nil {
-			return rec, err
-		}
-		err := json.Unmarshal(b, &rec)
-		rec.HasLocation = loc
-		return rec, err
-	})
+	snap.Open, err = pgx.CollectRows(rows, scanIncident)
 	if err != nil {
 		return nil, fmt.Errorf("load incidents: %w", err)
 	}
@@ -283,4 +267,26 @@ func (s *Store) SeedStock(ctx context.Context, drill string, levels []resources.
 		return conflict("seed stock", err)
 	}
 	return nil
+}
+
+// scanIncident reads a row of (doc, has_location) as an incident record.
+func scanIncident(r pgx.CollectableRow) (dispatch.IncidentRecord, error) {
+	var b []byte
+	var loc bool
+	var rec dispatch.IncidentRecord
+	if err := r.Scan(&b, &loc); err != nil {
+		return rec, err
+	}
+	err := json.Unmarshal(b, &rec)
+	rec.HasLocation = loc
+	return rec, err
+}
+
+// scanUnit reads a row of (id, status, lat, lng, incident, since) as a unit.
+func scanUnit(r pgx.CollectableRow) (teams.UnitState, error) {
+	var u teams.UnitState
+	var status string
+	err := r.Scan(&u.ID, &status, &u.Lat, &u.Lng, &u.Incident, &u.Since)
+	u.Status = teams.Status(status)
+	return u, err
 }
