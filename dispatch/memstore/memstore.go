@@ -9,6 +9,7 @@ import (
 
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/wire"
+	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
@@ -54,8 +55,9 @@ type Store struct {
 	events    []dispatch.Event             // the event of seq q at eventAt(q)
 	seq       int64
 	outbox    *outbox
-	changes   []resources.StockChange // check's scratch: one drill's stock changes
-	enc       wire.Encoder            // event and outbox JSON, written when first read
+	changes   []resources.StockChange                     // check's scratch: one drill's stock changes
+	enc       wire.Encoder                                // event and outbox JSON, written when first read
+	travel    map[string]map[geo.TravelKey]geo.TravelStat // learned travel times by drill
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -99,6 +101,9 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 	if l := s.stock[drill]; l != nil {
 		snap.Stock, snap.Reservations = l.Levels(), l.Reservations()
 	}
+	for k, st := range s.travel[drill] {
+		snap.Travel = append(snap.Travel, geo.TravelRow{Key: k, Stat: st})
+	}
 	for k, r := range s.incidents {
 		if k.drill == drill && !finished(r.State) {
 			snap.Open = append(snap.Open, *r.Clone())
@@ -134,6 +139,7 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 		if len(o.Stock) > 0 {
 			s.ledger(o.Drill).Apply(o.Stock)
 		}
+		s.learn(o)
 		for i := range o.Events {
 			s.seq++
 			o.Events[i].Seq = s.seq
@@ -458,5 +464,29 @@ func (b *batchMap[V]) put(k key, v V, exists bool) {
 			b.m[e.k] = e.v
 		}
 		b.m[k] = v
+	}
+}
+
+// learn adds the outcome's learned trips to its drill's travel statistics.
+func (s *Store) learn(o *dispatch.Outcome) {
+	for i := range o.Trips {
+		t := &o.Trips[i]
+		if !t.Learned {
+			continue
+		}
+		if s.travel == nil {
+			s.travel = map[string]map[geo.TravelKey]geo.TravelStat{}
+		}
+		m := s.travel[o.Drill]
+		if m == nil {
+			m = map[geo.TravelKey]geo.TravelStat{}
+			s.travel[o.Drill] = m
+		}
+		for j, k := range t.Obs.Keys {
+			if j > 0 && k == t.Obs.Keys[0] {
+				continue
+			}
+			m[k] = m[k].Add(t.Obs.LogRatio)
+		}
 	}
 }

@@ -25,6 +25,10 @@ type Scenario struct {
 	Fallback string `json:"fallback_type" yaml:"fallback_type"`
 	// Targets are response-time targets in seconds by priority (index 0 = P1).
 	Targets [4]float64 `json:"targets_s" yaml:"targets_s"`
+	// TravelMatrix is an agency's travel-time table (cell or town pairs by
+	// hour band), used in place of the ETA model where it has entries
+	// (docs/scenario.md). Optional.
+	TravelMatrix *geo.MatrixConfig `json:"travel_matrix,omitempty" yaml:"travel_matrix,omitempty"`
 }
 
 // IncidentType is one entry of the incident-type catalogue.

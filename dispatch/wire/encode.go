@@ -485,6 +485,11 @@ func jpick(b []byte, p *dispatch.UnitPick, ok *bool) []byte {
 	b = jkey(b, "cost_s", false)
 	b = jfloat(b, p.Cost, ok)
 	b = jopt(b, "town", p.Town, ok)
+	b = jopt(b, "eta_source", p.EtaSource, ok)
+	if p.EtaTrips != 0 {
+		b = jkey(b, "eta_trips", false)
+		b = jint(b, p.EtaTrips)
+	}
 	b = jopt(b, "diverted_from", p.DivertedFrom, ok)
 	b = jopts(b, "reasons", p.Reasons, ok)
 	return append(b, '}')
@@ -639,6 +644,7 @@ func samePicks(a, b []dispatch.UnitPick) bool {
 		if x.UnitID != y.UnitID || x.Team != y.Team || x.Requirement != y.Requirement || x.Capability != y.Capability ||
 			x.Substitute != y.Substitute || x.Reserve != y.Reserve || x.FirstResponder != y.FirstResponder || !sameFloat(x.EtaS, y.EtaS) || !sameFloat(x.DistanceM, y.DistanceM) ||
 			!sameFloat(x.CoverageCost, y.CoverageCost) || !sameFloat(x.Cost, y.Cost) || x.Town != y.Town || x.DivertedFrom != y.DivertedFrom ||
+			x.EtaSource != y.EtaSource || x.EtaTrips != y.EtaTrips ||
 			!slices.Equal(x.Reasons, y.Reasons) || (x.Reasons == nil) != (y.Reasons == nil) {
 			return false
 		}

@@ -1,0 +1,132 @@
+package dispatch
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/zs110/dispatch/geo"
+	"github.com/zs110/dispatch/teams"
+)
+
+// TestRankMatchesOracleLearned: with learned corrections, an agency's
+// matrix or a known truth, the H3 and R-tree rankers still return exactly
+// the brute-force oracle's recommendation. The corrections make far units
+// fast (down to the floor, with more trips than the shrinkage weight) and
+// near ones slow, the matrix has entries far below the model (clamped to
+// the floor) and the override is below the floor everywhere: a ring walk
+// whose lower bound ignored Travel.Floor would stop too early and miss the
+// far units (checked: the test fails with the model's bound).
+func TestRankMatchesOracleLearned(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 3))
+	scenarios := 24
+	if testing.Short() {
+		scenarios = 8
+	}
+	fastFar := 0
+	for n := 0; n < scenarios; n++ {
+		sc := randomScenario(r)
+		variant := []string{"learned", "learned", "matrix", "override"}[n%4]
+		if variant == "matrix" {
+			m := &geo.MatrixConfig{}
+			for range 200 {
+				a, b := sc.Towns[r.IntN(len(sc.Towns))].Code, sc.Towns[r.IntN(len(sc.Towns))].Code
+				band := []string{"", "night", "day", "evening_rush"}[r.IntN(4)]
+				m.Entries = append(m.Entries, geo.MatrixEntry{From: a, To: b, Band: band, Seconds: 1 + r.Float64()*3000})
+			}
+			sc.TravelMatrix = m
+		}
+		var truth func(a, b geo.Point, p, h int) float64
+		if variant == "override" {
+			truth = func(a, b geo.Point, p, h int) float64 {
+				return geo.DistanceM(a, b) / 50 * (0.2 + 0.1*float64(h%5)) // faster than any profile: clamped to the floor
+			}
+		}
+		weight := []float64{0, 120}[r.IntN(2)]
+		kinds := []string{"h3", "h3-fixed", "rtree"}
+		states := map[string]*State{}
+		policy := Policies()[r.IntN(2)]
+		for _, kind := range kinds {
+			cfg := RankConfig{CoverageWeightS: weight, Index: kind, Policy: policy, TruthETA: truth}
+			if kind == "h3-fixed" {
+				cfg.Index, cfg.Resolution = "h3", 9
+			}
+			st, err := NewState(sc, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			states[kind] = st
+		}
+		queries := make([]RankRequest, 30)
+		for q := range queries {
+			queries[q] = RankRequest{At: randomQuery(r), Plan: randomPlan(r, sc), Priority: 1 + r.IntN(4),
+				Now: rankNow.Add(time.Duration(r.IntN(24)) * time.Hour)}
+		}
+		// Units spread out, some busy.
+		for _, u := range sc.Units {
+			p, moved, busy := randomQuery(r), r.IntN(2) == 0, r.IntN(5) == 0
+			afterS, where := float64(r.IntN(3600)), randomQuery(r)
+			for _, st := range states {
+				if moved {
+					if _, err := st.setPosition(u.ID, p, rankNow); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if busy {
+					if _, err := st.setStatus(u.ID, teams.StatusDispatched, "X", rankNow); err != nil {
+						t.Fatal(err)
+					}
+					st.expectFree(u.ID, rankNow, afterS, where)
+				}
+			}
+		}
+		if variant == "learned" {
+			st := states["h3"]
+			var rows []geo.TravelRow
+			add := func(k geo.TravelKey, logF float64, trips int) {
+				rows = append(rows, geo.TravelRow{Key: k, Stat: geo.TravelStat{N: trips, SumLog: logF * float64(trips)}})
+			}
+			for _, q := range queries {
+				qp := st.Travel().PlaceOf(q.At)
+				band := uint8(geo.Band(st.eta.Hour(q.Now)))
+				for i := range int32(st.fleet.Len()) {
+					if r.IntN(3) == 0 {
+						continue
+					}
+					up := st.placeOf(i)
+					d := geo.DistanceM(st.fleet.Record(i).Position(), q.At)
+					logF := r.NormFloat64()
+					switch {
+					case d > 8000 && r.IntN(2) == 0:
+						logF = math.Log(0.2) // below the floor: clamped to it
+						fastFar++
+					case d < 3000:
+						logF = math.Log(3 + r.Float64()*3)
+					}
+					trips := 1 + r.IntN(60)
+					add(geo.TravelKey{From: up.Coarse, To: qp.Coarse, Band: band}, logF, trips)
+					if r.IntN(2) == 0 {
+						add(geo.TravelKey{From: up.Fine, To: qp.Fine, Band: band}, logF*1.5, 1+r.IntN(30))
+					}
+				}
+			}
+			for _, s := range states {
+				s.Travel().Restore(rows)
+			}
+		}
+		for q, req := range queries {
+			want := states["h3"].rankBrute(req)
+			for _, kind := range kinds {
+				if got := states[kind].Rank(req); !reflect.DeepEqual(got, want) {
+					t.Fatalf("scenario %d (%s, %s) query %d: %s ranker differs from the oracle\n got %+v\nwant %+v", n, variant, policy, q, kind, got, want)
+				}
+			}
+		}
+	}
+	if fastFar == 0 {
+		t.Fatal("no far unit made fast: the cases miss the bound")
+	}
+}
+
