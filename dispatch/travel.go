@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/zs110/dispatch/geo"
@@ -110,4 +111,23 @@ func (s *State) arrived(id, incident string, to geo.Point, now time.Time) (Trip,
 		s.tr.Learn(obs)
 	}
 	return tr, true
+}
+
+// ETA returns the travel time of a unit of speed profile profile from one
+// point to another leaving at at, in a drill's world ("" live), with where
+// it came from (model, learned with its trips, matrix). It never waits on
+// the store. Errors wrap ErrNotFound (no such world loaded) or
+// geo.ErrUnknownProfile.
+func (e *Engine) ETA(drill string, from, to geo.Point, profile string, at time.Time) (geo.Estimate, error) {
+	e.vmu.Lock()
+	v := e.views[drill]
+	e.vmu.Unlock()
+	if v == nil || v.travel == nil {
+		return geo.Estimate{}, fmt.Errorf("eta: world %q: %w", drill, ErrNotFound)
+	}
+	p, err := v.travel.ETA().Profile(profile)
+	if err != nil {
+		return geo.Estimate{}, fmt.Errorf("eta: %w", err)
+	}
+	return v.travel.Estimate(from, to, p, at), nil
 }

@@ -129,4 +129,3 @@ func TestRankMatchesOracleLearned(t *testing.T) {
 		t.Fatal("no far unit made fast: the cases miss the bound")
 	}
 }
-
