@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,6 +60,7 @@ type engineMetrics struct {
 	decisions *prometheus.CounterVec
 	latency   prometheus.Histogram
 	reloads   *prometheus.CounterVec
+	etaError  *prometheus.HistogramVec
 }
 
 func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
@@ -75,8 +77,13 @@ func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
 			Name: "dispatch_engine_reloads_total",
 			Help: "Times the engine rebuilt its memory from the database, by cause (conflict: another instance wrote first; stale: a refused input tried again; error).",
 		}, []string{"cause"}),
+		etaError: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dispatch_eta_error_ratio",
+			Help:    "ETA error of arrived units: |predicted - actual| / actual travel time (en route to on scene), by the source of the prediction (model, learned, matrix).",
+			Buckets: []float64{0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2},
+		}, []string{"source"}),
 	}
-	reg.MustRegister(m.decisions, m.latency, m.reloads)
+	reg.MustRegister(m.decisions, m.latency, m.reloads, m.etaError)
 	return m
 }
 
@@ -84,6 +91,11 @@ func (m *engineMetrics) observe(outs []*dispatch.Outcome) {
 	for _, o := range outs {
 		if o.NewIncident && o.Incident != nil {
 			m.decisions.WithLabelValues(o.Incident.State).Inc()
+		}
+		for i := range o.Trips {
+			if t := &o.Trips[i]; t.ActualS > 0 && t.Bad == "" {
+				m.etaError.WithLabelValues(t.Source.String()).Observe(math.Abs(t.PredictedS-t.ActualS) / t.ActualS)
+			}
 		}
 	}
 }
