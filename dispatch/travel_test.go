@@ -4,9 +4,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/zs110/dispatch/dispatch/scenario"
 	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/teams"
 )
@@ -127,5 +129,38 @@ func TestRankMatchesOracleLearned(t *testing.T) {
 	}
 	if fastFar == 0 {
 		t.Fatal("no far unit made fast: the cases miss the bound")
+	}
+}
+
+// TestMatrixInPicks: a scenario's matrix is used in place of the model
+// where it has entries, and the picks say so (eta_source and the reason).
+func TestMatrixInPicks(t *testing.T) {
+	sc, err := scenario.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.TravelMatrix = &geo.MatrixConfig{Entries: []geo.MatrixEntry{{From: "xiaolan", To: "shiqi", Seconds: 1500}}}
+	st, err := NewState(sc, RankConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := scenario.Plan{Units: []scenario.Requirement{{Capability: "patrol", Count: 1000}}}
+	rec := st.Rank(RankRequest{At: geo.Point{Lat: 22.522, Lng: 113.379}, Plan: plan, Priority: 3, Now: rankNow})
+	matrix, model := 0, 0
+	for _, p := range rec.Units {
+		switch {
+		case p.Town == "xiaolan":
+			matrix++
+			if p.EtaSource != "matrix" || !strings.HasSuffix(p.Reasons[0], "(agency matrix)") || p.EtaS != 1500 {
+				t.Fatalf("a Xiaolan unit: %+v", p)
+			}
+		case p.EtaSource == "":
+			model++
+		default:
+			t.Fatalf("a unit with no matrix entry: %+v", p)
+		}
+	}
+	if matrix == 0 || model == 0 {
+		t.Fatalf("%d picks from the matrix, %d from the model", matrix, model)
 	}
 }
