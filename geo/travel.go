@@ -190,6 +190,9 @@ type Place struct {
 
 // PlaceOf returns the cells of p (H3 through cgo: callers cache it).
 func (t *Travel) PlaceOf(p Point) Place {
+	if t.cfg.Fixed && t.cfg.Matrix == nil {
+		return Place{P: p, Town: -1} // no cell is ever looked up
+	}
 	fine := h3.LatLngToCell(h3.NewLatLng(p.Lat, p.Lng), t.cfg.FineRes)
 	coarse := fine
 	if t.cfg.CoarseRes < t.cfg.FineRes {
@@ -250,6 +253,9 @@ func (t *Travel) estimate(d float64, p, h int, a, b Place) Estimate {
 			s = t.clamp(s, model)
 			return Estimate{Seconds: s, ModelS: model, Source: SourceMatrix, Factor: s / math.Max(model, 1e-9)}
 		}
+	}
+	if t.cfg.Fixed {
+		return Estimate{Seconds: model, ModelS: model, Factor: 1}
 	}
 	f, n := t.factor(a, b, band)
 	if n == 0 {

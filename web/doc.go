@@ -53,6 +53,9 @@
 //	GET  /api/incidents/{id}      one incident, open or closed (404 when unknown or not visible)
 //	GET  /api/units               units with their live state; filters ?town= &team= &status=
 //	GET  /api/depots              depots with what is available now
+//	GET  /api/eta                 ?from=lat,lng&to=lat,lng[&profile=car][&at=RFC3339]: the travel time in the console's
+//	                              world and its source (ETAAnswer: eta_s, model_s, source model|learned|matrix, trips,
+//	                              factor); 400 for bad points, profile or time, 404 without travel times
 //	POST /api/actions             a JSON action (below); answers the incident as the engine left it
 //	GET  /ws                      the websocket (below)
 //	GET  /, /static/...           the console pages (Config.Console; package web/ui by default)
