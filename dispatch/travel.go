@@ -99,10 +99,11 @@ func (s *State) arrived(id, incident string, to geo.Point, now time.Time) (Trip,
 	}
 	r := s.fleet.Record(i)
 	dep := time.Unix(0, t.depart)
-	est := s.tr.Estimate(t.from, to, r.Profile(), dep)
+	pa, pb := s.tr.PlaceOf(t.from), s.tr.PlaceOf(to)
+	est := s.tr.Between(pa, pb, r.Profile(), dep)
 	tr := Trip{Unit: id, Incident: incident, From: t.from, To: to, Depart: dep, Arrive: now,
 		ActualS: now.Sub(dep).Seconds(), PredictedS: est.Seconds, Source: est.Source, Trips: est.Trips}
-	obs, err := s.tr.Observe(geo.Trip{From: t.from, To: to, Depart: dep, Arrive: now, Profile: r.Profile()})
+	obs, err := s.tr.ObserveAt(geo.Trip{From: t.from, To: to, Depart: dep, Arrive: now, Profile: r.Profile()}, pa, pb)
 	switch {
 	case errors.Is(err, geo.ErrBadTrip):
 		tr.Bad = err.Error()

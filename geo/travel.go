@@ -233,8 +233,12 @@ func (t *Travel) SourceOf(p, h int, a, b Place) (Source, int) {
 
 // Estimate is Seconds with its source, between two points at a time.
 func (t *Travel) Estimate(a, b Point, p int, at time.Time) Estimate {
-	h := t.eta.Hour(at)
-	return t.estimate(DistanceM(a, b), p, h, t.PlaceOf(a), t.PlaceOf(b))
+	return t.Between(t.PlaceOf(a), t.PlaceOf(b), p, at)
+}
+
+// Between is Estimate between places the caller has (PlaceOf).
+func (t *Travel) Between(a, b Place, p int, at time.Time) Estimate {
+	return t.estimate(DistanceM(a.P, b.P), p, t.eta.Hour(at), a, b)
 }
 
 func (t *Travel) clamp(s, model float64) float64 {
@@ -304,6 +308,11 @@ type Observation struct {
 // ErrBadTrip: a unit that never moved, a trip too long (a stop on the
 // way) or impossibly fast, or with no positive time.
 func (t *Travel) Observe(tr Trip) (Observation, error) {
+	return t.ObserveAt(tr, t.PlaceOf(tr.From), t.PlaceOf(tr.To))
+}
+
+// ObserveAt is Observe with the places of the trip's ends (PlaceOf).
+func (t *Travel) ObserveAt(tr Trip, a, b Place) (Observation, error) {
 	d := DistanceM(tr.From, tr.To)
 	secs := tr.Arrive.Sub(tr.Depart).Seconds()
 	switch {
@@ -320,7 +329,9 @@ func (t *Travel) Observe(tr Trip) (Observation, error) {
 	model := t.eta.Seconds(d, tr.Profile, h)
 	r := math.Log(secs / model)
 	r = min(max(r, math.Log(t.cfg.MinFactor)), math.Log(t.cfg.MaxFactor))
-	a, b := t.PlaceOf(tr.From), t.PlaceOf(tr.To)
+	if t.cfg.Fixed && t.cfg.Matrix == nil { // no cells kept: nothing to learn into
+		a, b = Place{}, Place{}
+	}
 	band := uint8(Band(h))
 	o := Observation{LogRatio: r}
 	o.Keys[0] = TravelKey{From: a.Coarse, To: b.Coarse, Band: band}
