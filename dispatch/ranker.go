@@ -131,6 +131,7 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 	target := s.target(req.Priority)
 	sc := &s.scratch
 	sc.q = s.tr.PlaceOf(req.At)
+	floor := s.tr.FloorTo(sc.q, hour) // every ETA to req.At is at least floor x the model's
 	sc.picked = sc.picked[:0]
 	sc.taken = sc.taken[:0]
 	defer func() { // forget the units this decision counted as gone
@@ -183,9 +184,8 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 		if m == 0 {
 			return 0
 		}
-		// every ETA is at least Floor x the model's (geo.Travel); the
-		// margin covers the rounding of a correction clamped to the floor
-		return s.tr.Floor() * s.eta.Detour() / m * (1 - 1e-9)
+		// the margin covers the rounding of a correction at the floor
+		return floor * s.eta.Detour() / m * (1 - 1e-9)
 	}
 	find := func(capab string, reserve bool, k int, sub bool) []candidate {
 		ci, ok := s.fleet.Capability(capab)

@@ -17,10 +17,12 @@ import (
 // matrix or a known truth, the H3 and R-tree rankers still return exactly
 // the brute-force oracle's recommendation. The corrections make far units
 // fast (down to the floor, with more trips than the shrinkage weight) and
-// near ones slow, the matrix has entries far below the model (clamped to
-// the floor) and the override is below the floor everywhere: a ring walk
-// whose lower bound ignored Travel.Floor would stop too early and miss the
-// far units (checked: the test fails with the model's bound).
+// near ones slow (some far ones fast only as a fine pair), the matrix has
+// entries far below the model (clamped to the floor) and the override is
+// below the floor everywhere: a ring walk whose lower bound ignored the
+// floor (Travel.FloorTo) would stop too early and miss the far units
+// (checked: the test fails with the model's bound, and with a FloorTo that
+// forgets the fine pairs).
 func TestRankMatchesOracleLearned(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 3))
 	scenarios := 24
@@ -30,7 +32,7 @@ func TestRankMatchesOracleLearned(t *testing.T) {
 	fastFar := 0
 	for n := 0; n < scenarios; n++ {
 		sc := randomScenario(r)
-		variant := []string{"learned", "learned", "matrix", "override"}[n%4]
+		variant := []string{"learned", "learned-fine", "matrix", "override"}[n%4]
 		if variant == "matrix" {
 			m := &geo.MatrixConfig{}
 			for range 200 {
@@ -84,7 +86,7 @@ func TestRankMatchesOracleLearned(t *testing.T) {
 				}
 			}
 		}
-		if variant == "learned" {
+		if strings.HasPrefix(variant, "learned") {
 			st := states["h3"]
 			var rows []geo.TravelRow
 			add := func(k geo.TravelKey, logF float64, trips int) {
@@ -100,17 +102,27 @@ func TestRankMatchesOracleLearned(t *testing.T) {
 					up := st.placeOf(i)
 					d := geo.DistanceM(st.fleet.Record(i).Position(), q.At)
 					logF := r.NormFloat64()
-					switch {
-					case d > 8000 && r.IntN(2) == 0:
-						logF = math.Log(0.2) // below the floor: clamped to it
+					fineF, fine := logF*1.5, r.IntN(2) == 0
+					switch far := d > 8000; {
+					case variant == "learned-fine": // no coarse pair faster than the model
+						logF, fineF = math.Abs(logF), math.Abs(fineF)
+						if far && r.IntN(2) == 0 {
+							fineF, fine = math.Log(0.2), true
+							fastFar++
+						}
+					case far && r.IntN(3) == 0:
+						logF, fineF = math.Log(0.2), math.Log(0.2) // below the floor: clamped to it
+						fastFar++
+					case far && r.IntN(2) == 0:
+						// slow as a coarse pair, fast as a fine one
+						logF, fineF, fine = math.Log(1.5), math.Log(0.3), true
 						fastFar++
 					case d < 3000:
 						logF = math.Log(3 + r.Float64()*3)
 					}
-					trips := 1 + r.IntN(60)
-					add(geo.TravelKey{From: up.Coarse, To: qp.Coarse, Band: band}, logF, trips)
-					if r.IntN(2) == 0 {
-						add(geo.TravelKey{From: up.Fine, To: qp.Fine, Band: band}, logF*1.5, 1+r.IntN(30))
+					add(geo.TravelKey{From: up.Coarse, To: qp.Coarse, Band: band}, logF, 1+r.IntN(60))
+					if fine {
+						add(geo.TravelKey{From: up.Fine, To: qp.Fine, Band: band}, fineF, 20+r.IntN(60))
 					}
 				}
 			}

@@ -123,6 +123,14 @@ type Travel struct {
 	mu  sync.RWMutex
 	// stats by key, coarse and fine.
 	stats map[TravelKey]TravelStat
+	// low[destination coarse cell, band] is the smallest log factor a key
+	// toward it has had (at most 0: the model; see FloorTo).
+	low map[lowKey]float64
+}
+
+type lowKey struct {
+	to   Cell
+	band uint8
 }
 
 // ErrBadTrip is wrapped by the reasons Learn drops a trip for.
@@ -161,7 +169,7 @@ func NewTravel(cfg TravelConfig) (*Travel, error) {
 	if cfg.MinFactor > 1 || cfg.MaxFactor < 1 {
 		return nil, fmt.Errorf("travel: factor bounds %v-%v must contain 1", cfg.MinFactor, cfg.MaxFactor)
 	}
-	return &Travel{cfg: cfg, eta: cfg.ETA, stats: map[TravelKey]TravelStat{}}, nil
+	return &Travel{cfg: cfg, eta: cfg.ETA, stats: map[TravelKey]TravelStat{}, low: map[lowKey]float64{}}, nil
 }
 
 // ETA returns the model.
@@ -175,6 +183,40 @@ func (t *Travel) Floor() float64 {
 		return 1
 	}
 	return t.cfg.MinFactor
+}
+
+// FloorTo is a lower bound of every factor toward the place b at hour h,
+// tighter than Floor: the smallest log factor any correction toward b's
+// coarse cell in h's band has had (a coarse pair's shrunk log factor, a
+// fine pair's mean log ratio: a fine pair's shrunk factor lies between
+// that and its coarse pair's), and never above 1 (pairs never seen keep the
+// model). With a matrix or an override it is Floor.
+func (t *Travel) FloorTo(b Place, h int) float64 {
+	if t.cfg.Matrix != nil || t.cfg.Override != nil || t.cfg.Fixed {
+		return t.Floor()
+	}
+	t.mu.RLock()
+	l := t.low[lowKey{b.Coarse, bandOf[h%24]}]
+	t.mu.RUnlock()
+	return max(math.Exp(l), t.cfg.MinFactor)
+}
+
+// lowered records a key's new log factor bound (under mu).
+func (t *Travel) lowered(to Cell, band uint8, l float64) {
+	k := lowKey{to, band}
+	if l < t.low[k] {
+		t.low[k] = l
+	}
+}
+
+// lowerKey records the bound of key k's statistics s (under mu): its
+// destination coarse cell is coarse.
+func (t *Travel) lowerKey(k TravelKey, s TravelStat, coarse Cell) {
+	if k.To == coarse { // a coarse pair: its shrunk log factor
+		t.lowered(coarse, k.Band, s.SumLog/(float64(s.N)+t.cfg.Shrink))
+	} else if s.N > 0 { // a fine pair: its mean log ratio
+		t.lowered(coarse, k.Band, s.SumLog/float64(s.N))
+	}
 }
 
 // Place is the cells of a point that travel times are looked up by.
@@ -350,7 +392,9 @@ func (t *Travel) Learn(o Observation) {
 		if i > 0 && k == o.Keys[0] {
 			continue
 		}
-		t.stats[k] = t.stats[k].Add(o.LogRatio)
+		st := t.stats[k].Add(o.LogRatio)
+		t.stats[k] = st
+		t.lowerKey(k, st, o.Keys[0].To)
 	}
 }
 
@@ -362,8 +406,14 @@ func (t *Travel) Restore(rows []TravelRow) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	clear(t.stats)
+	clear(t.low)
 	for _, r := range rows {
 		t.stats[r.Key] = r.Stat
+		coarse := r.Key.To
+		if res := coarse.Resolution(); res > t.cfg.CoarseRes {
+			coarse = Cell(h3.Cell(coarse).Parent(t.cfg.CoarseRes))
+		}
+		t.lowerKey(r.Key, r.Stat, coarse)
 	}
 }
 

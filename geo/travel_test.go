@@ -219,3 +219,49 @@ func TestMatrix(t *testing.T) {
 		}
 	}
 }
+
+// TestTravelFloorTo: the floor toward a place is 1 while every correction
+// toward it is slower than the model, drops with a fast trip (to its mean
+// log ratio for a fine pair), never below Floor, and Restore rebuilds it.
+func TestTravelFloorTo(t *testing.T) {
+	tr, _ := testTravel(t, TravelConfig{MaxTripS: 1e9, MaxSpeedKmh: 1e9})
+	to := tr.PlaceOf(xiaolan)
+	h := tr.ETA().Hour(noon)
+	learn := func(f float64) {
+		o, err := tr.Observe(trip(tr, shiqi, xiaolan, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Learn(o)
+	}
+	learn(2)
+	if f := tr.FloorTo(to, h); f != 1 {
+		t.Fatalf("after a slow trip: %v, want 1", f)
+	}
+	learn(0.8) // the fine pair's mean log(2 x 0.8) / 2 > 0: still 1
+	if f := tr.FloorTo(to, h); f != 1 {
+		t.Fatalf("after trips slower on average: %v, want 1", f)
+	}
+	learn(0.3) // bounded to 0.5
+	want := math.Exp((math.Log(2) + math.Log(0.8) + math.Log(0.5)) / 3) // the fine pair's mean log ratio, bounded
+	if f := tr.FloorTo(to, h); math.Abs(f-want) > 1e-9 {
+		t.Fatalf("after fast trips: %v, want %v", f, want)
+	}
+	if e := tr.Estimate(shiqi, xiaolan, 0, noon); e.Factor < tr.FloorTo(to, h) {
+		t.Fatalf("factor %v below the floor %v", e.Factor, tr.FloorTo(to, h))
+	}
+	if f := tr.FloorTo(to, h+12); f != 1 {
+		t.Fatalf("another band: %v", f)
+	}
+	other, _ := testTravel(t, TravelConfig{})
+	other.Restore(tr.Rows())
+	if a, b := other.FloorTo(to, h), tr.FloorTo(to, h); a != b {
+		t.Fatalf("restored %v, learned %v", a, b)
+	}
+	for range 50 {
+		learn(0.1)
+	}
+	if f := tr.FloorTo(to, h); f < 0.5 || f > 0.53 {
+		t.Fatalf("many very fast trips: %v, want near the floor 0.5", f)
+	}
+}
