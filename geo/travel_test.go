@@ -242,7 +242,7 @@ func TestTravelFloorTo(t *testing.T) {
 	if f := tr.FloorTo(to, h); f != 1 {
 		t.Fatalf("after trips slower on average: %v, want 1", f)
 	}
-	learn(0.3) // bounded to 0.5
+	learn(0.3)                                                          // bounded to 0.5
 	want := math.Exp((math.Log(2) + math.Log(0.8) + math.Log(0.5)) / 3) // the fine pair's mean log ratio, bounded
 	if f := tr.FloorTo(to, h); math.Abs(f-want) > 1e-9 {
 		t.Fatalf("after fast trips: %v, want %v", f, want)
