@@ -447,7 +447,11 @@ func etaReason(eta, distM float64, src geo.Source, trips int) string {
 	case geo.SourceLearned:
 		b = append(b, " (learned from "...)
 		b = strconv.AppendInt(b, int64(trips), 10)
-		b = append(b, " trips)"...)
+		if trips == 1 {
+			b = append(b, " trip)"...)
+		} else {
+			b = append(b, " trips)"...)
+		}
 	case geo.SourceMatrix:
 		b = append(b, " (agency matrix)"...)
 	case geo.SourceOverride:

@@ -153,6 +153,7 @@ func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
 		e.reloadLocked(cause)
 		return fmt.Errorf("store: %w", err)
 	}
+	e.learnCommitted(outs)
 	var lo, hi int64 // the Seqs this write took (one block: the store numbers a write's events together)
 	for _, o := range outs {
 		for i := range o.Events {

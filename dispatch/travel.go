@@ -83,9 +83,27 @@ func (s *State) trackTrip(id string, to teams.Status, at time.Time) {
 	}
 }
 
+// restoreTrip rebuilds the trip under way of a unit loaded from the store:
+// a dispatched or en route unit has not moved in the store since it was
+// dispatched (it moves to the scene on scene), so its position is where the
+// trip starts, and an en route unit's Since is its departure.
+func (s *State) restoreTrip(u teams.UnitState) {
+	i, ok := s.fleet.Number(u.ID)
+	if !ok || u.Since.IsZero() {
+		return
+	}
+	p := geo.Point{Lat: u.Lat, Lng: u.Lng}
+	switch u.Status {
+	case teams.StatusDispatched:
+		s.trips[i] = tripStart{from: p, at: u.Since.UnixNano()}
+	case teams.StatusEnRoute:
+		s.trips[i] = tripStart{from: p, at: u.Since.UnixNano(), depart: u.Since.UnixNano()}
+	}
+}
+
 // arrived completes the trip of a unit that reported on scene at the
 // incident to at now: the error of the ETA, and (unless RankConfig.NoLearn)
-// a correction learned from it. ok is false when the unit had no trip
+// what to learn from it once the step is committed. ok is false when the unit had no trip
 // under way (no dispatch, no en route report).
 func (s *State) arrived(id, incident string, to geo.Point, now time.Time) (Trip, bool) {
 	i, ok := s.fleet.Number(id)
@@ -108,10 +126,30 @@ func (s *State) arrived(id, incident string, to geo.Point, now time.Time) (Trip,
 	case errors.Is(err, geo.ErrBadTrip):
 		tr.Bad = err.Error()
 	case err == nil && !s.cfg.NoLearn:
-		tr.Learned, tr.Obs = true, obs
-		s.tr.Learn(obs)
+		tr.Learned, tr.Obs = true, obs // learned once committed (learnCommitted)
 	}
 	return tr, true
+}
+
+// learnCommitted adds the learned trips of a committed batch to the
+// worlds' travel times, per world, as the stores add them.
+func (e *Engine) learnCommitted(outs []*Outcome) {
+	var by map[string][]geo.Observation
+	for _, o := range outs {
+		for i := range o.Trips {
+			if o.Trips[i].Learned {
+				if by == nil {
+					by = map[string][]geo.Observation{}
+				}
+				by[o.Drill] = append(by[o.Drill], o.Trips[i].Obs)
+			}
+		}
+	}
+	for drill, obs := range by {
+		if w := e.worlds[drill]; w != nil {
+			w.state.tr.LearnBatch(obs)
+		}
+	}
 }
 
 // ETA returns the travel time of a unit of speed profile profile from one

@@ -240,6 +240,7 @@ func (s *State) restore(u teams.UnitState) error {
 	if u.Status != teams.StatusReturning {
 		s.forget(u.ID)
 	}
+	s.restoreTrip(u)
 	return nil
 }
 

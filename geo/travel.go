@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -56,6 +57,11 @@ func Band(hour int) int { return int(bandOf[hour%24]) }
 type TravelKey struct {
 	From, To Cell
 	Band     uint8
+}
+
+// CompareTravelKeys orders keys by origin, destination, band.
+func CompareTravelKeys(a, b TravelKey) int {
+	return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Band, b.Band))
 }
 
 // TravelStat is what was learned of one key: the number of trips and the
@@ -395,6 +401,40 @@ func (t *Travel) Learn(o Observation) {
 		st := t.stats[k].Add(o.LogRatio)
 		t.stats[k] = st
 		t.lowerKey(k, st, o.Keys[0].To)
+	}
+}
+
+// LearnBatch adds the observations of one committed batch: summed per key
+// over the batch first, in order, then added, as the stores add them, so
+// that memory and a store reloaded agree bit for bit.
+func (t *Travel) LearnBatch(obs []Observation) {
+	if t.cfg.Fixed || len(obs) == 0 {
+		return
+	}
+	type entry struct {
+		key    TravelKey
+		coarse Cell
+	}
+	sum := map[TravelKey]TravelStat{}
+	var order []entry
+	for _, o := range obs {
+		for i, k := range o.Keys {
+			if i > 0 && k == o.Keys[0] {
+				continue
+			}
+			if _, ok := sum[k]; !ok {
+				order = append(order, entry{k, o.Keys[0].To})
+			}
+			sum[k] = sum[k].Add(o.LogRatio)
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range order {
+		b, st := sum[e.key], t.stats[e.key]
+		st = TravelStat{N: st.N + b.N, SumLog: st.SumLog + b.SumLog}
+		t.stats[e.key] = st
+		t.lowerKey(e.key, st, e.coarse)
 	}
 }
 

@@ -104,6 +104,7 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 	for k, st := range s.travel[drill] {
 		snap.Travel = append(snap.Travel, geo.TravelRow{Key: k, Stat: st})
 	}
+	slices.SortFunc(snap.Travel, func(a, b geo.TravelRow) int { return geo.CompareTravelKeys(a.Key, b.Key) })
 	for k, r := range s.incidents {
 		if k.drill == drill && !finished(r.State) {
 			snap.Open = append(snap.Open, *r.Clone())
@@ -124,6 +125,7 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 	if err := s.check(outs); err != nil {
 		return err
 	}
+	s.learn(outs)
 	for _, o := range outs {
 		if r := o.Incident; r != nil {
 			k := key{o.Drill, r.ID}
@@ -139,7 +141,6 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 		if len(o.Stock) > 0 {
 			s.ledger(o.Drill).Apply(o.Stock)
 		}
-		s.learn(o)
 		for i := range o.Events {
 			s.seq++
 			o.Events[i].Seq = s.seq
@@ -467,26 +468,47 @@ func (b *batchMap[V]) put(k key, v V, exists bool) {
 	}
 }
 
-// learn adds the outcome's learned trips to its drill's travel statistics.
-func (s *Store) learn(o *dispatch.Outcome) {
-	for i := range o.Trips {
-		t := &o.Trips[i]
-		if !t.Learned {
-			continue
+// learn adds a batch's learned trips to their drills' travel statistics,
+// summed per key over the batch first and then added, as pgstore does (the
+// same sums, bit for bit).
+func (s *Store) learn(outs []*dispatch.Outcome) {
+	type dk struct {
+		drill string
+		key   geo.TravelKey
+	}
+	var sum map[dk]geo.TravelStat
+	var order []dk
+	for _, o := range outs {
+		for i := range o.Trips {
+			t := &o.Trips[i]
+			if !t.Learned {
+				continue
+			}
+			for j, k := range t.Obs.Keys {
+				if j > 0 && k == t.Obs.Keys[0] {
+					continue
+				}
+				if sum == nil {
+					sum = map[dk]geo.TravelStat{}
+				}
+				x := dk{o.Drill, k}
+				if _, ok := sum[x]; !ok {
+					order = append(order, x)
+				}
+				sum[x] = sum[x].Add(t.Obs.LogRatio)
+			}
 		}
+	}
+	for _, x := range order {
 		if s.travel == nil {
 			s.travel = map[string]map[geo.TravelKey]geo.TravelStat{}
 		}
-		m := s.travel[o.Drill]
+		m := s.travel[x.drill]
 		if m == nil {
 			m = map[geo.TravelKey]geo.TravelStat{}
-			s.travel[o.Drill] = m
+			s.travel[x.drill] = m
 		}
-		for j, k := range t.Obs.Keys {
-			if j > 0 && k == t.Obs.Keys[0] {
-				continue
-			}
-			m[k] = m[k].Add(t.Obs.LogRatio)
-		}
+		b, st := sum[x], m[x.key]
+		m[x.key] = geo.TravelStat{N: st.N + b.N, SumLog: st.SumLog + b.SumLog}
 	}
 }

@@ -43,8 +43,7 @@ func (s *Store) writeTravel(ctx context.Context, tx pgx.Tx, outs []*dispatch.Out
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b travelKey) int {
-		return cmp.Or(cmp.Compare(a.drill, b.drill), cmp.Compare(a.key.From, b.key.From),
-			cmp.Compare(a.key.To, b.key.To), cmp.Compare(a.key.Band, b.key.Band))
+		return cmp.Or(cmp.Compare(a.drill, b.drill), geo.CompareTravelKeys(a.key, b.key))
 	})
 	n := len(keys)
 	drill, from, to := make([]string, n), make([]int64, n), make([]int64, n)
@@ -70,7 +69,7 @@ func loadTravel(ctx context.Context, tx pgx.Tx, drill string) ([]geo.TravelRow, 
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (geo.TravelRow, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (geo.TravelRow, error) {
 		var from, to int64
 		var band int16
 		var row geo.TravelRow
@@ -78,4 +77,7 @@ func loadTravel(ctx context.Context, tx pgx.Tx, drill string) ([]geo.TravelRow, 
 		row.Key = geo.TravelKey{From: geo.Cell(from), To: geo.Cell(to), Band: uint8(band)}
 		return row, err
 	})
+	// the order of the keys as unsigned cells (bigint sorts them signed)
+	slices.SortFunc(out, func(a, b geo.TravelRow) int { return geo.CompareTravelKeys(a.Key, b.Key) })
+	return out, err
 }
