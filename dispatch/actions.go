@@ -392,6 +392,11 @@ func (e *Engine) progress(w *world, out *Outcome, rec *IncidentRecord, unitID st
 		}
 		if to == teams.StatusOnScene {
 			w.state.expectFree(unitID, now, e.typeOf(rec).ServiceS, pointOf(rec.Lat, rec.Lng))
+			if rec.HasLocation {
+				if t, ok := w.state.arrived(unitID, rec.ID, pointOf(rec.Lat, rec.Lng), now); ok {
+					out.Trips = append(out.Trips, t)
+				}
+			}
 		}
 		out.Units = append(out.Units, ch)
 		e.addUnitEvent(w, out, ch)
@@ -512,8 +517,11 @@ func (e *Engine) pickFor(w *world, u teams.UnitView, rec *IncidentRecord, req st
 	eta := w.state.travel()
 	prof, err := eta.Profile(u.Profile)
 	secs := 0.0
+	var src geo.Source
+	trips := 0
 	if err == nil {
-		secs = eta.Seconds(dist, prof, eta.Hour(now))
+		est := w.state.Travel().Estimate(pointOf(u.Lat, u.Lng), p, prof, now)
+		secs, src, trips = est.Seconds, est.Source, est.Trips
 	}
 	if t, ok := e.team(u.Team); ok {
 		secs += t.ActivationDelayS
@@ -530,8 +538,12 @@ func (e *Engine) pickFor(w *world, u teams.UnitView, rec *IncidentRecord, req st
 			capab = u.Capabilities[0]
 		}
 	}
-	return UnitPick{UnitID: u.ID, Team: u.Team, Requirement: req, Capability: capab, Substitute: sub, Reserve: u.Reserve,
+	pk := UnitPick{UnitID: u.ID, Team: u.Team, Requirement: req, Capability: capab, Substitute: sub, Reserve: u.Reserve,
 		EtaS: secs, DistanceM: dist, Cost: secs, Town: u.Town}
+	if src != geo.SourceModel {
+		pk.EtaSource, pk.EtaTrips = src.String(), trips
+	}
+	return pk
 }
 
 func (e *Engine) team(id string) (teams.Team, bool) {

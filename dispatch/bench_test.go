@@ -3,6 +3,7 @@ package dispatch
 import (
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
@@ -26,6 +27,12 @@ func benchState(b *testing.B, sc *scenario.Scenario, index string) *State {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return benchStateOf(b, st, sc)
+}
+
+// benchStateOf makes 70 % of st's units busy, as benchState.
+func benchStateOf(b *testing.B, st *State, sc *scenario.Scenario) *State {
+	b.Helper()
 	r := rand.New(rand.NewPCG(9, 9))
 	f := rand.New(rand.NewPCG(9, 10)) // its own source: the same units busy as before estimates
 	for _, u := range sc.Units {
@@ -125,6 +132,81 @@ func benchRank(b *testing.B, sizes []int, spread bool) {
 			})
 		}
 	}
+}
+
+// BenchmarkRankLearned is BenchmarkRank's h3 decision at 10,000 units with
+// learned travel-time corrections against today's (mode=model: no
+// learning, the model's bound), in the same process. mode=learned has a
+// table learned from 200,000 trips from the stations to random points of
+// the city (about every pair of coarse cells and many fine ones, in every
+// hour band); mode=empty learns but has learned nothing yet (the floor of
+// the bound is already 0.5). Before timing, the first 64 decisions of each
+// are checked against the brute-force oracle on the same state.
+func BenchmarkRankLearned(b *testing.B) {
+	const n = 10000
+	sc, err := scenario.Generate(scenario.GenConfig{Units: n, Seed: 3})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reqs := benchRequests(sc)
+	var rows []geo.TravelRow
+	for _, mode := range []string{"model", "empty", "learned"} {
+		b.Run(fmt.Sprintf("mode=%s/units=%d", mode, n), func(b *testing.B) {
+			st := benchState(b, sc, "h3")
+			if mode == "model" {
+				st2, err := NewState(sc, RankConfig{Policy: *benchPolicy, NoLearn: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				st = benchStateOf(b, st2, sc)
+			}
+			if mode == "learned" {
+				if rows == nil {
+					rows = benchLearned(b, st, sc)
+				}
+				st.Travel().Restore(rows)
+			}
+			for i, rq := range reqs {
+				got := st.Rank(rq)
+				if i < 64 {
+					if want := st.rankBrute(rq); !reflect.DeepEqual(got, want) {
+						b.Fatalf("request %d: differs from the oracle\n got %+v\nwant %+v", i, got, want)
+					}
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				st.Rank(reqs[i%len(reqs)])
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(st.Travel().Learned()), "keys")
+		})
+	}
+}
+
+// benchLearned learns from 200,000 trips from the stations to random points
+// at random hours, each slower or faster than the model by a smooth
+// function of where it goes (0.6-2.5).
+func benchLearned(b *testing.B, st *State, sc *scenario.Scenario) []geo.TravelRow {
+	b.Helper()
+	tr, err := geo.NewTravel(geo.TravelConfig{ETA: st.eta})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(14, 14))
+	for range 200000 {
+		from := sc.Stations[r.IntN(len(sc.Stations))].Location
+		to := geo.Point{Lat: 22.28 + r.Float64()*0.43, Lng: 113.20 + r.Float64()*0.33}
+		dep := rankNow.Add(time.Duration(r.IntN(24*60)) * time.Minute)
+		f := 1.5 + 0.9*math.Sin(to.Lat*300)*math.Cos(to.Lng*200)
+		s := st.eta.Seconds(geo.DistanceM(from, to), 0, st.eta.Hour(dep)) * f
+		o, err := tr.Observe(geo.Trip{From: from, To: to, Depart: dep, Arrive: dep.Add(time.Duration(s * float64(time.Second)))})
+		if err == nil {
+			tr.Learn(o)
+		}
+	}
+	return tr.Rows()
 }
 
 // BenchmarkSetPosition measures one position report of an available unit

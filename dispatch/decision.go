@@ -35,6 +35,11 @@ type UnitPick struct {
 	CoverageCost   float64 `json:"coverage_cost_s,omitempty"`
 	Cost           float64 `json:"cost_s"` // EtaS + CoverageCost: the ranking key
 	Town           string  `json:"town,omitempty"`
+	// EtaSource says where EtaS came from when not the model: "learned"
+	// (EtaTrips trips behind the correction), "matrix" (the agency's
+	// table), "override" (a drill's engine that knows the truth).
+	EtaSource string `json:"eta_source,omitempty"`
+	EtaTrips  int    `json:"eta_trips,omitempty"`
 	// DivertedFrom is the lower-priority incident the unit was diverted
 	// from (EngineConfig.Divert).
 	DivertedFrom string `json:"diverted_from,omitempty"`
@@ -205,4 +210,7 @@ type Outcome struct {
 	// History is what the step changed on Incident, who and when (the
 	// engine's write step fills it; the store keeps it).
 	History []HistoryEntry
+	// Trips are the units' trips completed (on scene): the ETA's error,
+	// and what was learned from them (a store keeps it, Snapshot.Travel).
+	Trips []Trip
 }

@@ -38,7 +38,7 @@ func (e *Engine) divertable(w *world, p geo.Point, caps []string, from int, targ
 		}
 	}
 	best := divertCandidate{eta: math.Inf(1), unit: -1}
-	eta := w.state.travel()
+	q := w.state.Travel().PlaceOf(p)
 	for i := int32(0); i < int32(f.Len()); i++ {
 		r := f.Record(i)
 		if st := r.Status(); st != teams.StatusDispatched && st != teams.StatusEnRoute {
@@ -51,7 +51,7 @@ func (e *Engine) divertable(w *world, p geo.Point, caps []string, from int, targ
 		if inc == nil || inc.Priority < from {
 			continue
 		}
-		s := eta.Seconds(geo.DistanceM(r.Position(), p), r.Profile(), hour)
+		s := w.state.unitSeconds(i, geo.DistanceM(r.Position(), p), hour, q)
 		if s > target {
 			continue
 		}

@@ -6,7 +6,7 @@
 //
 //   - State and Rank, the ranker: the world of one engine (a teams.Fleet of
 //     units with their exact spatial indices per capability, the
-//     inventory, the ETA model, the targets) and Rank, which turns a plan
+//     inventory, the travel-time rule geo.Travel, the targets) and Rank, which turns a plan
 //     and a point into recommended units, alternates, depots to draw
 //     materials from and shortfalls. The brute-force search is the oracle
 //     the indexed one is tested against; BenchmarkRank is the figure in
@@ -26,6 +26,10 @@
 //     Depots) answer from views published after each commit (view.go) and
 //     never wait on the store. Drills run in isolated worlds beside the
 //     live one.
+//   - Travel times (travel.go): the units' trips to scenes, from their
+//     reports (Trip, in Outcome.Trips), which the State learns corrections
+//     from and the stores keep (Snapshot.Travel); Engine.ETA answers GET
+//     /api/eta from the read view.
 //   - The records the engine takes and gives (Incident, UnitEvent, Action,
 //     IncidentRecord, Event with its typed EventBody, OutboxRecord, Outcome) and the Store interface.
 //

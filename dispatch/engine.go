@@ -311,6 +311,7 @@ func (e *Engine) load(ctx context.Context, drill string) (*world, error) {
 	}
 	w := &world{drill: drill, state: st, open: map[string]*IncidentRecord{}, linked: map[string]*IncidentRecord{}, awaiting: map[string]*IncidentRecord{}, stored: map[string]int{},
 		links: newLinkIndex(e.cfg.LinkRadiusM, e.cfg.LinkWindow), seen: snap.LastSeq}
+	st.tr.Restore(snap.Travel)
 	for _, u := range snap.Units {
 		if err := st.restore(u); err != nil {
 			return nil, fmt.Errorf("restore unit %s: %w", u.ID, err)
@@ -567,6 +568,7 @@ func (e *Engine) applyUnitEventAt(w *world, ev *UnitEvent) (*Outcome, error) {
 			out.Stock = append(out.Stock, o.Stock...)
 			out.Events = append(out.Events, o.Events...)
 			out.Outbox = append(out.Outbox, o.Outbox...)
+			out.Trips = append(out.Trips, o.Trips...)
 			if o.Incident != nil {
 				out.Incident = o.Incident
 			}

@@ -129,6 +129,8 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 	hour := s.eta.Hour(req.Now)
 	target := s.target(req.Priority)
 	sc := &s.scratch
+	sc.q = s.tr.PlaceOf(req.At)
+	floor := s.tr.FloorTo(sc.q, hour) // every ETA to req.At is at least floor x the model's
 	sc.picked = sc.picked[:0]
 	sc.taken = sc.taken[:0]
 	defer func() { // forget the units this decision counted as gone
@@ -165,14 +167,13 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 		if excluded(id) {
 			return 0, false
 		}
-		return s.eta.Seconds(d, s.fleet.Record(id).Profile(), hour) + coverage(id), true
+		return s.unitSeconds(id, d, hour, sc.q) + coverage(id), true
 	}
 	costRes := func(id int32, d float64) (float64, bool) {
 		if excluded(id) {
 			return 0, false
 		}
-		r := s.fleet.Record(id)
-		return s.eta.Seconds(d, r.Profile(), hour) + r.ActivationDelayS(), true
+		return s.unitSeconds(id, d, hour, sc.q) + s.fleet.Record(id).ActivationDelayS(), true
 	}
 	lbPerM := func(ci int32) float64 {
 		m := 0.0
@@ -182,7 +183,8 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 		if m == 0 {
 			return 0
 		}
-		return s.eta.Detour() / m
+		// the margin covers the rounding of a correction at the floor
+		return floor * s.eta.Detour() / m * (1 - 1e-9)
 	}
 	find := func(capab string, reserve bool, k int, sub bool) []candidate {
 		ci, ok := s.fleet.Capability(capab)
@@ -286,7 +288,7 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 			rec.Units = make([]UnitPick, 0, units)
 		}
 		for _, c := range final {
-			rec.Units = append(rec.Units, s.unitPick(c, rq, target, req.Priority))
+			rec.Units = append(rec.Units, s.unitPick(c, rq, target, req.Priority, hour))
 		}
 		for _, c := range final {
 			pick(c)
@@ -309,7 +311,7 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 				as = make([]UnitPick, 0, len(alts))
 			}
 			for _, c := range alts {
-				as = append(as, s.unitPick(c, rq, target, req.Priority))
+				as = append(as, s.unitPick(c, rq, target, req.Priority, hour))
 			}
 			rec.Alternates[rq.Capability] = as
 		}
@@ -340,7 +342,7 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 			if !found || !ahead(best.eta()) {
 				continue
 			}
-			p := s.unitPick(best, rq, target, req.Priority)
+			p := s.unitPick(best, rq, target, req.Priority, hour)
 			p.FirstResponder = true
 			p.because(firstWhy(best.eta(), e, rq.Capability, target, req.Priority))
 			rec.Units = slices.Insert(rec.Units, reqEnd[ri]+inserted, p)
@@ -353,13 +355,19 @@ func (s *State) rank(req RankRequest, search searchFunc, busy busyFunc) Recommen
 	return rec
 }
 
-func (s *State) unitPick(c candidate, rq scenario.Requirement, target float64, priority int) UnitPick {
+func (s *State) unitPick(c candidate, rq scenario.Requirement, target float64, priority, hour int) UnitPick {
 	r := s.fleet.Record(c.id)
 	eta := c.hit.Cost - c.cover
 	p := UnitPick{UnitID: r.ID(), Team: r.Team(), Requirement: rq.Capability, Capability: c.capab, Substitute: c.sub,
 		Reserve: c.res, EtaS: eta, DistanceM: c.hit.DistM, CoverageCost: c.cover, Cost: c.hit.Cost,
 		Town: s.fleet.TownCode(r.Town())}
-	p.because(Why{Code: WhyETA, EtaS: eta, DistanceM: c.hit.DistM})
+	src, n := s.tr.SourceOf(r.Profile(), hour, s.placeOf(c.id), s.scratch.q)
+	w := Why{Code: WhyETA, EtaS: eta, DistanceM: c.hit.DistM}
+	if src != geo.SourceModel {
+		p.EtaSource, p.EtaTrips = src.String(), n
+		w.Source, w.Trips = p.EtaSource, n
+	}
+	p.because(w)
 	if c.sub {
 		p.because(Why{Code: WhySubstitute, Capability: rq.Capability})
 	}
@@ -421,13 +429,29 @@ func fmtSeconds(x float64) string {
 	return string(b)
 }
 
-// etaReason is "ETA 3m32s over 1.6 km", built without fmt (it runs for every pick).
-func etaReason(eta, distM float64) string {
-	b := make([]byte, 0, 32)
+// etaReason is "ETA 3m32s over 1.6 km", then where the ETA came from
+// unless the model: " (learned from 12 trips)", " (agency matrix)",
+// built without fmt (it runs for every pick).
+func etaReason(eta, distM float64, src string, trips int) string {
+	b := make([]byte, 0, 56)
 	b = append(b, "ETA "...)
 	b = append(b, fmtSeconds(eta)...)
 	b = append(b, " over "...)
 	b = strconv.AppendFloat(b, math.Round(distM/100)/10, 'f', 1, 64)
 	b = append(b, " km"...)
+	switch src {
+	case geo.SourceLearned.String():
+		b = append(b, " (learned from "...)
+		b = strconv.AppendInt(b, int64(trips), 10)
+		if trips == 1 {
+			b = append(b, " trip)"...)
+		} else {
+			b = append(b, " trips)"...)
+		}
+	case geo.SourceMatrix.String():
+		b = append(b, " (agency matrix)"...)
+	case geo.SourceOverride.String():
+		b = append(b, " (known travel time)"...)
+	}
 	return string(b)
 }

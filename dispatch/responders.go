@@ -137,7 +137,7 @@ func (s *State) lastResort(rq scenario.Requirement, pros []candidate, target flo
 			return 0, false
 		}
 		wait := max(0, float64(s.free[i].at-now)/1e9)
-		return wait + s.eta.Seconds(d, s.fleet.Record(i).Profile(), hour), true
+		return wait + s.tr.Seconds(d, s.fleet.Record(i).Profile(), hour, s.free[i].pl, s.scratch.q), true
 	}
 	sc.busyHits = busy(caps, n, req.At, bound, lb, cost, sc.busyHits[:0])
 	for _, h := range sc.busyHits {

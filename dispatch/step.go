@@ -189,6 +189,7 @@ func (e *Engine) commitLocked(ctx context.Context, outs []*Outcome) error {
 		}
 		return fmt.Errorf("store: %w", err)
 	}
+	e.learnCommitted(outs)
 	e.gen++
 	var lo, hi int64 // the Seqs this write took (one block: the store numbers a write's events together)
 	for _, o := range outs {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
@@ -78,6 +79,9 @@ type Snapshot struct {
 	// Open incidents (not closed, cancelled).
 	Open    []IncidentRecord
 	LastSeq int64
+	// Travel is what the drill's engine has learned of travel times
+	// (Outcome.Trips that were Learned, summed per key).
+	Travel []geo.TravelRow
 }
 
 // Store is the durable truth of one engine. Both dispatch/pgstore and

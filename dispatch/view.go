@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
@@ -29,12 +30,15 @@ type viewState struct {
 	// cur is the sorted incident list built by the first read after a
 	// change (nil: to build).
 	cur []IncidentRecord
+	// travel is the world's travel-time rule: safe for concurrent readers
+	// while the write step learns (geo.Travel).
+	travel *geo.Travel
 }
 
 // newViewLocked builds the view of a world just loaded (under Engine.mu).
 func newViewLocked(w *world) *viewState {
 	v := &viewState{open: make(map[string]*IncidentRecord, len(w.open)), units: w.state.unitViews(), unitAt: map[string]int{},
-		depots: w.state.depotViews(), depotAt: map[string]int{}}
+		depots: w.state.depotViews(), depotAt: map[string]int{}, travel: w.state.Travel()}
 	for id, r := range w.open {
 		v.open[id] = cloneRecord(r)
 	}

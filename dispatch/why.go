@@ -78,13 +78,17 @@ type Why struct {
 	From        string   `json:"from,omitempty"`
 	To          string   `json:"to,omitempty"`
 	Type        string   `json:"type,omitempty"`
+	// Source and Trips (eta): where the ETA came from when not the model
+	// ("learned" from Trips trips, "matrix", "override").
+	Source string `json:"source,omitempty"`
+	Trips  int    `json:"trips,omitempty"`
 }
 
 // text is the English text of the reason (Kafka records, logs).
 func (w *Why) text() string {
 	switch w.Code {
 	case WhyETA:
-		return etaReason(w.EtaS, w.DistanceM)
+		return etaReason(w.EtaS, w.DistanceM, w.Source, w.Trips)
 	case WhySubstitute:
 		return "substitute for " + w.Capability
 	case WhyReserve:

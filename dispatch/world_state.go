@@ -45,6 +45,14 @@ type RankConfig struct {
 	//
 	// Default (""): DefaultPolicy.
 	Policy string
+	// NoLearn turns off learning travel-time corrections from the units'
+	// trips (geo.TravelConfig.Fixed; the trips are still measured, what a
+	// store has learned is not used). Default false: the engine learns.
+	NoLearn bool
+	// TruthETA, when set, gives every travel time (profile index, local
+	// hour), bounded by the model's like every correction: a drill's
+	// engine that knows its simulator's truth (the ceiling). Default nil.
+	TruthETA func(from, to geo.Point, profile, hour int) float64
 }
 
 // The ranking policies of RankConfig.Policy.
@@ -87,6 +95,11 @@ type State struct {
 	// their costs differ by their free times).
 	free   []freeEst
 	busyIx []geo.PointIndex
+	// tr is the travel-time rule; places caches the units' travel cells,
+	// trips their trips under way.
+	tr     *geo.Travel
+	places []placeCache
+	trips  []tripStart
 }
 
 // freeEst is a busy unit's expected free time (unix ns; 0: unknown) and
@@ -94,6 +107,7 @@ type State struct {
 type freeEst struct {
 	at  int64
 	pos geo.Point
+	pl  geo.Place
 }
 
 // scratch buffers reused by Rank (no allocation in the search loop).
@@ -107,6 +121,8 @@ type scratch struct {
 	// busyHits, busyCap: the reserve rule's busy professionals
 	// (responders), of all its capabilities and of one.
 	busyHits, busyCap []geo.Hit
+	// q is the travel cells of the point being ranked.
+	q geo.Place
 }
 
 // NewState builds the state of a scenario: every unit available at its station, full stock.
@@ -144,6 +160,17 @@ func NewState(sc *scenario.Scenario, cfg RankConfig) (*State, error) {
 	}
 	s := &State{sc: sc, cfg: cfg, fleet: fleet, eta: eta, towns: towns, ncap: len(fleet.Capabilities()),
 		inv: resources.NewInventory(sc.Depots), depots: sc.Depots, targets: sc.Targets}
+	var matrix *geo.Matrix
+	if sc.TravelMatrix != nil {
+		if matrix, err = geo.NewMatrix(*sc.TravelMatrix, towns); err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
+	}
+	if s.tr, err = geo.NewTravel(geo.TravelConfig{ETA: eta, Matrix: matrix, Override: cfg.TruthETA, Fixed: cfg.NoLearn}); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	s.places = make([]placeCache, fleet.Len())
+	s.trips = make([]tripStart, fleet.Len())
 	s.scratch.held = make([]int32, len(fleet.TownCodes())*s.ncap)
 	s.responders = cfg.Policy == PolicyResponders
 	s.free = make([]freeEst, fleet.Len())
@@ -213,6 +240,7 @@ func (s *State) restore(u teams.UnitState) error {
 	if u.Status != teams.StatusReturning {
 		s.forget(u.ID)
 	}
+	s.restoreTrip(u)
 	return nil
 }
 
@@ -252,7 +280,7 @@ func (s *State) setFree(i int32, at int64, where geo.Point) {
 	if at == 0 {
 		at = 1 // 0 means unknown
 	}
-	s.free[i] = freeEst{at: at, pos: where}
+	s.free[i] = freeEst{at: at, pos: where, pl: s.tr.PlaceOf(where)}
 	for _, c := range s.fleet.Record(i).Capabilities() {
 		s.busyIx[c].Set(i, where, uint32(i))
 	}
@@ -271,6 +299,7 @@ func (s *State) forget(id string) {
 
 // statusChanged keeps the expected free times in step with a status.
 func (s *State) statusChanged(id string, to teams.Status, at time.Time) {
+	s.trackTrip(id, to, at)
 	switch to {
 	case teams.StatusAvailable, teams.StatusOutOfService:
 		s.forget(id)

@@ -52,3 +52,8 @@ func (c Cell) circumradius() float64 {
 
 // CellAreaM2 returns the average area of a cell of resolution res in m².
 func CellAreaM2(res int) float64 { return h3.HexagonAreaAvgM2(res) }
+
+// Resolution returns the H3 resolution of the cell.
+func (c Cell) Resolution() int { return h3.Cell(c).Resolution() }
+
+func h3Res(c Cell) int { return c.Resolution() }

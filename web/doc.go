@@ -56,6 +56,9 @@
 //	GET  /api/depots              depots with what is available now
 //	GET  /api/places              the scenario's gazetteer (towns' centres, stations, depots, named places) to
 //	                              locate a call; only roles that may send locate (dispatcher, drill), 403 otherwise
+//	GET  /api/eta                 ?from=lat,lng&to=lat,lng[&profile=car][&at=RFC3339]: the travel time in the console's
+//	                              world and its source (ETAAnswer: eta_s, model_s, source model|learned|matrix, trips,
+//	                              factor); 400 for bad points, profile or time, 404 without travel times
 //	POST /api/actions             a JSON action (below); answers the incident as the engine left it
 //	GET  /ws                      the websocket (below)
 //	GET  /, /static/...           the console pages (Config.Console; package web/ui by default)

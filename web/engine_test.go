@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/teams"
 )
 
 // engineBackend is the engine as the server's backend; in memory nothing
@@ -302,5 +304,54 @@ func TestDispatcherDecline(t *testing.T) {
 	}
 	if st := unitStatus(eng, unit); st != "available" {
 		t.Errorf("declined unit is %s", st)
+	}
+}
+
+// TestETARoute: GET /api/eta gives the model's ETA, then a learned one with
+// its trips once a unit's reports told the engine how long the trip took;
+// bad points and profiles are 400; a backend without travel times 404.
+func TestETARoute(t *testing.T) {
+	e, eng := startEngineEnv(t, nil)
+	inc := shiqiIncident("I-ETA", "fire.building")
+	inc.ReportedAt = time.Date(2013, 5, 31, 12, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	process(t, eng, inc)
+	rec := record(t, eng, "I-ETA")
+	if len(rec.Rec.Units) == 0 {
+		t.Fatal("no unit dispatched")
+	}
+	pick := rec.Rec.Units[0]
+	var u teams.UnitView
+	for _, v := range eng.Units("") {
+		if v.ID == pick.UnitID {
+			u = v
+		}
+	}
+	q := fmt.Sprintf("/api/eta?from=%v,%v&to=%v,%v&profile=%s&at=%s", u.Lat, u.Lng, inc.Lat, inc.Lng, u.Profile, url.QueryEscape(inc.ReportedAt.Format(time.RFC3339)))
+	var before ETAAnswer
+	if code := e.getJSON(q, "desk", &before); code != 200 || before.Source != "model" || !(before.EtaS > 0) || before.EtaS != before.ModelS {
+		t.Fatalf("before: %d %+v", code, before)
+	}
+	dep := inc.ReportedAt.Add(time.Minute)
+	arr := dep.Add(time.Duration(3 * before.ModelS * float64(time.Second)))
+	if rej, err := eng.Process(context.Background(), nil, []dispatch.UnitEvent{
+		{UnitID: u.ID, At: dep, Status: "en_route", Incident: "I-ETA"}, {UnitID: u.ID, At: arr, Status: "on_scene", Incident: "I-ETA"}}); err != nil || len(rej) > 0 {
+		t.Fatalf("reports: %v %+v", err, rej)
+	}
+	var after ETAAnswer
+	if code := e.getJSON(q, "leader-fire", &after); code != 200 || after.Source != "learned" || after.Trips != 1 || !(after.EtaS > before.EtaS) || after.ModelS != before.ModelS {
+		t.Fatalf("after: %d %+v", code, after)
+	}
+	for _, bad := range []string{"/api/eta?from=22.5&to=22.6,113.3", "/api/eta?from=91,0&to=22.6,113.3", "/api/eta?from=22.5,113.3&to=22.6,113.3&profile=rocket",
+		"/api/eta?from=22.5,113.3&to=22.6,113.3&at=noon"} {
+		if resp, _ := e.request("GET", bad, e.tokens["desk"], "", nil); resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("%s: %d, want 400", bad, resp.StatusCode)
+		}
+	}
+	if resp, _ := e.request("GET", q, "", "", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("without a token: %d", resp.StatusCode)
+	}
+	plain := startEnv(t, envOpts{})
+	if resp, _ := plain.request("GET", q, plain.tokens["desk"], "", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a backend without travel times: %d, want 404", resp.StatusCode)
 	}
 }

@@ -27,7 +27,7 @@ import (
 
 // Backend is what the server asks of the engine (dispatch.Engine plus a
 // readiness check). A Backend that is also a ScenarioBackend fills GET
-// /api/config; dispatch.Engine is one.
+// /api/config, an ETABackend answers GET /api/eta; dispatch.Engine is both.
 type Backend interface {
 	// Incidents returns the open incidents of a drill ("" = live).
 	Incidents(drill string) []dispatch.IncidentRecord
@@ -255,6 +255,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/units", "/api/units", s.auth(s.units))
 	handle("GET /api/depots", "/api/depots", s.auth(s.depots))
 	handle("GET /api/places", "/api/places", s.auth(s.places))
+	handle("GET /api/eta", "/api/eta", s.auth(s.eta))
 	handle("POST /api/actions", "/api/actions", s.auth(s.actions))
 	handle("GET /api/", "/api/", func(w http.ResponseWriter, r *http.Request) { jsonError(w, http.StatusNotFound, "no such route") })
 	handle("GET /ws", "/ws", s.ws)

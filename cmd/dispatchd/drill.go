@@ -276,6 +276,10 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	database := fs.String("database", "", "PostgreSQL URL: the drill's state and events go there (drill consoles watch them); empty: in memory")
 	keep := fs.Int("keep-events", 0, "in memory: console events kept (default 32768)")
 	group := fs.Int("group-commit", 1000, "PostgreSQL at -speed max: outcomes written per transaction (1: every step durable)")
+	truth := fs.String("truth", drill.TruthModel, "how units really move: model (the engine's ETA model) or delta (the drill's delta model: waterways crossed at bridges, slow centres, its own hours, a spread per trip; docs/drills.md)")
+	truthSpread := fs.Float64("truth-spread", 0.15, "delta truth: log spread of each trip's random factor (0: none)")
+	learn := fs.Bool("learn", true, "the engine learns travel-time corrections from its units' trips")
+	knowTruth := fs.Bool("know-truth", false, "delta truth: the engine knows the truth's expected travel times (the ceiling)")
 	quietFlag := fs.Bool("quiet", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -357,8 +361,12 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer closeSrc()
-	cfg := drill.ReplayConfig{Config: drill.Config{Scenario: sc, Drill: *drillID, Rank: dispatch.RankConfig{CoverageWeightS: *coverage, Alternates: *alternates, Policy: *policy},
-		MoveUp: *moveUp, Divert: *divert,
+	if *truthSpread == 0 {
+		*truthSpread = -1
+	}
+	cfg := drill.ReplayConfig{Config: drill.Config{Scenario: sc, Drill: *drillID,
+		Rank:   dispatch.RankConfig{CoverageWeightS: *coverage, Alternates: *alternates, Policy: *policy, NoLearn: !*learn},
+		MoveUp: *moveUp, Divert: *divert, Truth: *truth, TruthSpread: *truthSpread, KnowTruth: *knowTruth,
 		Seed: *seed, Turnout: *turnout, ServiceSigma: *sigma, RestockEvery: every, Speed: sp, Logger: log},
 		Source: src, Total: total, Report: rcfg, Status: stderr, Bar: !*quietFlag}
 	if *turnout == 0 {

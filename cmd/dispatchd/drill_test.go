@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zs110/dispatch/dispatch/drill"
 )
 
 // drillRun runs a drill subcommand and returns its standard output.
@@ -71,6 +74,26 @@ func TestDrillCommands(t *testing.T) {
 	}
 	if one := drillRun(t, "report", p("closest.json")); one != text {
 		t.Error("report of the saved JSON differs from the replay's")
+	}
+	// The delta truth, learning and not: the report's eta section.
+	etas := map[string]drill.ETAReport{}
+	for name, flags := range map[string][]string{"learn": nil, "model": {"-learn=false"}, "know": {"-know-truth", "-truth-spread", "0"}} {
+		drillRun(t, "replay", append(append(replay, "-truth", "delta", "-report", p(name+".json"), "-text=false"), flags...)...)
+		var rep drill.Report
+		if err := json.Unmarshal(readFile(t, p(name+".json")), &rep); err != nil || rep.ETA == nil {
+			t.Fatalf("%s: %v, eta %+v", name, err, rep.ETA)
+		}
+		etas[name] = *rep.ETA
+	}
+	if l, m, k := etas["learn"], etas["model"], etas["know"]; !l.Learning || m.Learning || l.Truth != "delta" || m.Learned != 0 || l.Learned == 0 ||
+		!(l.MAPEAll < m.MAPEAll) || !k.KnowTruth || !(k.MAPEAll < 1) || l.Spread != 0.15 || k.Spread != 0 {
+		t.Errorf("eta sections: learn %+v\nmodel %+v\nknow %+v", l, m, k)
+	}
+	var errb bytes.Buffer
+	for _, bad := range [][]string{{"-truth", "sea"}, {"-know-truth"}} {
+		if err := drillCmd(context.Background(), "replay", append(append(replay, "-text=false"), bad...), &bytes.Buffer{}, &errb); err == nil {
+			t.Errorf("replay %v: accepted", bad)
+		}
 	}
 }
 

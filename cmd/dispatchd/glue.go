@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +63,7 @@ type engineMetrics struct {
 	refreshes *prometheus.CounterVec
 	rows      *prometheus.CounterVec
 	lag       prometheus.Histogram
+	etaError  *prometheus.HistogramVec
 }
 
 func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
@@ -91,8 +93,13 @@ func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
 			Help:    "How long before a refresh the oldest of the other instances' events it applied was committed.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		etaError: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dispatch_eta_error_ratio",
+			Help:    "ETA error of arrived units: |predicted - actual| / actual travel time (en route to on scene), by the source of the prediction (model, learned, matrix).",
+			Buckets: []float64{0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2},
+		}, []string{"source"}),
 	}
-	reg.MustRegister(m.decisions, m.latency, m.reloads, m.refreshes, m.rows, m.lag)
+	reg.MustRegister(m.decisions, m.latency, m.reloads, m.refreshes, m.rows, m.lag, m.etaError)
 	return m
 }
 
@@ -100,6 +107,11 @@ func (m *engineMetrics) observe(outs []*dispatch.Outcome) {
 	for _, o := range outs {
 		if o.NewIncident && o.Incident != nil {
 			m.decisions.WithLabelValues(o.Incident.State).Inc()
+		}
+		for i := range o.Trips {
+			if t := &o.Trips[i]; t.ActualS > 0 && t.Bad == "" {
+				m.etaError.WithLabelValues(t.Source.String()).Observe(math.Abs(t.PredictedS-t.ActualS) / t.ActualS)
+			}
 		}
 	}
 }

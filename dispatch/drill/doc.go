@@ -13,7 +13,10 @@
 //     drill id, so that the drill's units and stock are a copy of the
 //     scenario's and live state is never touched. The virtual clock moves from
 //     event to event; Speed paces it against the wall clock (x1, xN, or as fast
-//     as possible). Units travel by the scenario's ETA model, stay on scene for
+//     as possible). Units travel by the scenario's ETA model (or, with
+//     Config.Truth "delta", by the drill's own Truth of the delta that the
+//     engine does not know: waterways crossed at bridges, slow centres, its
+//     hours, a seeded spread per trip), stay on scene for
 //     a seeded, type-dependent service time, return to their station and become
 //     available again; incidents the engine could not fully staff wait in a
 //     queue and get units as they free up (Engine.FillShortfalls); depots are

@@ -148,6 +148,9 @@ func (d *Drill) observe(outs []*dispatch.Outcome) {
 		for i := range o.Stock {
 			d.stats.stock(&o.Stock[i], d.now.UnixNano())
 		}
+		for i := range o.Trips {
+			d.stats.trip(&o.Trips[i])
+		}
 		if rec != nil {
 			d.incidentChange(rec)
 		}
@@ -229,8 +232,15 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 		}
 		unit.gen++ // a new plan: what was scheduled for a relocation goes
 		leave := at + int64(d.cfg.Turnout)
-		d.push(simEvent{at: leave + int64(ur.ActivationDelay()), kind: evEnRoute, unit: ui, inc: u.Incident})
-		d.push(simEvent{at: leave + int64(eta*float64(time.Second)), kind: evOnScene, unit: ui, inc: u.Incident})
+		depart := leave + int64(ur.ActivationDelay())
+		arrive := leave + int64(eta*float64(time.Second))
+		if d.truth != nil {
+			// the unit drives by the truth from where the engine has it
+			from, to := geo.Point{Lat: u.Lat, Lng: u.Lng}, geo.Point{Lat: st.lat, Lng: st.lng}
+			arrive = depart + int64(d.truth.Trip(from, to, ur.Profile(), time.Unix(0, depart), u.UnitID, u.Incident))
+		}
+		d.push(simEvent{at: depart, kind: evEnRoute, unit: ui, inc: u.Incident})
+		d.push(simEvent{at: arrive, kind: evOnScene, unit: ui, inc: u.Incident})
 	case teams.StatusOnScene:
 		st := d.inflight[u.Incident]
 		if st == nil {
@@ -273,8 +283,7 @@ func (d *Drill) unitChange(u *teams.UnitChange, rec *dispatch.IncidentRecord) {
 // its station.
 func (d *Drill) leave(ui int32, st *incState, clear int64) {
 	unit, ur := &d.units[ui], d.fleet.Record(ui)
-	hour := d.eta.Hour(time.Unix(0, clear))
-	back := d.eta.Seconds(geo.DistanceM(geo.Point{Lat: st.lat, Lng: st.lng}, d.base(ui)), ur.Profile(), hour)
+	back := d.drive(geo.Point{Lat: st.lat, Lng: st.lng}, d.base(ui), ur.Profile(), clear)
 	unit.ret = d.push(simEvent{at: clear, kind: evReturning, unit: ui})
 	unit.back = d.push(simEvent{at: clear + int64(back*float64(time.Second)), kind: evAvailable, unit: ui})
 }
@@ -323,6 +332,17 @@ func (d *Drill) movedUp(ui int32, u *teams.UnitChange, at int64) {
 	unit.gen++
 	d.stats.moveUp(at)
 	from := geo.Point{Lat: u.Lat, Lng: u.Lng}
-	back := d.eta.Seconds(geo.DistanceM(from, p), d.fleet.Record(ui).Profile(), d.eta.Hour(time.Unix(0, at)))
+	back := d.drive(from, p, d.fleet.Record(ui).Profile(), at)
 	d.push(simEvent{at: at + int64(back*float64(time.Second)), kind: evAvailable, unit: ui})
+}
+
+// drive is the time in seconds of a drive back or to another station,
+// leaving at at: by the truth (without its spread) when the drill has one,
+// else by the ETA model.
+func (d *Drill) drive(from, to geo.Point, profile int, at int64) float64 {
+	h := d.eta.Hour(time.Unix(0, at))
+	if d.truth != nil {
+		return d.truth.Expected(from, to, profile, h)
+	}
+	return d.eta.Seconds(geo.DistanceM(from, to), profile, h)
 }

@@ -122,6 +122,9 @@ type Report struct {
 	// (dispatch.EngineConfig.Divert), DiversionsPerDay the same per day.
 	Diversions       int     `json:"diversions,omitempty"`
 	DiversionsPerDay float64 `json:"diversions_per_day,omitempty"`
+	// ETA is how well the engine predicted its units' travel times (absent
+	// when no unit arrived).
+	ETA *ETAReport `json:"eta,omitempty"`
 	// ByDay is the run by local calendar day (absent from reports written
 	// before it): written last, one compact line a day.
 	ByDay []DayStats `json:"by_day,omitempty"`
@@ -270,6 +273,7 @@ func (r *Result) Report(cfg ReportConfig) (*Report, error) {
 		Duplicates: c.linked, Manual: c.manual, UnknownType: c.unknownType, OutOfOrder: c.late, Restocks: c.restocks,
 		MoveUps: c.moveUps, Diversions: c.diversions}
 	rep.Days = int((c.last-c.start)/dayNs) + 1
+	rep.ETA = c.etaReport(r.cfg)
 	if rep.Diversions > 0 {
 		rep.DiversionsPerDay = float64(rep.Diversions) / float64(rep.Days)
 	}

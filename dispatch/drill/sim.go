@@ -76,6 +76,19 @@ type Config struct {
 	// Divert lets a P1 that no unit reaches within its target take a unit
 	// on its way to a P3/P4 call (dispatch.EngineConfig.Divert). Default off.
 	Divert bool
+	// Truth is how units really move: TruthModel ("" too) as the engine's
+	// ETA model says (a unit arrives at its pick's ETA), TruthDelta by the
+	// drill's own model of the delta (Truth: waterways crossed at bridges,
+	// slow centres, its own hours, a spread per trip), which the engine
+	// does not know: it sees only the units' reports. Default TruthModel.
+	Truth string
+	// TruthSpread is TruthConfig.Spread: the log spread of each trip's
+	// random factor. Default 0.15; negative: none.
+	TruthSpread float64
+	// KnowTruth gives the engine the truth's expected travel times
+	// (dispatch.RankConfig.TruthETA): the ceiling of what learning can
+	// reach. Needs TruthDelta. Default false.
+	KnowTruth bool
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -122,6 +135,7 @@ type Drill struct {
 	eng   *dispatch.Engine
 	log   *slog.Logger
 	eta   *geo.ETA
+	truth *Truth // nil: units move as the ETA model says
 	now   time.Time
 	fleet *teams.Fleet // the static unit table: ids, teams, stations, profiles, capabilities
 	units []unitInfo   // by fleet number
@@ -236,6 +250,24 @@ func New(cfg Config) (*Drill, error) {
 	d := &Drill{cfg: cfg, log: cfg.Logger.With("component", "drill", "drill", cfg.Drill),
 		types: map[string]*typeInfo{}, towns: map[string]int{}, caps: map[string]int32{},
 		inflight: map[string]*incState{}, queue: map[string]*incState{}, cancelled: map[uint64]bool{}}
+	switch cfg.Truth {
+	case "", TruthModel:
+		if cfg.KnowTruth {
+			return nil, errors.New("drill: knowing the truth needs the delta truth")
+		}
+	case TruthDelta:
+		t, err := NewTruth(TruthConfig{Scenario: cfg.Scenario, Spread: cfg.TruthSpread, Seed: cfg.Seed})
+		if err != nil {
+			return nil, fmt.Errorf("drill: %w", err)
+		}
+		d.truth = t
+		if cfg.KnowTruth {
+			cfg.Rank.TruthETA = t.Expected
+			d.cfg.Rank.TruthETA = t.Expected
+		}
+	default:
+		return nil, fmt.Errorf("drill: unknown truth %q (%s, %s)", cfg.Truth, TruthModel, TruthDelta)
+	}
 	moveUp := dispatch.MoveUpOff
 	if cfg.MoveUp {
 		moveUp = dispatch.MoveUpAuto

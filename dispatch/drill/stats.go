@@ -76,6 +76,9 @@ type collector struct {
 	queueNow     int       // the queue's length after the last change
 	busyDaily    [][]int64 // busy ns by team
 	reserveDaily [][]int   // reserve calls by team
+	// the units' trips to scenes (etastats.go)
+	etas                   []etaObs
+	tripsBad, tripsLearned int
 }
 
 func newCollector(d *Drill) *collector {

@@ -11,6 +11,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/changelog"
 	"github.com/zs110/dispatch/dispatch/wire"
+	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
@@ -58,8 +59,9 @@ type Store struct {
 	written   []time.Time                  // when the event at the same place was written
 	seq       int64
 	outbox    *outbox
-	changes   []resources.StockChange // check's scratch: one drill's stock changes
-	enc       wire.Encoder            // event and outbox JSON, written when first read
+	changes   []resources.StockChange                     // check's scratch: one drill's stock changes
+	enc       wire.Encoder                                // event and outbox JSON, written when first read
+	travel    map[string]map[geo.TravelKey]geo.TravelStat // learned travel times by drill
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -103,6 +105,10 @@ func (s *Store) Load(_ context.Context, drill string) (*dispatch.Snapshot, error
 	if l := s.stock[drill]; l != nil {
 		snap.Stock, snap.Reservations = l.Levels(), l.Reservations()
 	}
+	for k, st := range s.travel[drill] {
+		snap.Travel = append(snap.Travel, geo.TravelRow{Key: k, Stat: st})
+	}
+	slices.SortFunc(snap.Travel, func(a, b geo.TravelRow) int { return geo.CompareTravelKeys(a.Key, b.Key) })
 	for k, r := range s.incidents {
 		if k.drill == drill && !finished(r.State) {
 			snap.Open = append(snap.Open, *r.Clone())
@@ -123,6 +129,7 @@ func (s *Store) Apply(_ context.Context, outs []*dispatch.Outcome) error {
 	if err := s.check(outs); err != nil {
 		return err
 	}
+	s.learn(outs)
 	for _, o := range outs {
 		if r := o.Incident; r != nil {
 			k := key{o.Drill, r.ID}
@@ -539,5 +546,50 @@ func (b *batchMap[V]) put(k key, v V, exists bool) {
 			b.m[e.k] = e.v
 		}
 		b.m[k] = v
+	}
+}
+
+// learn adds a batch's learned trips to their drills' travel statistics,
+// summed per key over the batch first and then added, as pgstore does (the
+// same sums, bit for bit).
+func (s *Store) learn(outs []*dispatch.Outcome) {
+	type dk struct {
+		drill string
+		key   geo.TravelKey
+	}
+	var sum map[dk]geo.TravelStat
+	var order []dk
+	for _, o := range outs {
+		for i := range o.Trips {
+			t := &o.Trips[i]
+			if !t.Learned {
+				continue
+			}
+			for j, k := range t.Obs.Keys {
+				if j > 0 && k == t.Obs.Keys[0] {
+					continue
+				}
+				if sum == nil {
+					sum = map[dk]geo.TravelStat{}
+				}
+				x := dk{o.Drill, k}
+				if _, ok := sum[x]; !ok {
+					order = append(order, x)
+				}
+				sum[x] = sum[x].Add(t.Obs.LogRatio)
+			}
+		}
+	}
+	for _, x := range order {
+		if s.travel == nil {
+			s.travel = map[string]map[geo.TravelKey]geo.TravelStat{}
+		}
+		m := s.travel[x.drill]
+		if m == nil {
+			m = map[geo.TravelKey]geo.TravelStat{}
+			s.travel[x.drill] = m
+		}
+		b, st := sum[x], m[x.key]
+		m[x.key] = geo.TravelStat{N: st.N + b.N, SumLog: st.SumLog + b.SumLog}
 	}
 }

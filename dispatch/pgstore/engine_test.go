@@ -11,6 +11,7 @@ import (
 	"github.com/zs110/dispatch/dispatch"
 	"github.com/zs110/dispatch/dispatch/memstore"
 	"github.com/zs110/dispatch/dispatch/scenario"
+	"github.com/zs110/dispatch/geo"
 )
 
 // TestEngineSameAsMemstore runs the real engine on the Zhongshan scenario
@@ -130,4 +131,83 @@ func dump(t *testing.T, s dispatch.Store) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestLearnedTravelSurvivesRestart: an engine on PostgreSQL learns from its
+// units' reports (trips twice as long as the model says), the ETAs it then
+// gives are learned ones, and a new engine on the same database (a
+// restart) gives the same; an engine that does not learn keeps the model.
+func TestLearnedTravelSurvivesRestart(t *testing.T) {
+	sc, err := scenario.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pg := newStore(t)
+	defer pg.Close()
+	now := time.Date(2024, 6, 1, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	engine := func(noLearn bool) *dispatch.Engine {
+		e, err := dispatch.NewEngine(dispatch.EngineConfig{Scenario: sc, Store: pg, Clock: func() time.Time { return now }, Logger: quiet,
+			ConfirmFrom: 5, Rank: dispatch.RankConfig{NoLearn: noLearn}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	eng := engine(false)
+	scene := geo.Point{Lat: 22.6605, Lng: 113.2452} // Xiaolan
+	type probe struct {
+		from    geo.Point
+		profile string
+	}
+	var first *probe
+	for i := range 12 {
+		id := fmt.Sprintf("T%02d", i)
+		if _, err := eng.Process(ctx, []dispatch.Incident{{ID: id, ReportedAt: now, Type: "dispute", HasLocation: true, Lat: scene.Lat, Lng: scene.Lng}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		var evs []dispatch.UnitEvent
+		for _, u := range eng.Units("") {
+			if u.Incident != id {
+				continue
+			}
+			from := geo.Point{Lat: u.Lat, Lng: u.Lng}
+			if first == nil {
+				first = &probe{from, u.Profile}
+			}
+			est, err := eng.ETA("", from, scene, u.Profile, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dep := now.Add(time.Minute)
+			arr := dep.Add(time.Duration(2 * est.ModelS * float64(time.Second)))
+			evs = append(evs, dispatch.UnitEvent{UnitID: u.ID, At: dep, Status: "en_route", Incident: id},
+				dispatch.UnitEvent{UnitID: u.ID, At: arr, Status: "on_scene", Incident: id},
+				dispatch.UnitEvent{UnitID: u.ID, At: arr.Add(time.Minute), Status: "available", HasPosition: true, Lat: from.Lat, Lng: from.Lng})
+		}
+		if len(evs) == 0 {
+			t.Fatalf("incident %s got no unit", id)
+		}
+		now = now.Add(10 * time.Minute)
+		if rej, err := eng.Process(ctx, nil, evs); err != nil || len(rej) > 0 {
+			t.Fatalf("reports: %v %+v", err, rej)
+		}
+	}
+	learned, err := eng.ETA("", first.from, scene, first.profile, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if learned.Source != geo.SourceLearned || learned.Trips == 0 || !(learned.Factor > 1.2) {
+		t.Fatalf("after the trips: %+v, want a learned factor above 1", learned)
+	}
+	again, err := engine(false).ETA("", first.from, scene, first.profile, now)
+	if err != nil || again != learned {
+		t.Fatalf("after a restart: %+v %v, want %+v", again, err, learned)
+	}
+	if model, err := engine(true).ETA("", first.from, scene, first.profile, now); err != nil || model.Source != geo.SourceModel || model.Seconds != learned.ModelS {
+		t.Fatalf("an engine that does not learn: %+v %v", model, err)
+	}
 }

@@ -301,6 +301,9 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, outs []*dispatch.Outcome) 
 	if err := s.writeOutbox(ctx, tx, outs); err != nil {
 		return err
 	}
+	if err := s.writeTravel(ctx, tx, outs); err != nil {
+		return err
+	}
 	// Last: the event counter row is the one lock every writer takes, so
 	// it is held for as short a time as possible.
 	return s.writeEvents(ctx, tx, outs)

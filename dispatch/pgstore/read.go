@@ -58,6 +58,9 @@ func (s *Store) Load(ctx context.Context, drill string) (*dispatch.Snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("load reservations: %w", err)
 	}
+	if snap.Travel, err = loadTravel(ctx, tx, drill); err != nil {
+		return nil, fmt.Errorf("load travel: %w", err)
+	}
 	rows, err = tx.Query(ctx, `SELECT doc, has_location FROM incidents WHERE drill = $1 AND state NOT IN ('closed', 'cancelled') ORDER BY id`, drill)
 	if err != nil {
 		return nil, fmt.Errorf("load incidents: %w", err)

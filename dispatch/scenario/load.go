@@ -319,6 +319,13 @@ func (sc *Scenario) validate(file string) error {
 			p.add(fmt.Sprintf("targets_s[%d]", i), "the P%d response target must be positive, got %v", i+1, x)
 		}
 	}
+	if sc.TravelMatrix != nil {
+		if tw, err := geo.NewTowns(sc.Towns, 0); err == nil { // bad towns are reported above
+			if _, err := geo.NewMatrix(*sc.TravelMatrix, tw); err != nil {
+				p.add("travel_matrix", "%s", strings.TrimPrefix(err.Error(), geo.ErrMatrix.Error()+": "))
+			}
+		}
+	}
 	return errors.Join(p.errs...)
 }
 

@@ -120,6 +120,15 @@ func TestValidateTable(t *testing.T) {
 		{"plan material quantity", func(sc *Scenario) { sc.Types[3].Plan.Materials["sandbag"] = -1 }, []string{`incident_types[3].plan.materials.sandbag: invalid scenario: negative quantity -1`}},
 		{"fallback", func(sc *Scenario) { sc.Fallback = "other" }, []string{`fallback_type: invalid scenario: fallback type "other" is not in the catalogue`}},
 		{"target", func(sc *Scenario) { sc.Targets[2] = 0 }, []string{`targets_s[2]: invalid scenario: the P3 response target must be positive, got 0`}},
+		{"matrix unknown town", func(sc *Scenario) {
+			sc.TravelMatrix = &geo.MatrixConfig{Entries: []geo.MatrixEntry{{From: "shiqi", To: "atlantis", Seconds: 60}}}
+		}, []string{`travel_matrix: invalid scenario: entries[0]: "shiqi" or "atlantis" is neither an H3 cell nor a town`}},
+		{"matrix seconds", func(sc *Scenario) {
+			sc.TravelMatrix = &geo.MatrixConfig{Entries: []geo.MatrixEntry{{From: "shiqi", To: "xiaolan", Seconds: 60}, {From: "shiqi", To: "xiaolan", Seconds: -1}}}
+		}, []string{`travel_matrix: invalid scenario: entries[1].seconds: must be positive, got -1`}},
+		{"matrix band", func(sc *Scenario) {
+			sc.TravelMatrix = &geo.MatrixConfig{Entries: []geo.MatrixEntry{{From: "shiqi", To: "xiaolan", Band: "lunch", Seconds: 60}}}
+		}, []string{`travel_matrix: invalid scenario: entries[0].band: unknown band "lunch"`}},
 		{"all problems at once", func(sc *Scenario) {
 			sc.Units[0].Team = "fire2"
 			sc.Units[5].Station = "X"
@@ -342,6 +351,8 @@ func FuzzParseScenario(f *testing.F) {
 	f.Add("s.yaml", []byte("a: &a [*a, *a]\n"))
 	f.Add("s.yaml", []byte("targets_s: [1, 2, 3, 4, 5]\n"))
 	f.Add("s.json", []byte(`{"towns":[{"center":{"lat":1e999}}]}`))
+	f.Add("s.yaml", append(append([]byte(nil), small...), []byte(travelMatrixYAML)...))
+	f.Add("s.yaml", []byte("travel_matrix: {entries: [{from: 88411dc43dfffff, to: shiqi, seconds: 1e999}]}\n"))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		sc, err := Parse(name, data)
 		if err != nil {
@@ -365,4 +376,46 @@ func FuzzParseScenario(f *testing.F) {
 			t.Fatalf("round trip: %v", err)
 		}
 	})
+}
+
+// travelMatrixYAML is a travel matrix for the small scenario: town pairs,
+// one by band, and a cell pair.
+const travelMatrixYAML = `
+travel_matrix:
+  entries:
+    - {from: shiqi, to: xiaolan, seconds: 1500}
+    - {from: shiqi, to: xiaolan, band: evening_rush, seconds: 2400}
+    - {from: 88411dc43dfffff, to: 88411d19d1fffff, band: day, seconds: 240}
+`
+
+// TestLoadTravelMatrix: a scenario's travel matrix loads, in YAML and JSON,
+// and the engine's travel rule can be built from it.
+func TestLoadTravelMatrix(t *testing.T) {
+	small, err := os.ReadFile(smallScenarioPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := Parse("s.yaml", append(small, []byte(travelMatrixYAML)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.TravelMatrix == nil || len(sc.TravelMatrix.Entries) != 3 || sc.TravelMatrix.Entries[1].Band != "evening_rush" {
+		t.Fatalf("matrix %+v", sc.TravelMatrix)
+	}
+	js, err := json.Marshal(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse("s.json", js)
+	if err != nil || !reflect.DeepEqual(again.TravelMatrix, sc.TravelMatrix) {
+		t.Fatalf("through JSON: %+v %v", again.TravelMatrix, err)
+	}
+	towns, err := geo.NewTowns(sc.Towns, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := geo.NewMatrix(*sc.TravelMatrix, towns)
+	if err != nil || m.Len() != 5+1 {
+		t.Fatalf("matrix of %v entries, err %v", m.Len(), err)
+	}
 }

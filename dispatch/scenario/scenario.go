@@ -32,6 +32,10 @@ type Scenario struct {
 	// Capabilities names the unit capabilities in both languages for the
 	// consoles (optional: CapabilityNames adds the default names).
 	Capabilities []Capability `json:"capabilities,omitempty" yaml:"capabilities,omitempty"`
+	// TravelMatrix is an agency's travel-time table (cell or town pairs by
+	// hour band), used in place of the ETA model where it has entries
+	// (docs/scenario.md). Optional.
+	TravelMatrix *geo.MatrixConfig `json:"travel_matrix,omitempty" yaml:"travel_matrix,omitempty"`
 }
 
 // IncidentType is one entry of the incident-type catalogue.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zs110/dispatch/dispatch"
+	"github.com/zs110/dispatch/geo"
 	"github.com/zs110/dispatch/resources"
 	"github.com/zs110/dispatch/teams"
 )
@@ -358,5 +359,45 @@ func cases() []tcase {
 					t.Fatalf("after MarkSent %+v", recs)
 				}
 			}},
+		{"learned trips summed per key and drill; a refused batch learns nothing", [][]*dispatch.Outcome{
+			{trips("", 0.5, 0.25, false), trips("typhoon", 1, -1, false)},
+			{trips("", 0.25, 0.5, true)},
+			{decision("", "A", "U1"), trips("", 8, 8, false), decision("", "A", "U2")}}, 2,
+			func(t *testing.T, s Store) {
+				for drill, want := range map[string]map[geo.TravelKey]geo.TravelStat{
+					// 0.5 + 0.25 + 0.25 + 0.5; the trip not learned counts nowhere
+					"":        {coarseKey: {N: 4, SumLog: 1.5}, fineKey: {N: 2, SumLog: 0.75}},
+					"typhoon": {coarseKey: {N: 2, SumLog: 0}, fineKey: {N: 1, SumLog: 1}},
+				} {
+					got := map[geo.TravelKey]geo.TravelStat{}
+					for _, r := range load(t, s, drill).Travel {
+						got[r.Key] = r.Stat
+					}
+					if len(got) != len(want) || got[coarseKey] != want[coarseKey] || got[fineKey] != want[fineKey] {
+						t.Fatalf("drill %q learned %+v, want %+v", drill, got, want)
+					}
+				}
+			}},
 	}
+}
+
+// The keys of trips: a coarse pair and a fine pair.
+var (
+	coarseKey = geo.TravelKey{From: geo.CellOf(geo.Point{Lat: 22.52, Lng: 113.38}, 6), To: geo.CellOf(geo.Point{Lat: 22.66, Lng: 113.25}, 6), Band: 2}
+	fineKey   = geo.TravelKey{From: geo.CellOf(geo.Point{Lat: 22.52, Lng: 113.38}, 7), To: geo.CellOf(geo.Point{Lat: 22.66, Lng: 113.25}, 7), Band: 2}
+)
+
+// trips is an outcome with a learned trip of log ratio a (both keys, fine
+// only when b differs: b is a second trip counted on the coarse key only),
+// and, when dropped, a trip that was not learned.
+func trips(drill string, a, b float64, dropped bool) *dispatch.Outcome {
+	o := &dispatch.Outcome{Drill: drill, Trips: []dispatch.Trip{
+		{Unit: "U1", Learned: true, Obs: geo.Observation{Keys: [2]geo.TravelKey{coarseKey, fineKey}, LogRatio: a}}}}
+	if b != a {
+		o.Trips = append(o.Trips, dispatch.Trip{Unit: "U2", Learned: true, Obs: geo.Observation{Keys: [2]geo.TravelKey{coarseKey, coarseKey}, LogRatio: b}})
+	}
+	if dropped {
+		o.Trips = append(o.Trips, dispatch.Trip{Unit: "U3", Bad: "bad trip: moved 0 m", Obs: geo.Observation{Keys: [2]geo.TravelKey{coarseKey, fineKey}, LogRatio: 5}})
+	}
+	return o
 }

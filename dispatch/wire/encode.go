@@ -511,6 +511,11 @@ func jpick(b []byte, p *dispatch.UnitPick, ok *bool) []byte {
 	b = jkey(b, "cost_s", false)
 	b = jfloat(b, p.Cost, ok)
 	b = jopt(b, "town", p.Town, ok)
+	b = jopt(b, "eta_source", p.EtaSource, ok)
+	if p.EtaTrips != 0 {
+		b = jkey(b, "eta_trips", false)
+		b = jint(b, p.EtaTrips)
+	}
 	b = jopt(b, "diverted_from", p.DivertedFrom, ok)
 	b = jopts(b, "reasons", p.Reasons, ok)
 	if len(p.Why) > 0 {
@@ -557,6 +562,10 @@ func jwhy(b []byte, w *dispatch.Why, ok *bool) []byte {
 		{"reason", w.Reason}, {"action", w.Action}, {"state", w.State}, {"status", w.Status}, {"from", w.From}, {"to", w.To}, {"type", w.Type}} {
 		b = jopt(b, f.name, f.v, ok)
 	}
+	b = jopt(b, "source", w.Source, ok)
+	if w.Trips != 0 {
+		b = jint(jkey(b, "trips", false), w.Trips)
+	}
 	return append(b, '}')
 }
 
@@ -567,7 +576,7 @@ func sameWhy(a, b dispatch.Why) bool {
 		a.Priority == b.Priority && a.Capability == b.Capability && slices.Equal(a.Substitutes, b.Substitutes) &&
 		a.Item == b.Item && a.Have == b.Have && a.Need == b.Need && a.Town == b.Town && a.Unit == b.Unit &&
 		a.Incident == b.Incident && a.By == b.By && a.Reason == b.Reason && a.Action == b.Action && a.State == b.State &&
-		a.Status == b.Status && a.From == b.From && a.To == b.To && a.Type == b.Type
+		a.Status == b.Status && a.From == b.From && a.To == b.To && a.Type == b.Type && a.Source == b.Source && a.Trips == b.Trips
 }
 
 func jmaterials(b []byte, ms []dispatch.MaterialPick, ok *bool) []byte {
@@ -720,6 +729,7 @@ func samePicks(a, b []dispatch.UnitPick) bool {
 		if x.UnitID != y.UnitID || x.Team != y.Team || x.Requirement != y.Requirement || x.Capability != y.Capability ||
 			x.Substitute != y.Substitute || x.Reserve != y.Reserve || x.FirstResponder != y.FirstResponder || !sameFloat(x.EtaS, y.EtaS) || !sameFloat(x.DistanceM, y.DistanceM) ||
 			!sameFloat(x.CoverageCost, y.CoverageCost) || !sameFloat(x.Cost, y.Cost) || x.Town != y.Town || x.DivertedFrom != y.DivertedFrom ||
+			x.EtaSource != y.EtaSource || x.EtaTrips != y.EtaTrips ||
 			!slices.Equal(x.Reasons, y.Reasons) || (x.Reasons == nil) != (y.Reasons == nil) || !slices.EqualFunc(x.Why, y.Why, sameWhy) {
 			return false
 		}

@@ -143,6 +143,9 @@ func TestRecCacheSeesChangesInPlace(t *testing.T) {
 		func(rec *dispatch.Recommendation) { rec.Units[0].Reasons = append(rec.Units[0].Reasons, "more") },
 		func(rec *dispatch.Recommendation) { rec.Units[0].UnitID = "SWAPPED" },
 		func(rec *dispatch.Recommendation) { rec.Units[0].FirstResponder = !rec.Units[0].FirstResponder },
+		func(rec *dispatch.Recommendation) {
+			rec.Units[0].EtaSource, rec.Units[0].EtaTrips = "learned", rec.Units[0].EtaTrips+1
+		},
 		func(rec *dispatch.Recommendation) { rec.Units = rec.Units[:len(rec.Units)-1] },
 		func(rec *dispatch.Recommendation) {
 			rec.Shortfalls = append(rec.Shortfalls, dispatch.Shortfall{Kind: "unit", What: "x", Missing: 1})

@@ -162,6 +162,7 @@ const modelChecks = `(async () => {
   eq("names en", [n.typeName("fire.building"), n.capName("fire_engine"), n.itemName("sandbag"), n.depotName("DEP-X"), n.capName("nope"), n.statusName("en_route")],
     ["Building fire", "Fire engine", "Sandbags", "X depot", "nope", "en route"]);
   eq("eta reason en", n.whyText({code: "eta", eta_s: 226, distance_m: 1200}), "ETA 3m46s over 1.2 km");
+  eq("learned eta en", n.whyText({code: "eta", eta_s: 226, distance_m: 1200, source: "learned", trips: 12}), "ETA 3m46s over 1.2 km (learned from 12 trips)");
   eq("reasons of a pick", n.pickReasons({why: [{code: "eta", eta_s: 60, distance_m: 500}, {code: "substitute", capability: "boat"}]}), "ETA 1m0s over 0.5 km; substitute for Rescue boat");
   eq("shortfall unit en", n.shortfallText({kind: "unit", what: "fire_engine", missing: 2, why: {code: "no_unit", capability: "fire_engine"}}), "2 × Fire engine short: no available Fire engine");
   eq("shortfall material en", n.shortfallText({kind: "material", what: "sandbag", missing: 150, why: {code: "no_stock", item: "sandbag", have: 50, need: 200}}), "150 Sandbags short: only 50 of 200 Sandbags in all depots");
@@ -171,6 +172,7 @@ const modelChecks = `(async () => {
   i18n.setLang("zh");
   eq("names zh", [n.typeName("fire.building"), n.capName("fire_engine"), n.itemName("sandbag"), n.statusName("on_scene")], ["建筑火灾", "消防车", "沙袋", "到场"]);
   eq("eta reason zh", n.whyText({code: "eta", eta_s: 226, distance_m: 1200}), "预计 3分46秒 到达，距离 1.2 km");
+  eq("matrix eta zh", n.whyText({code: "eta", eta_s: 226, distance_m: 1200, source: "matrix"}), "预计 3分46秒 到达，距离 1.2 km（机构行程时间表）");
   eq("refusal zh", n.errorText({status: 409, reason: {code: "illegal_transition", unit: "U1", from: "dispatched", to: "on_scene"}}), "单位 U1 不能从「已派」变为「到场」");
   eq("unknown code: a word, never the code", [n.whyText({code: "zzz_new"}), n.invalidName("zzz")], ["其他原因", "记录被拒收"]);
   i18n.setLang(was);

@@ -108,7 +108,14 @@ const unitOrNone = (u) => u || (en() ? "a unit" : "某单位");
 
 // [zh, en] renderers per reason code; w is the Why.
 const WHY = {
-  eta: (w) => [`预计 ${durText(w.eta_s)} 到达，距离 ${km(w.distance_m)}`, `ETA ${durText(w.eta_s)} over ${km(w.distance_m)}`],
+  eta: (w) => {
+    const src = {
+      learned: [`（据 ${w.trips} 次出车学习）`, ` (learned from ${w.trips} ${w.trips === 1 ? 'trip' : 'trips'})`],
+      matrix: ['（机构行程时间表）', ' (agency matrix)'],
+      override: ['（已知行程时间）', ' (known travel time)'],
+    }[w.source] || ['', ''];
+    return [`预计 ${durText(w.eta_s)} 到达，距离 ${km(w.distance_m)}${src[0]}`, `ETA ${durText(w.eta_s)} over ${km(w.distance_m)}${src[1]}`];
+  },
   substitute: (w) => [`替代${capName(w.capability)}`, `substitute for ${capName(w.capability)}`],
   reserve: (w) => [`预备队（含 ${durText(w.activation_s)} 集结时间）：专业队伍无法在 P${w.priority} 时限 ${durText(w.target_s)} 内到达`, `reserve team, ${durText(w.activation_s)} activation included: professionals cannot cover within the P${w.priority} target of ${durText(w.target_s)}`],
   coverage: (w) => [`覆盖代价 ${durText(w.cost_s)}：${townLabel(w.town)}该能力最后一个可用单位`, `coverage cost ${durText(w.cost_s)}: last available unit of a capability in ${townLabel(w.town)}`],
