@@ -93,7 +93,10 @@ func TestEscalationBar(t *testing.T) {
 	do(t, desk, "enable sound", chromedp.Click(chromedp.CSS("#queue")))
 	top0 := eval[float64](t, desk, `document.getElementById("queue").getBoundingClientRect().top`)
 	now := time.Now()
-	s.process(incidentAt("E-FIRE-1", "fire.building", shiqi, now.Add(-time.Minute)), incidentAt("E-FIRE-2", "fire.building", xiaolan, now))
+	fire1, fire2 := incidentAt("E-FIRE-1", "fire.building", shiqi, now.Add(-time.Minute)), incidentAt("E-FIRE-2", "fire.building", xiaolan, now)
+	fire1.Address, fire1.Description = "孙文中路 88 号 88 Sunwen Road", "smoke from the 3rd floor, two people at a window"
+	fire2.Address, fire2.Description = "小榄镇 升平中路 Shengping Road", "workshop on fire, workers outside"
+	s.process(fire1, fire2)
 	waitJS(t, desk, "two P1 bars", `document.querySelectorAll('#alerts .p1-alert').length === 2`)
 	if _, err := s.eng.EscalateOverdue(context.Background(), "", 0); err != nil {
 		t.Fatal(err)
