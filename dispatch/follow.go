@@ -105,7 +105,10 @@ func (e *Engine) FollowOnce(ctx context.Context) error {
 		case e.worlds[m.w.drill] != m.w || e.gen != gen:
 			// a step ran (and refreshed), or the world was reloaded
 		case errors.Is(err, ErrGap):
-			e.reloadWorldLocked(ctx, m.w.drill, ReloadGap)
+			if err := e.reloadWorldLocked(ctx, m.w.drill, ReloadGap); err != nil {
+				// dropped: the next step or tick loads it again
+				errs = append(errs, fmt.Errorf("follow %q: reload: %w", m.w.drill, err))
+			}
 		case err != nil:
 			errs = append(errs, fmt.Errorf("follow %q: %w", m.w.drill, err))
 		default:
