@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"sync"
 	"time"
@@ -352,6 +353,22 @@ type Observation struct {
 	LogRatio float64
 }
 
+// Taught yields the keys the observation teaches, each once (the coarse
+// pair, then the fine one unless it is the same): the one rule the engine
+// and the stores count a trip by.
+func (o Observation) Taught() iter.Seq[TravelKey] {
+	return func(yield func(TravelKey) bool) {
+		for i, k := range o.Keys {
+			if i > 0 && k == o.Keys[0] {
+				continue
+			}
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
 // Observe checks a trip and returns what it teaches, or an error wrapping
 // ErrBadTrip: a unit that never moved, a trip too long (a stop on the
 // way) or impossibly fast, or with no positive time.
@@ -394,10 +411,7 @@ func (t *Travel) Learn(o Observation) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i, k := range o.Keys {
-		if i > 0 && k == o.Keys[0] {
-			continue
-		}
+	for k := range o.Taught() {
 		st := t.stats[k].Add(o.LogRatio)
 		t.stats[k] = st
 		t.lowerKey(k, st, o.Keys[0].To)
@@ -418,10 +432,7 @@ func (t *Travel) LearnBatch(obs []Observation) {
 	sum := map[TravelKey]TravelStat{}
 	var order []entry
 	for _, o := range obs {
-		for i, k := range o.Keys {
-			if i > 0 && k == o.Keys[0] {
-				continue
-			}
+		for k := range o.Taught() {
 			if _, ok := sum[k]; !ok {
 				order = append(order, entry{k, o.Keys[0].To})
 			}

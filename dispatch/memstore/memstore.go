@@ -565,10 +565,7 @@ func (s *Store) learn(outs []*dispatch.Outcome) {
 			if !t.Learned {
 				continue
 			}
-			for j, k := range t.Obs.Keys {
-				if j > 0 && k == t.Obs.Keys[0] {
-					continue
-				}
+			for k := range t.Obs.Taught() {
 				if sum == nil {
 					sum = map[dk]geo.TravelStat{}
 				}

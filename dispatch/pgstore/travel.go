@@ -26,10 +26,7 @@ func (s *Store) writeTravel(ctx context.Context, tx pgx.Tx, outs []*dispatch.Out
 			if !t.Learned {
 				continue
 			}
-			for j, k := range t.Obs.Keys {
-				if j > 0 && k == t.Obs.Keys[0] {
-					continue
-				}
+			for k := range t.Obs.Taught() {
 				tk := travelKey{o.Drill, k}
 				sum[tk] = sum[tk].Add(t.Obs.LogRatio)
 			}
